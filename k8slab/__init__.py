@@ -1,0 +1,43 @@
+"""k8slab: how a request reaches a pod through a Kubernetes Service, as a model you can query."""
+
+from __future__ import annotations
+
+from .errors import K8slabError, Problem
+from .model import Cluster
+
+__all__ = ["Cluster", "K8slabError", "Problem", "load", "demo_cluster", "draw", "explorer",
+           "doctor", "__version__"]
+
+__version__ = "0.1.0"
+
+
+def load(*paths: str, cloud: bool | None = None) -> Cluster:
+    """A cluster from YAML files: manifests, multi-document files, `kubectl get -o yaml` output."""
+    from .manifests import load as _load
+    return _load(*paths, cloud=cloud)
+
+
+def demo_cluster() -> Cluster:
+    """The built-in demo: three nodes, a 3-replica web app, one Service of each kind."""
+    from importlib.resources import files
+    from .manifests import load_texts
+    text = files(__package__).joinpath("data/demo.yaml").read_text(encoding="utf-8")
+    return load_texts([("demo.yaml", text)])
+
+
+def draw(obj):
+    """A Diagram of a route or of a whole cluster (renders itself in Jupyter)."""
+    from .draw import draw as _draw
+    return _draw(obj)
+
+
+def explorer(cluster: Cluster | None = None):
+    """The ipywidgets explorer: pick a client and a Service type, watch the route."""
+    from .widgets import explorer as _explorer
+    return _explorer(cluster if cluster is not None else demo_cluster())
+
+
+def doctor() -> str:
+    """Versions and the renderer in use, for a learner's bug report."""
+    from ._doctor import report
+    return report()

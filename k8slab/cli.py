@@ -1,0 +1,115 @@
+"""The `k8slab` command: route, validate, draw and rules over YAML files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import K8slabError
+
+__all__ = ["main"]
+
+CLIENT_HELP = "pod/NAME, pod/NAMESPACE/NAME, node/NAME, laptop, other-cluster or internet"
+
+
+def _route_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
+    p.add_argument("--service", required=True, metavar="NAME")
+    p.add_argument("--namespace", default="default", metavar="NS")
+    p.add_argument("--port", metavar="NAME|NUMBER", help="a Service port, by number or name (default: the first)")
+    p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
+    p.add_argument("--entry", choices=("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"),
+                   help="force the way in (default: what such a client would use)")
+    p.add_argument("--via-node", metavar="NODE", help="the node whose IP an outside client dials")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="k8slab", description="How a request reaches a pod through a Kubernetes Service.",
+        epilog="Try: k8slab route notebooks/manifests/demo.yaml --service web-nodeport --client laptop")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    p = sub.add_parser("route", help="the path a client's request takes to a Service, or why it fails")
+    _route_options(p)
+    p.add_argument("--json", action="store_true", help="print the route as JSON")
+    p = sub.add_parser("validate", help="check files as the API server would; one line per problem")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p = sub.add_parser("draw", help="draw a route as SVG, PNG or DOT")
+    _route_options(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.svg, OUT.png or OUT.dot")
+    p = sub.add_parser("rules", help="the iptables-save output kube-proxy writes on a node")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--node", required=True, metavar="NODE")
+    p.add_argument("--mode", default="iptables", choices=("iptables", "ipvs", "nftables"))
+    p.add_argument("--explain", action="store_true", help="say which hop of a route each chain implements")
+    return parser
+
+
+def _port(text: str | None):
+    if text is None:
+        return None
+    return int(text) if text.isdigit() else text
+
+
+def _route(args):
+    from .manifests import load
+    cluster = load(*args.files)
+    return cluster, cluster.route(client=args.client, service=args.service, namespace=args.namespace,
+                                  port=_port(args.port), entry=args.entry, via_node=args.via_node)
+
+
+def _notes(cluster) -> None:
+    for note in cluster.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def run(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "route":
+        cluster, r = _route(args)
+        _notes(cluster)
+        print(json.dumps(r.to_dict(), indent=2) if args.json else r.text())
+        return 0
+    if args.command == "validate":
+        from .manifests import validate_files
+        problems = validate_files(args.files)
+        for p in problems:
+            print(p)
+        if problems:
+            print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+            return 1
+        print(f"ok: no problems in {len(args.files)} file{'s' if len(args.files) != 1 else ''}")
+        return 0
+    if args.command == "draw":
+        from .draw import draw
+        cluster, r = _route(args)
+        _notes(cluster)
+        draw(r).save(args.output)
+        print(f"wrote {args.output}")
+        return 0
+    if args.command == "rules":
+        from .manifests import load
+        from .proxy import rules
+        cluster = load(*args.files)
+        _notes(cluster)
+        sys.stdout.write(rules(cluster, args.node, mode=args.mode, explain=args.explain))
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; exit codes: 0 done, 1 invalid input, 2 usage."""
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except K8slabError as e:
+        print(f"k8slab: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The cluster as data: nodes, pods, Services and their endpoints, as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+__all__ = [
+    "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
+    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL",
+]
+
+#: The well-known node label topology-aware routing reads.
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node: where pods run and where kube-proxy writes its rules."""
+
+    name: str
+    address: str                                  # the InternalIP
+    pod_cidr: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    ready: bool = True
+    schedulable: bool = True                      # False when cordoned (spec.unschedulable)
+    provider_id: str | None = None
+
+    @property
+    def zone(self) -> str | None:
+        return self.labels.get(ZONE_LABEL)
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    """A port a container declares; its name is what a named targetPort looks up."""
+
+    port: int
+    name: str | None = None
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod as the EndpointSlice controller sees it."""
+
+    name: str
+    namespace: str
+    node: str | None
+    ip: str | None
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    ports: tuple[ContainerPort, ...] = ()
+    ready: bool = True
+    terminating: bool = False
+    owner: str | None = None                      # "Deployment/web", for pictures and notes
+    phase: str = "Running"                        # Pending, Running, Succeeded, Failed
+    host_network: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def port_named(self, name: str, protocol: str = "TCP") -> int | None:
+        """The container port a named targetPort resolves to on this pod, if any."""
+        for p in self.ports:
+            if p.name == name and p.protocol == protocol:
+                return p.port
+        return None
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """One entry of spec.ports, after the API server's defaulting."""
+
+    port: int
+    target_port: int | str                        # a number, or a container port's name
+    protocol: str = "TCP"
+    name: str | None = None
+    node_port: int | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Service after defaulting and allocation (cluster IP, node ports, load-balancer address)."""
+
+    name: str
+    namespace: str
+    type: str = "ClusterIP"
+    selector: Mapping[str, str] | None = field(default=None, hash=False)
+    ports: tuple[ServicePort, ...] = ()
+    cluster_ip: str | None = None                 # "None" for a headless Service
+    external_ips: tuple[str, ...] = ()
+    external_name: str | None = None
+    external_traffic_policy: str | None = None    # only NodePort / LoadBalancer have one
+    internal_traffic_policy: str = "Cluster"
+    session_affinity: str = "None"
+    session_affinity_timeout: int | None = None   # seconds, with ClientIP (default 10800)
+    load_balancer_ingress: tuple[str, ...] = ()   # status.loadBalancer.ingress IPs or hostnames
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    health_check_node_port: int | None = None
+    allocate_load_balancer_node_ports: bool = True
+    publish_not_ready_addresses: bool = False
+    traffic_distribution: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        return self.type == "ClusterIP" and self.cluster_ip == "None"
+
+    @property
+    def proxied(self) -> bool:
+        """Whether kube-proxy handles it (headless and ExternalName Services are DNS only)."""
+        return not self.headless and self.type != "ExternalName"
+
+    @property
+    def has_node_ports(self) -> bool:
+        return any(p.node_port for p in self.ports)
+
+    @property
+    def dns_name(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    def port_for(self, port: int | str | None) -> ServicePort | None:
+        """The spec.ports entry a number or name designates; the first when None."""
+        if port is None:
+            return self.ports[0] if self.ports else None
+        for p in self.ports:
+            if p.port == port or (p.name is not None and p.name == port):
+                return p
+        if isinstance(port, str) and port.isdigit():
+            return self.port_for(int(port))
+        return None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One address behind one Service port, as an EndpointSlice lists it."""
+
+    address: str
+    port: int
+    pod: str | None = None
+    node: str | None = None
+    zone: str | None = None
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+    hint_zones: tuple[str, ...] | None = None     # hints.forZones, for topology-aware routing
+
+    @property
+    def ip_port(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """What kube-proxy's KubeProxyConfiguration sets that changes what a learner sees."""
+
+    mode: str = "iptables"
+    cluster_cidr: str | None = "10.244.0.0/16"
+    masquerade_all: bool = False
+    ipvs_scheduler: str = "rr"
+
+
+@dataclass(frozen=True)
+class EndpointSlice:
+    """An EndpointSlice as written: its ports and its endpoints (without a port yet)."""
+
+    service: str                                  # "namespace/name", from kubernetes.io/service-name
+    name: str
+    ports: tuple[tuple[str | None, int, str], ...]  # (name, port, protocol)
+    endpoints: tuple[Endpoint, ...]               # port=0: the slice's ports apply
+
+
+def _endpoint_order(e: Endpoint) -> str:
+    # kube-proxy keeps each Service port's endpoints sorted by their "IP:port" string
+    # (pkg/proxy/endpointslicecache.go, byEndpoint), so rules and probabilities follow that order.
+    return e.ip_port
+
+
+class Cluster:
+    """A whole cluster: its nodes, pods, Services, endpoints and kube-proxy settings.
+
+    Built by `k8slab.load`, `Cluster.from_yaml` or `k8slab.demo_cluster`; treat it as read-only.
+    """
+
+    def __init__(self, nodes=(), pods=(), services=(), slices=(), proxy: ProxyConfig | None = None,
+                 cloud_provider: bool = True, notes=(), sources=()):
+        self.nodes: tuple[Node, ...] = tuple(sorted(nodes, key=lambda n: n.name))
+        self.pods: tuple[Pod, ...] = tuple(pods)
+        self.services: tuple[Service, ...] = tuple(services)
+        self.slices: tuple[EndpointSlice, ...] = tuple(slices)
+        self.proxy = proxy or ProxyConfig()
+        self.cloud_provider = cloud_provider
+        self.notes: tuple[str, ...] = tuple(notes)
+        self.sources: tuple[str, ...] = tuple(sources)
+        self._node_by_name = {n.name: n for n in self.nodes}
+        self._service_by_key = {s.key: s for s in self.services}
+        self._pod_by_key = {p.key: p for p in self.pods}
+        self._slices_by_service: dict[str, list[EndpointSlice]] = {}
+        for sl in self.slices:
+            self._slices_by_service.setdefault(sl.service, []).append(sl)
+        self._label_index: dict[tuple[str, str, str], list[int]] | None = None
+        self._endpoint_cache: dict[tuple[str, int, str], tuple[Endpoint, ...]] = {}
+
+    def __repr__(self) -> str:
+        return (f"<Cluster: {len(self.nodes)} nodes, {len(self.pods)} pods, "
+                f"{len(self.services)} services>")
+
+    # -- look-ups ---------------------------------------------------------------------------
+    def node(self, name: str) -> Node | None:
+        return self._node_by_name.get(name)
+
+    def pod(self, name: str, namespace: str = "default") -> Pod | None:
+        return self._pod_by_key.get(f"{namespace}/{name}")
+
+    def service(self, name: str, namespace: str = "default") -> Service | None:
+        return self._service_by_key.get(f"{namespace}/{name}")
+
+    def replace_service(self, service: Service) -> "Cluster":
+        """A copy of this cluster with one Service replaced (or added)."""
+        services = [service if s.key == service.key else s for s in self.services]
+        if service.key not in self._service_by_key:
+            services.append(service)
+        return Cluster(self.nodes, self.pods, services, self.slices, self.proxy,
+                       self.cloud_provider, self.notes, self.sources)
+
+    # -- what the EndpointSlice controller computes ------------------------------------------
+    def selected_pods(self, service: Service) -> list[Pod]:
+        """Pods in the Service's namespace whose labels carry every pair of its selector."""
+        if not service.selector:
+            return []            # no selector: endpoints are managed by hand (EndpointSlices)
+        if self._label_index is None:
+            index: dict[tuple[str, str, str], list[int]] = {}
+            for i, p in enumerate(self.pods):
+                for k, v in p.labels.items():
+                    index.setdefault((p.namespace, k, v), []).append(i)
+            self._label_index = index
+        lists = [self._label_index.get((service.namespace, k, v), [])
+                 for k, v in service.selector.items()]
+        lists.sort(key=len)
+        found = set(lists[0])
+        for other in lists[1:]:
+            found.intersection_update(other)
+            if not found:
+                break
+        return [self.pods[i] for i in sorted(found)]
+
+    def endpoints(self, service: Service, port: ServicePort) -> tuple[Endpoint, ...]:
+        """Every endpoint of one Service port, ready or not, in kube-proxy's order."""
+        cache_key = (service.key, port.port, port.protocol)
+        cached = self._endpoint_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        if service.key in self._slices_by_service:
+            found = self._endpoints_from_slices(service, port)
+        else:
+            found = self._endpoints_from_pods(service, port)
+        result = tuple(sorted(found, key=_endpoint_order))
+        self._endpoint_cache[cache_key] = result
+        return result
+
+    def _endpoints_from_slices(self, service: Service, port: ServicePort) -> list[Endpoint]:
+        found = []
+        for sl in self._slices_by_service[service.key]:
+            for name, number, protocol in sl.ports:
+                # A slice port belongs to the Service port of the same name ("" when unnamed).
+                if (name or None) == (port.name or None) and protocol == port.protocol:
+                    found.extend(_with_port(e, number) for e in sl.endpoints)
+        return found
+
+    def _endpoints_from_pods(self, service: Service, port: ServicePort) -> list[Endpoint]:
+        found = []
+        for pod in self.selected_pods(service):
+            if not pod.ip or pod.phase in ("Succeeded", "Failed"):
+                continue         # the controller skips pods with no IP yet, and finished ones
+            if isinstance(port.target_port, int):
+                number = port.target_port
+            else:
+                number = pod.port_named(port.target_port, port.protocol)
+                if number is None:
+                    continue     # this pod has no container port of that name
+            node = self.node(pod.node) if pod.node else None
+            ready = (pod.ready and not pod.terminating) or service.publish_not_ready_addresses
+            found.append(Endpoint(
+                address=pod.ip, port=number, pod=pod.name, node=pod.node,
+                zone=node.zone if node else None, ready=ready,
+                serving=pod.ready or service.publish_not_ready_addresses,
+                terminating=pod.terminating))
+        return found
+
+    # -- conveniences that hand over to the modules downstream ---------------------------------
+    @classmethod
+    def from_yaml(cls, text: str, filename: str = "<string>") -> "Cluster":
+        """A cluster from YAML text (any number of documents, or a `kind: List`)."""
+        from . import manifests   # model stays free of parsing; this is only a shortcut
+        return manifests.load_texts([(filename, text)])
+
+    def route(self, client: str, service: str, namespace: str = "default", port=None,
+              entry: str | None = None, via_node: str | None = None):
+        """How `client` reaches `service`: a `k8slab.routing.Route`."""
+        from . import routing     # a shortcut; routing reads the model, never the reverse
+        return routing.route(self, client=client, service=service, namespace=namespace,
+                             port=port, entry=entry, via_node=via_node)
+
+
+def _with_port(e: Endpoint, port: int) -> Endpoint:
+    return Endpoint(e.address, port, e.pod, e.node, e.zone, e.ready, e.serving,
+                    e.terminating, e.hint_zones)

@@ -1,0 +1,712 @@
+"""Clients, the hop chain a request takes to a Service, whether it arrives, and why not."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from dataclasses import dataclass, field
+
+from . import proxy
+from .errors import K8slabError
+from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
+
+__all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
+           "ENTRIES", "CODES", "reachability_table"]
+
+CLIENT_KINDS = ("pod", "node", "laptop", "other-cluster", "internet")
+ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
+CODES = ("ok", "not-exposed", "no-endpoints", "no-local-endpoints", "nxdomain", "lb-pending",
+         "no-such-port")
+
+#: Which ways in each kind of client has: the table the whole suite teaches.
+CAN_USE = {
+    "pod": {"ClusterIP", "NodePort", "LoadBalancer", "ExternalIP", "DNS"},
+    "node": {"ClusterIP", "NodePort", "LoadBalancer", "ExternalIP", "DNS"},
+    "laptop": {"NodePort", "LoadBalancer", "ExternalIP"},
+    "other-cluster": {"NodePort", "LoadBalancer", "ExternalIP"},
+    "internet": {"LoadBalancer"},
+}
+WHO = {
+    "laptop": "a laptop outside the cluster",
+    "other-cluster": "a pod in another cluster",
+    "internet": "a client on the internet",
+}
+#: Cloud controllers leave nodes with this label out of load-balancer target pools.
+EXCLUDE_FROM_LB = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who sends the request, and from which node when it runs inside the cluster."""
+
+    text: str
+    kind: str
+    pod: Pod | None = None
+    node: Node | None = None
+
+    @property
+    def inside(self) -> bool:
+        return self.kind in ("pod", "node")
+
+
+@dataclass(frozen=True)
+class RouteEndpoint:
+    """A pod that can answer this client, and its chance of getting a new connection."""
+
+    endpoint: Endpoint
+    probability: float | None
+
+    def to_dict(self) -> dict:
+        e = self.endpoint
+        return {"pod": e.pod, "node": e.node, "address": e.ip_port,
+                "probability": None if self.probability is None else round(self.probability, 10)}
+
+
+@dataclass(frozen=True)
+class Route:
+    """The answer to "how does this client reach this Service?", reachable or not."""
+
+    cluster: Cluster = field(repr=False)
+    client: str
+    client_kind: str
+    client_pod: Pod | None
+    client_node: Node | None
+    service: Service
+    port: ServicePort | None
+    reachable: bool
+    code: str
+    entry: str | None
+    reason: str
+    hops: tuple[dict, ...]
+    endpoints: tuple[RouteEndpoint, ...] = ()
+    excluded: tuple[tuple[Endpoint, str], ...] = ()
+    dns: dict | None = None
+    source_ip_preserved: bool = False
+    stopped_at: int | None = None
+
+    def to_dict(self) -> dict:
+        """The route as DESIGN.md's JSON (what `k8slab route --json` prints)."""
+        return {
+            "client": self.client,
+            "service": self.service.key,
+            "port": self.port.port if self.port else None,
+            "reachable": self.reachable,
+            "code": self.code,
+            "entry": self.entry,
+            "reason": self.reason,
+            "hops": [dict(h) for h in self.hops],
+            "endpoints": [e.to_dict() for e in self.endpoints],
+            "dns": self.dns,
+            "source_ip_preserved": self.source_ip_preserved,
+        }
+
+    def __repr__(self) -> str:
+        state = "reachable" if self.reachable else f"not reachable ({self.code})"
+        return f"<Route {self.client} -> {self.service.key} via {self.entry}: {state}>"
+
+    def text(self) -> str:
+        """The hop chain, the reason and the endpoint table, as the CLI prints them."""
+        port = f":{self.port.port}" if self.port else ""
+        state = "reachable" if self.reachable else f"NOT reachable ({self.code})"
+        lines = [f"{self.client} -> {self.service.key}{port} via {self.entry or 'no way in'}: {state}", ""]
+        for i, h in enumerate(self.hops):
+            arrow = "   " if i == 0 else "-> "
+            stop = "   <- stops here" if self.stopped_at == i else ""
+            lines.append(f"  {arrow}{h['kind']:<14}{_hop_detail(h)}{stop}")
+        lines += ["", "Why: " + self.reason]
+        if self.endpoints:
+            lines += ["", "Pods that can answer:"]
+            rows = [("POD", "NODE", "ADDRESS", "CHANCE")]
+            for e in self.endpoints:
+                p = "client picks (DNS)" if e.probability is None else f"{e.probability:.1%}"
+                rows.append((e.endpoint.pod or "-", e.endpoint.node or "-", e.endpoint.ip_port, p))
+            widths = [max(len(r[i]) for r in rows) for i in range(4)]
+            lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        if self.excluded:
+            lines += ["", "Pods that cannot answer this client:"]
+            lines += [f"  {e.pod or e.address}: {why}" for e, why in self.excluded]
+        return "\n".join(lines)
+
+
+def _hop_detail(h: dict) -> str:
+    kind = h["kind"]
+    if kind == "client":
+        return h["name"]
+    if kind == "load-balancer":
+        to = ", ".join(h.get("nodes") or [])
+        via = f" (caught by kube-proxy on {h['node']})" if h.get("node") else (f" -> nodes {to}" if to else "")
+        return f"{h['address']}{via}"
+    if kind == "node-port":
+        if h.get("node"):
+            return f"{h['node']} {h['address']}"
+        return f"port {h['port']} on {', '.join(h.get('nodes') or [])}"
+    if kind == "cluster-ip":
+        return h["address"] + (f" (rules on {h['node']})" if h.get("node") else "")
+    if kind == "pod":
+        return f"one of {h['candidates']}" if h["candidates"] != 1 else "the only one"
+    if kind == "dns":
+        return f"{h['name']} ({h['records']} record{'s' if h['records'] != 1 else ''})"
+    return ""
+
+
+# ---------------------------------------------------------------------------------------
+# Clients
+# ---------------------------------------------------------------------------------------
+
+def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Client:
+    """`pod/NAME`, `pod/NAMESPACE/NAME`, `node/NAME`, `laptop`, `other-cluster` or `internet`."""
+    if not isinstance(text, str) or not text:
+        raise K8slabError("client: give one of pod/NAME, pod/NAMESPACE/NAME, node/NAME, "
+                          "laptop, other-cluster, internet")
+    if text in ("laptop", "other-cluster", "internet"):
+        return Client(text, text)
+    kind, _, rest = text.partition("/")
+    if kind == "node" and rest:
+        node = cluster.node(rest)
+        if node is None:
+            raise K8slabError(f"client {text}: no node {rest!r}{_did_you_mean(rest, [n.name for n in cluster.nodes])}")
+        return Client(text, "node", node=node)
+    if kind == "pod" and rest:
+        ns, _, name = rest.rpartition("/")
+        pod = cluster.pod(name, ns or namespace)
+        if pod is None and not ns:
+            anywhere = [p for p in cluster.pods if p.name == name]
+            pod = anywhere[0] if len(anywhere) == 1 else None
+        if pod is None:
+            names = [p.name for p in cluster.pods if p.namespace == (ns or namespace)]
+            raise K8slabError(f"client {text}: no pod {name!r} in namespace {ns or namespace!r}"
+                              f"{_did_you_mean(name, names)}")
+        if pod.node is None or pod.ip is None:
+            raise K8slabError(f"client {text}: the pod is Pending (no node, no IP), so it cannot "
+                              "send anything yet")
+        return Client(text, "pod", pod=pod, node=cluster.node(pod.node))
+    raise K8slabError(f"client {text!r}: give one of pod/NAME, pod/NAMESPACE/NAME, node/NAME, "
+                      "laptop, other-cluster, internet")
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=3)
+    if close:
+        return "; did you mean " + " or ".join(close) + "?"
+    shown = sorted(choices)[:8]
+    return f"; there are: {', '.join(shown)}{' ...' if len(choices) > 8 else ''}" if shown else ""
+
+
+# ---------------------------------------------------------------------------------------
+# Routes
+# ---------------------------------------------------------------------------------------
+
+def route(cluster: Cluster, client: str, service: str, namespace: str = "default", port=None,
+          entry: str | None = None, via_node: str | None = None) -> Route:
+    """How `client` reaches Service `namespace/service` on `port`, entering by `entry`.
+
+    `port` is the Service port's number or name (default: the first); `entry` forces a way in
+    (ClusterIP, NodePort, LoadBalancer, ExternalIP) instead of the one such a client would use;
+    `via_node` is the node whose IP an outside client dials (default: the first by name).
+    """
+    svc = cluster.service(service, namespace)
+    if svc is None:
+        names = [s.name for s in cluster.services if s.namespace == namespace]
+        raise K8slabError(f"no Service {service!r} in namespace {namespace!r}{_did_you_mean(service, names)}")
+    who = parse_client(cluster, client, namespace)
+    if entry is not None and entry not in ENTRIES:
+        raise K8slabError(f"entry {entry!r}: give one of {', '.join(ENTRIES)}")
+    target = None
+    if via_node is not None:
+        target = cluster.node(via_node)
+        if target is None:
+            raise K8slabError(f"via node {via_node!r}: no such node"
+                              f"{_did_you_mean(via_node, [n.name for n in cluster.nodes])}")
+    return _Router(cluster, who, svc, target).run(port, entry)
+
+
+class _Router:
+    def __init__(self, cluster: Cluster, who: Client, svc: Service, via: Node | None):
+        self.cluster, self.who, self.svc = cluster, who, svc
+        self.via = via or (cluster.nodes[0] if cluster.nodes else None)
+        self.hops: list[dict] = [{"kind": "client", "name": who.text}]
+
+    def answer(self, code: str, entry: str | None, reason: str, endpoints=(), excluded=(),
+               dns=None, source=False, port: ServicePort | None = None) -> Route:
+        reachable = code == "ok"
+        reason = reason[:1].upper() + reason[1:]
+        return Route(
+            cluster=self.cluster, client=self.who.text, client_kind=self.who.kind,
+            client_pod=self.who.pod, client_node=self.who.node, service=self.svc, port=port,
+            reachable=reachable, code=code, entry=entry, reason=reason, hops=tuple(self.hops),
+            endpoints=tuple(endpoints), excluded=tuple(excluded), dns=dns,
+            source_ip_preserved=bool(source) and reachable,
+            stopped_at=None if reachable else len(self.hops) - 1)
+
+    # -- the decision, step by step --------------------------------------------------------
+    def run(self, port, entry) -> Route:
+        svc = self.svc
+        sp = svc.port_for(port)
+        if port is not None and sp is None:
+            listed = ", ".join(f"{p.port}" + (f" ({p.name})" if p.name else "") for p in svc.ports)
+            return self.answer("no-such-port", None,
+                               f"Service {svc.name} has no port {port}; its ports are {listed or 'none'}. "
+                               "Name a port by its number or its name.")
+        if not svc.proxied:
+            return self.dns_route(sp, entry)
+        if sp is None:
+            return self.answer("no-such-port", None,
+                               f"Service {svc.name} lists no ports, so kube-proxy has nothing to forward.")
+        ways = self.ways_in(sp)
+        if entry is None:
+            entry = self.default_entry(ways)
+            if entry is None:
+                return self.not_exposed(sp, None)
+        if entry not in CAN_USE[self.who.kind]:
+            return self.not_exposed(sp, entry)
+        if entry == "LoadBalancer" and svc.type == "LoadBalancer" and not svc.load_balancer_ingress:
+            return self.lb_pending(sp)
+        if entry not in ways:
+            return self.not_exposed(sp, entry)
+        if entry == "ClusterIP":
+            return self.via_cluster_ip(sp)
+        if entry == "NodePort":
+            return self.via_node_port(sp)
+        if entry == "LoadBalancer":
+            return self.via_load_balancer(sp)
+        return self.via_external_ip(sp)
+
+    def ways_in(self, sp: ServicePort) -> list[str]:
+        svc = self.svc
+        ways = ["ClusterIP"]
+        if sp.node_port:
+            ways.append("NodePort")
+        if svc.type == "LoadBalancer" and svc.load_balancer_ingress:
+            ways.append("LoadBalancer")
+        if svc.external_ips:
+            ways.append("ExternalIP")
+        return ways
+
+    def default_entry(self, ways: list[str]) -> str | None:
+        """The way a client of this kind would dial the Service."""
+        kind = self.who.kind
+        if kind in ("pod", "node"):
+            return "ClusterIP"
+        if "LoadBalancer" in ways:
+            return "LoadBalancer"
+        if kind == "internet":
+            return "LoadBalancer" if self.svc.type == "LoadBalancer" else None
+        for way in ("NodePort", "ExternalIP"):
+            if way in ways:
+                return way
+        return None
+
+    # -- failures that happen before any node sees the packet ---------------------------------
+    def not_exposed(self, sp: ServicePort | None, entry: str | None) -> Route:
+        svc, kind = self.svc, self.who.kind
+        name = f"Service {svc.name} (type {svc.type})"
+        if entry is None and kind in ("laptop", "other-cluster"):
+            reason = (f"{name} has only a cluster IP, {svc.cluster_ip}, a virtual address that "
+                      f"exists only in kube-proxy's rules on the cluster's nodes, so {WHO[kind]} "
+                      "cannot reach it. Make it a NodePort or LoadBalancer Service, or forward a "
+                      f"local port for testing with `kubectl port-forward service/{svc.name} 8080:"
+                      f"{sp.port if sp else 80}`.")
+        elif entry is None and kind == "internet":
+            reason = (f"{name} has no load balancer, and {WHO[kind]} can reach only a load "
+                      "balancer's public address: neither the cluster IP nor node IPs are open to it. "
+                      "Make it a LoadBalancer Service (or put an Ingress in front of it).")
+        elif entry == "ClusterIP":
+            reason = (f"A cluster IP ({svc.cluster_ip}) is virtual: only kube-proxy's rules on the "
+                      f"cluster's own nodes know it, so {WHO.get(kind, kind)} cannot use it. "
+                      "From outside, use a NodePort or LoadBalancer Service, or "
+                      f"`kubectl port-forward service/{svc.name}`.")
+        elif entry in ("NodePort", "ExternalIP") and kind == "internet":
+            reason = (f"{WHO['internet'].capitalize()} can reach only a load balancer's public "
+                      "address; node IPs and external IPs sit on a network it cannot route to. "
+                      "Make the Service a LoadBalancer.")
+        elif entry == "NodePort":
+            reason = (f"{name} has no node port: only NodePort and LoadBalancer Services open a port "
+                      "on every node" + (" (and this LoadBalancer sets allocateLoadBalancerNodePorts: "
+                                         "false)" if svc.type == "LoadBalancer" else "") + ".")
+        elif entry == "LoadBalancer":
+            reason = (f"{name} has no load balancer: only a Service of type LoadBalancer asks the "
+                      "cloud provider for one.")
+        else:
+            reason = f"{name} lists no spec.externalIPs, so no external IP leads to it."
+        return self.answer("not-exposed", None, reason, port=sp)
+
+    def lb_pending(self, sp: ServicePort) -> Route:
+        return self.answer("lb-pending", None, (
+            f"Service {self.svc.name} is a LoadBalancer whose EXTERNAL-IP is still <pending>: no "
+            "cloud provider (or load-balancer controller) has given it an address. On minikube run "
+            "`minikube tunnel`; on bare metal or kind, install MetalLB; meanwhile its node port works "
+            "for clients that can reach node IPs."), port=sp)
+
+    # -- through kube-proxy ------------------------------------------------------------------
+    def endpoints(self, sp: ServicePort) -> tuple[Endpoint, ...]:
+        return self.cluster.endpoints(self.svc, sp)
+
+    def view(self, sp: ServicePort, node: Node) -> proxy.NodeView:
+        return proxy.categorize(self.svc, self.endpoints(sp), node.name, node.zone)
+
+    def via_cluster_ip(self, sp: ServicePort) -> Route:
+        svc, node = self.svc, self.who.node
+        self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}",
+                          "node": node.name})
+        view = self.view(sp, node)
+        local = svc.internal_traffic_policy == "Local"
+        chosen = view.local if local else view.cluster
+        # kube-proxy masquerades traffic to a cluster IP that does not come from a pod
+        # (`! -s clusterCIDR -j KUBE-MARK-MASQ`), or all of it with masqueradeAll.
+        source = not self.cluster.proxy.masquerade_all and (
+            self.who.kind == "pod" or self.cluster.proxy.cluster_cidr is None)
+        if not chosen:
+            return self.no_endpoints(sp, "ClusterIP", local_node=node if local else None,
+                                     policy="internalTrafficPolicy")
+        self.hops.append({"kind": "pod", "candidates": len(chosen)})
+        who = f"the client's node, {node.name}"
+        reason = (f"{_who_inside(self.who)} dials the cluster IP {svc.cluster_ip}:{sp.port}; "
+                  f"kube-proxy's rules on {node.name} rewrite it to one pod's address")
+        if local:
+            reason += (f", chosen only among pods on {who} (internalTrafficPolicy: Local)")
+        elif view.topology_zone:
+            reason += f", preferring pods in zone {view.topology_zone} (trafficDistribution: {svc.traffic_distribution})"
+        reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating)
+        reason += "." + ("" if source else " The pod sees the node's address, not the client's "
+                                           "(the node masquerades traffic not sent by a pod).")
+        shares = proxy.shares(chosen)
+        return self.answer("ok", "ClusterIP", reason, self.ranked(shares),
+                           self.left_out(sp, shares, node, local=local, policy="internalTrafficPolicy"),
+                           source=source, port=sp)
+
+    def via_node_port(self, sp: ServicePort) -> Route:
+        node = self.via
+        self.hops.append({"kind": "node-port", "node": node.name,
+                          "address": f"{node.address}:{sp.node_port}", "port": sp.node_port})
+        return self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}")
+
+    def via_external_ip(self, sp: ServicePort) -> Route:
+        svc = self.svc
+        node = self.who.node if self.who.inside else self.via
+        address = f"{svc.external_ips[0]}:{sp.port}"
+        self.hops.append({"kind": "cluster-ip", "address": address, "node": node.name,
+                          "external_ip": True})
+        return self.on_node(sp, "ExternalIP", node, address)
+
+    def on_node(self, sp: ServicePort, entry: str, node: Node, address: str) -> Route:
+        """A packet for a node port or external IP, as kube-proxy's KUBE-EXT chain on `node` treats it."""
+        svc = self.svc
+        local = self.external_local(node)
+        view = self.view(sp, node)
+        chosen = view.local if local else view.cluster
+        if not chosen:
+            if local and any(e.ready or e.serving for e in self.endpoints(sp)):
+                return self.no_local(sp, entry, node)
+            return self.no_endpoints(sp, entry)
+        if not local:
+            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}",
+                              "node": node.name})
+        self.hops.append({"kind": "pod", "candidates": len(chosen)})
+        if local:
+            reason = (f"{self.sender()} sends to {address} on {node.name}; with externalTrafficPolicy: "
+                      f"Local, kube-proxy there picks only among pods on {node.name} and keeps the "
+                      "client's source address")
+        else:
+            reason = (f"{self.sender()} sends to {address} on {node.name}; kube-proxy there forwards it "
+                      "to any ready pod of the Service, on this node or another"
+                      + self.policy_note(node))
+        reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating) + "."
+        shares = proxy.shares(chosen)
+        return self.answer("ok", entry, reason, self.ranked(shares),
+                           self.left_out(sp, shares, node, local=local),
+                           source=local or self.short_circuit_keeps_source(node), port=sp)
+
+    def via_load_balancer(self, sp: ServicePort) -> Route:
+        svc = self.svc
+        lb = svc.load_balancer_ingress[0]
+        address = f"{lb}:{sp.port}"
+        if self.who.inside and _is_ip(lb):
+            # kube-proxy on the client's own node catches packets for the load balancer's IP
+            # (KUBE-SERVICES matches it), so they never travel to the cloud and back.
+            node = self.who.node
+            self.hops.append({"kind": "load-balancer", "address": address, "node": node.name})
+            result = self.on_node(sp, "LoadBalancer", node, address)
+            if result.reachable:
+                result = _replace_reason(result, result.reason.replace(
+                    f"sends to {address} on {node.name}",
+                    f"dials the load balancer's address {address}, but kube-proxy on its own node "
+                    f"{node.name} catches the packet before it leaves"))
+            return result
+        if not svc.allocate_load_balancer_node_ports:
+            return self.lb_to_pods(sp, address)
+        nodes = [n for n in self.cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
+        local = svc.external_traffic_policy == "Local"
+        views = {n.name: self.view(sp, n) for n in nodes}
+        if local:
+            # The health-check node port answers 200 only where a ready endpoint is local.
+            healthy = [n for n in nodes if views[n.name].local and not views[n.name].local_terminating]
+        else:
+            healthy = nodes          # kube-proxy's own /healthz: every working node passes
+        self.hops.append({"kind": "load-balancer", "address": address,
+                          "nodes": [n.name for n in healthy]})
+        if not healthy:
+            if local and any(v.local or v.cluster for v in views.values()):
+                reason = (f"No node passes the load balancer's health check (port "
+                          f"{svc.health_check_node_port}): with externalTrafficPolicy: Local a node "
+                          "passes only while it runs a ready pod of the Service, and none does now.")
+                return self.answer("no-endpoints", "LoadBalancer", reason, port=sp)
+            return self.no_endpoints(sp, "LoadBalancer")
+        self.hops.append({"kind": "node-port", "node": None, "nodes": [n.name for n in healthy],
+                          "address": None, "port": sp.node_port})
+        totals: dict[Endpoint, float] = {}
+        for n in healthy:
+            chosen = views[n.name].local if local else views[n.name].cluster
+            for e, p in proxy.shares(chosen).items():
+                totals[e] = totals.get(e, 0.0) + p / len(healthy)
+        if not totals:
+            self.hops.pop()
+            return self.no_endpoints(sp, "LoadBalancer")
+        if not local:
+            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
+        self.hops.append({"kind": "pod", "candidates": len(totals)})
+        spread = (f"{self.sender()} connects to {address}; the cloud load balancer spreads new "
+                  f"connections evenly over {_names(healthy)}, sending each to node port {sp.node_port}")
+        if local:
+            skipped = [n for n in nodes if n not in healthy]
+            reason = (f"{spread}: the nodes that pass its health check on port "
+                      f"{svc.health_check_node_port}"
+                      + (f" ({_names(skipped)} fail{'s' if len(skipped) == 1 else ''} it: no ready pod there)"
+                         if skipped else "")
+                      + ". Each node picks among its own pods (externalTrafficPolicy: Local), so a pod "
+                      "alone on its node gets more than pods that share one, and the client's address is kept.")
+        else:
+            reason = (f"{spread}. kube-proxy on the receiving node forwards to any ready pod, maybe on "
+                      "another node, and replaces the client's address with the node's "
+                      "(externalTrafficPolicy: Cluster).")
+        left = [(e, why) for e, why in self.left_out(sp, totals, None, local=False)]
+        return self.answer("ok", "LoadBalancer", reason, self.ranked(totals), left,
+                           source=local, port=sp)
+
+    def lb_to_pods(self, sp: ServicePort, address: str) -> Route:
+        """allocateLoadBalancerNodePorts: false: the load balancer targets pod IPs itself."""
+        self.hops.append({"kind": "load-balancer", "address": address, "nodes": []})
+        cluster_view = proxy.categorize(self.svc, self.endpoints(sp), None)
+        chosen = cluster_view.cluster
+        if not chosen:
+            return self.no_endpoints(sp, "LoadBalancer")
+        self.hops.append({"kind": "pod", "candidates": len(chosen)})
+        shares = proxy.shares(chosen)
+        reason = (f"{self.sender().capitalize()} connects to {address}; this load balancer has no node "
+                  "ports (allocateLoadBalancerNodePorts: false), so the cloud sends straight to the "
+                  "pods' own IPs, evenly, and no kube-proxy rule is involved.")
+        return self.answer("ok", "LoadBalancer", reason, self.ranked(shares),
+                           self.left_out(sp, shares, None, local=False), source=True, port=sp)
+
+    # -- DNS-only Services -------------------------------------------------------------------
+    def dns_route(self, sp: ServicePort | None, entry: str | None) -> Route:
+        svc, kind = self.svc, self.who.kind
+        what = "an ExternalName Service" if svc.type == "ExternalName" else "a headless Service"
+        if entry is not None or not self.who.inside:
+            if entry is not None:
+                reason = (f"Service {svc.name} is {what}: it has no cluster IP, node port or load "
+                          "balancer, only a DNS name, so there is nothing to dial by "
+                          f"{entry}. Pods reach it by its name, {svc.dns_name}.")
+            else:
+                reason = (f"Service {svc.name} is {what}: only the cluster's DNS knows its name, "
+                          f"and {WHO[kind]} cannot ask the cluster's DNS"
+                          + (" (and pod IPs are not routable from outside)." if svc.headless else ".")
+                          + " Expose it with a NodePort or LoadBalancer Service instead.")
+            return self.answer("not-exposed", None, reason, port=sp)
+        node_note = (" (a node's own resolver does not ask the cluster DNS: query it explicitly, "
+                     f"for example `dig @<cluster DNS IP> {svc.dns_name}`)" if kind == "node" else "")
+        if svc.type == "ExternalName":
+            dns = {"name": svc.dns_name, "records": [{"type": "CNAME", "value": svc.external_name}]}
+            self.hops.append({"kind": "dns", "name": svc.dns_name, "records": 1})
+            reason = (f"The cluster DNS answers {svc.dns_name} with a CNAME to {svc.external_name}"
+                      f"{node_note}; the client then looks that name up and connects to it directly. "
+                      "No kube-proxy rule and no pod of this cluster is involved.")
+            return self.answer("ok", "DNS", reason, dns=dns, source=True, port=sp)
+        probe = sp or ServicePort(port=0, target_port=0)
+        everyone = self.endpoints(probe)
+        answers = [e for e in everyone if e.ready]
+        unique: dict[str, Endpoint] = {}
+        for e in answers:
+            unique.setdefault(e.address, e)
+        records = [{"type": "A", "value": a} for a in unique]
+        dns = {"name": svc.dns_name, "records": records}
+        self.hops.append({"kind": "dns", "name": svc.dns_name, "records": len(records)})
+        left = [(e, _why_not_ready(e)) for e in everyone if not e.ready]
+        if not records:
+            reason = (f"Service {svc.name} is headless (clusterIP: None), and none of its pods is "
+                      f"ready, so the cluster DNS has no address for {svc.dns_name}: the lookup fails "
+                      "with NXDOMAIN.")
+            return self.answer("nxdomain", "DNS", reason, excluded=left, dns=dns, port=sp)
+        self.hops.append({"kind": "pod", "candidates": len(records)})
+        reason = (f"Service {svc.name} is headless (clusterIP: None): the cluster DNS answers "
+                  f"{svc.dns_name} with one A record per ready pod{node_note}, and the client itself "
+                  "picks an address (most take the first). No kube-proxy rule is involved, and the "
+                  "pod sees the client's own address.")
+        eps = [RouteEndpoint(e, None) for e in unique.values()]
+        return self.answer("ok", "DNS", reason, eps, left, dns=dns, source=True, port=sp)
+
+    # -- shared pieces -----------------------------------------------------------------------
+    def external_local(self, node: Node) -> bool:
+        """Whether kube-proxy on `node` applies externalTrafficPolicy: Local to this packet.
+
+        It does for traffic from outside, but short-circuits pod traffic (source inside the
+        cluster CIDR) and the node's own traffic (src-type LOCAL) to the cluster-wide chain:
+        pkg/proxy/iptables/proxier.go, "pod traffic for ... external destinations".
+        """
+        if self.svc.external_traffic_policy != "Local":
+            return False
+        if self.who.kind == "pod" and self.cluster.proxy.cluster_cidr:
+            return False
+        if self.who.kind == "node" and self.who.node.name == node.name:
+            return False
+        return True
+
+    def short_circuit_keeps_source(self, node: Node) -> bool:
+        if self.svc.external_traffic_policy != "Local" or self.cluster.proxy.masquerade_all:
+            return False
+        return self.who.kind == "pod" and bool(self.cluster.proxy.cluster_cidr)
+
+    def policy_note(self, node: Node) -> str:
+        if self.svc.external_traffic_policy != "Local":
+            return "; the pod sees the node's address, not the client's (externalTrafficPolicy: Cluster)"
+        if self.who.kind == "pod":
+            return (" (externalTrafficPolicy: Local applies only to traffic from outside: kube-proxy "
+                    "sends pod traffic cluster-wide)")
+        return (" (externalTrafficPolicy: Local applies only to traffic from outside: kube-proxy "
+                "sends the node's own traffic cluster-wide, masqueraded)")
+
+    def terminating_note(self, terminating: bool) -> str:
+        return ("; no pod is ready, so kube-proxy falls back to pods that are terminating but still "
+                "serving" if terminating else "")
+
+    def sender(self) -> str:
+        kind = self.who.kind
+        return _who_inside(self.who) if self.who.inside else WHO[kind]
+
+    def no_endpoints(self, sp: ServicePort, entry: str, local_node: Node | None = None,
+                     policy: str | None = None) -> Route:
+        svc = self.svc
+        everyone = self.endpoints(sp)
+        if local_node is not None and any(e.ready or (e.serving and e.terminating) for e in everyone):
+            reason = (f"Service {svc.name} has internalTrafficPolicy: Local and no ready pod runs on "
+                      f"{local_node.name}, the client's node: kube-proxy drops the packet rather than "
+                      "send it to another node.")
+            return self.answer("no-local-endpoints", entry, reason,
+                               excluded=self.left_out(sp, {}, local_node, local=True, policy=policy),
+                               port=sp)
+        if not svc.selector and not self.cluster._slices_by_service.get(svc.key):
+            why = "has no selector and no EndpointSlice lists addresses for it"
+        elif not everyone and not self.cluster.selected_pods(svc):
+            sel = ",".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
+            why = f"selects no pod: no pod in namespace {svc.namespace} has the labels {sel}"
+        elif not everyone:
+            why = (f"selects pods, but none of them has an IP and a port for targetPort "
+                   f"{sp.target_port}")
+        else:
+            why = "selects pods, but none of them is ready"
+        reason = (f"Service {svc.name} {why}. kube-proxy rejects the connection (ICMP "
+                  "\"port unreachable\", so the client sees \"connection refused\").")
+        return self.answer("no-endpoints", entry, reason,
+                           excluded=self.left_out(sp, {}, None, local=False), port=sp)
+
+    def no_local(self, sp: ServicePort, entry: str, node: Node) -> Route:
+        have = sorted({e.node for e in self.endpoints(sp) if e.ready and e.node})
+        reason = (f"Service {self.svc.name} has externalTrafficPolicy: Local and no ready pod runs "
+                  f"on {node.name}, the node that received the packet: kube-proxy there drops it "
+                  "rather than forward it to another node (which would lose the client's address)."
+                  + (f" Send it to {_names_or(have)} instead, or use externalTrafficPolicy: Cluster."
+                     if have else ""))
+        return self.answer("no-local-endpoints", entry, reason,
+                           excluded=self.left_out(sp, {}, node, local=True), port=sp)
+
+    def ranked(self, shares: dict[Endpoint, float]) -> list[RouteEndpoint]:
+        return [RouteEndpoint(e, p) for e, p in sorted(shares.items(), key=lambda kv: _order(kv[0]))]
+
+    def left_out(self, sp: ServicePort, shares, node: Node | None, local: bool,
+                 policy: str = "externalTrafficPolicy") -> list[tuple[Endpoint, str]]:
+        """The Service's other endpoints, each with why it cannot answer this client."""
+        out = []
+        for e in self.endpoints(sp):
+            if e in shares:
+                continue
+            if not e.ready and not (e.serving and e.terminating):
+                why = _why_not_ready(e)
+            elif e.terminating and not e.ready:
+                why = "terminating: used only while no pod is ready"
+            elif local and node is not None and e.node != node.name:
+                why = f"on {e.node or 'an unknown node'}, not {node.name} ({policy}: Local)"
+            elif e.hint_zones is not None and node is not None and node.zone:
+                why = f"topology hints send it traffic from zone(s) {', '.join(e.hint_zones)} only"
+            else:
+                why = "not used for this client"
+            out.append((e, why))
+        return out
+
+
+def _why_not_ready(e: Endpoint) -> str:
+    if e.terminating:
+        return "terminating and no longer serving"
+    return "not ready (its readiness probe has not passed)"
+
+
+def _order(e: Endpoint) -> str:
+    return e.ip_port
+
+
+def _who_inside(c: Client) -> str:
+    if c.kind == "pod":
+        return f"Pod {c.pod.name} on {c.node.name}"
+    return f"A process on node {c.node.name}"
+
+
+def _names(nodes) -> str:
+    names = [n.name for n in nodes]
+    return _names_or(names, "and")
+
+
+def _names_or(names, word: str = "or") -> str:
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + f" {word} " + names[-1]
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _replace_reason(r: Route, reason: str) -> Route:
+    from dataclasses import replace
+    return replace(r, reason=reason)
+
+
+# ---------------------------------------------------------------------------------------
+# The client x Service-type table
+# ---------------------------------------------------------------------------------------
+
+def reachability_table(cluster: Cluster, clients=None, services=None) -> list[list[str]]:
+    """Rows of (client, then one cell per Service): "yes (NodePort)" or "no (not-exposed)"."""
+    clients = clients or default_clients(cluster)
+    services = services or [s for s in cluster.services]
+    rows = [["client"] + [f"{s.name} ({'headless' if s.headless else s.type})" for s in services]]
+    for c in clients:
+        row = [c]
+        for s in services:
+            r = route(cluster, c, s.name, s.namespace)
+            row.append(f"yes, {r.entry}" if r.reachable else f"no: {r.code}")
+        rows.append(row)
+    return rows
+
+
+def default_clients(cluster: Cluster) -> list[str]:
+    """One client of each kind: the first running pod, the first node, and the outside three."""
+    out = []
+    pod = next((p for p in cluster.pods if p.node and p.ip), None)
+    if pod:
+        out.append(f"pod/{pod.namespace}/{pod.name}" if pod.namespace != "default" else f"pod/{pod.name}")
+    if cluster.nodes:
+        out.append(f"node/{cluster.nodes[0].name}")
+    return out + ["laptop", "other-cluster", "internet"]
