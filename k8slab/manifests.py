@@ -105,6 +105,10 @@ def _yaml_documents(filename: str, text: str) -> list:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = " ".join(x for x in (e.context, e.problem) if x)
         raise K8slabError(problems=[Problem(filename, f"YAML syntax error at {where}{what}")])
+    except yaml.reader.ReaderError as e:
+        raise K8slabError(problems=[Problem(
+            filename, f"not YAML text: character #x{_code(e.character):04x} at position {e.position} "
+                      f"({e.reason})")])
     except yaml.YAMLError as e:
         raise K8slabError(problems=[Problem(filename, f"YAML error: {e}")])
     except RecursionError:
@@ -115,6 +119,10 @@ def _yaml_documents(filename: str, text: str) -> list:
                 filename, f"document {i + 1}: its aliases expand past {MAX_EXPANDED_VALUES:,} "
                 "values (an alias bomb?); Kubernetes refuses such YAML too")])
     return docs
+
+
+def _code(character) -> int:
+    return character if isinstance(character, int) else ord(character[:1] or "\0")
 
 
 def _fast_yaml_documents(filename: str, text: str) -> list | None:
@@ -549,7 +557,9 @@ class _Builder:
                         per_node_total[n.name] += 1
                 continue
             node = _dig(p, "spec", "nodeName")
-            if node is None:
+            if node is None and isinstance(p.get("status"), dict) and p["status"]:
+                pending.append(_dig(p, "metadata", "name"))   # a snapshot's Pending pod stays so
+            elif node is None:
                 # The scheduler's default spreading: fewest pods of the same owner on the
                 # node, then fewest pods in all, then the node's name for a stable answer.
                 fits = [n for n in nodes if self._fits(p, n, taints)]

@@ -436,31 +436,39 @@ class _Router:
             return self.lb_to_pods(sp, address)
         nodes = [n for n in self.cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
         local = svc.external_traffic_policy == "Local"
-        views = {n.name: self.view(sp, n) for n in nodes}
+        endpoints = self.endpoints(sp)
         if local:
             # The health-check node port answers 200 only where a ready endpoint is local.
-            healthy = [n for n in nodes if views[n.name].local and not views[n.name].local_terminating]
+            with_ready = {e.node for e in endpoints if e.ready}
+            healthy = [n for n in nodes if n.name in with_ready]
         else:
             healthy = nodes          # kube-proxy's own /healthz: every working node passes
         self.hops.append({"kind": "load-balancer", "address": address,
                           "nodes": [n.name for n in healthy]})
         if not healthy:
-            if local and any(v.local or v.cluster for v in views.values()):
+            if local and any(e.serving for e in endpoints):
                 reason = (f"No node passes the load balancer's health check (port "
                           f"{svc.health_check_node_port}): with externalTrafficPolicy: Local a node "
                           "passes only while it runs a ready pod of the Service, and none does now.")
-                return self.answer("no-endpoints", "LoadBalancer", reason, port=sp)
+                return self.answer("no-endpoints", "LoadBalancer", reason,
+                                   excluded=self.left_out(sp, {}, None, local=False), port=sp)
             return self.no_endpoints(sp, "LoadBalancer")
         self.hops.append({"kind": "node-port", "node": None, "nodes": [n.name for n in healthy],
                           "address": None, "port": sp.node_port})
-        totals: dict[Endpoint, float] = {}
+        # Each node spreads its share evenly over the endpoints it uses. Under Cluster policy
+        # those depend on the node's zone at most (topology hints), so count nodes per zone
+        # instead of asking each of thousands of nodes.
+        groups: dict[object, list[Node]] = {}
         for n in healthy:
-            chosen = views[n.name].local if local else views[n.name].cluster
+            groups.setdefault(n.name if local else n.zone, []).append(n)
+        totals: dict[Endpoint, float] = {}
+        for members in groups.values():
+            view = self.view(sp, members[0])
+            chosen = view.local if local else view.cluster
             for e, p in proxy.shares(chosen).items():
-                totals[e] = totals.get(e, 0.0) + p / len(healthy)
+                totals[e] = totals.get(e, 0.0) + p * len(members) / len(healthy)
         if not totals:
-            self.hops.pop()
-            return self.no_endpoints(sp, "LoadBalancer")
+            return self.no_endpoints(sp, "LoadBalancer")     # rejected on the receiving node
         if not local:
             self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
         self.hops.append({"kind": "pod", "candidates": len(totals)})
