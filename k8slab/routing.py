@@ -141,7 +141,7 @@ def _hop_detail(h: dict) -> str:
             return f"{h['node']} {h['address']}"
         return f"port {h['port']} on {', '.join(h.get('nodes') or [])}"
     if kind == "cluster-ip":
-        return h["address"] + (f" (rules on {h['node']})" if h.get("node") else "")
+        return h["address"] + (f" (external IP, routed to {h['node']})" if h.get("external_ip") else "")
     if kind == "pod":
         return f"one of {h['candidates']}" if h["candidates"] != 1 else "the only one"
     if kind == "dns":
@@ -346,8 +346,7 @@ class _Router:
 
     def via_cluster_ip(self, sp: ServicePort) -> Route:
         svc, node = self.svc, self.who.node
-        self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}",
-                          "node": node.name})
+        self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
         view = self.view(sp, node)
         local = svc.internal_traffic_policy == "Local"
         chosen = view.local if local else view.cluster
@@ -377,7 +376,7 @@ class _Router:
     def via_node_port(self, sp: ServicePort) -> Route:
         node = self.via
         self.hops.append({"kind": "node-port", "node": node.name,
-                          "address": f"{node.address}:{sp.node_port}", "port": sp.node_port})
+                          "address": f"{node.address}:{sp.node_port}"})
         return self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}")
 
     def via_external_ip(self, sp: ServicePort) -> Route:
@@ -399,8 +398,7 @@ class _Router:
                 return self.no_local(sp, entry, node)
             return self.no_endpoints(sp, entry)
         if not local:
-            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}",
-                              "node": node.name})
+            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
         self.hops.append({"kind": "pod", "candidates": len(chosen)})
         if local:
             reason = (f"{self.sender()} sends to {address} on {node.name}; with externalTrafficPolicy: "
@@ -453,8 +451,7 @@ class _Router:
                 return self.answer("no-endpoints", "LoadBalancer", reason,
                                    excluded=self.left_out(sp, {}, None, local=False), port=sp)
             return self.no_endpoints(sp, "LoadBalancer")
-        self.hops.append({"kind": "node-port", "node": None, "nodes": [n.name for n in healthy],
-                          "address": None, "port": sp.node_port})
+        self.hops.append({"kind": "node-port", "nodes": [n.name for n in healthy], "port": sp.node_port})
         # Each node spreads its share evenly over the endpoints it uses. Under Cluster policy
         # those depend on the node's zone at most (topology hints), so count nodes per zone
         # instead of asking each of thousands of nodes.

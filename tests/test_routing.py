@@ -121,7 +121,7 @@ def test_node_port_implies_a_cluster_ip(demo):
 def test_laptop_via_node_port_passes_the_services_chain(demo):
     r = demo.route(client="laptop", service="web-nodeport")
     assert [h["kind"] for h in r.hops] == ["client", "node-port", "cluster-ip", "pod"]
-    assert r.hops[1] == {"kind": "node-port", "node": "node-a", "address": "192.0.2.11:30080", "port": 30080}
+    assert r.hops[1] == {"kind": "node-port", "node": "node-a", "address": "192.0.2.11:30080"}   # DESIGN.md
     assert r.source_ip_preserved is False
 
 
