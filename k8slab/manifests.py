@@ -663,7 +663,10 @@ class _Builder:
             cluster_ip = None
         elif not cluster_ip:
             cluster_ip = next(ip_pool)
-        etp = (spec.get("externalTrafficPolicy") or "Cluster") if external else None
+        # The policy applies to externally-accessible Services, which include a ClusterIP
+        # Service with externalIPs (pkg/api/v1/service/util.go, ExternallyAccessible).
+        reachable_from_outside = external or (svc_type == "ClusterIP" and bool(spec.get("externalIPs")))
+        etp = (spec.get("externalTrafficPolicy") or "Cluster") if reachable_from_outside else None
         affinity = spec.get("sessionAffinity") or "None"
         timeout = _dig(spec, "sessionAffinityConfig", "clientIP", "timeoutSeconds")
         if affinity == "ClientIP" and not timeout:
@@ -711,9 +714,11 @@ class _Builder:
             for e in o.obj.get("endpoints") or []:
                 cond = e.get("conditions") or {}
                 ready = cond.get("ready") is not False            # unset means ready
-                serving = ready if cond.get("serving") is None else bool(cond.get("serving"))
+                # kube-proxy reads an unset serving as true, and only the first address
+                # (pkg/proxy/endpointslicecache.go).
+                serving = cond.get("serving") is not False
                 hints = _dig(e, "hints", "forZones")
-                for address in e.get("addresses") or []:
+                for address in (e.get("addresses") or [])[:1]:
                     endpoints.append(Endpoint(
                         address=str(address), port=0,
                         pod=_dig(e, "targetRef", "name") if _dig(e, "targetRef", "kind") == "Pod" else None,

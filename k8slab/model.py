@@ -259,7 +259,14 @@ class Cluster:
             found = self._endpoints_from_slices(service, port)
         else:
             found = self._endpoints_from_pods(service, port)
-        result = tuple(sorted(found, key=_endpoint_order))
+        # One endpoint per IP:port, as kube-proxy keeps them; a live one wins over a
+        # terminating duplicate (pkg/proxy/endpointslicecache.go, addEndpoints).
+        unique: dict[str, Endpoint] = {}
+        for e in found:
+            seen = unique.get(e.ip_port)
+            if seen is None or (seen.terminating and not e.terminating):
+                unique[e.ip_port] = e
+        result = tuple(sorted(unique.values(), key=_endpoint_order))
         self._endpoint_cache[cache_key] = result
         return result
 
@@ -285,11 +292,14 @@ class Cluster:
                     continue     # this pod has no container port of that name
             node = self.node(pod.node) if pod.node else None
             ready = (pod.ready and not pod.terminating) or service.publish_not_ready_addresses
+            zone = node.zone if node else None
+            # trafficDistribution: PreferClose makes the controller hint each ready endpoint
+            # for its own zone (pkg/controller/endpointslice/trafficdist, preferCloseHeuristic).
+            hinted = service.traffic_distribution in ("PreferClose", "PreferSameZone") and ready and zone
             found.append(Endpoint(
-                address=pod.ip, port=number, pod=pod.name, node=pod.node,
-                zone=node.zone if node else None, ready=ready,
+                address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
                 serving=pod.ready or service.publish_not_ready_addresses,
-                terminating=pod.terminating))
+                terminating=pod.terminating, hint_zones=(zone,) if hinted else None))
         return found
 
     # -- conveniences that hand over to the modules downstream ---------------------------------

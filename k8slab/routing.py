@@ -566,7 +566,9 @@ class _Router:
         return True
 
     def short_circuit_keeps_source(self, node: Node) -> bool:
-        if self.svc.external_traffic_policy != "Local" or self.cluster.proxy.masquerade_all:
+        # The short-circuit jumps to KUBE-SVC, whose masqueradeAll rule matches only packets
+        # for the cluster IP itself, so even masqueradeAll keeps the pod's address here.
+        if self.svc.external_traffic_policy != "Local":
             return False
         return self.who.kind == "pod" and bool(self.cluster.proxy.cluster_cidr)
 

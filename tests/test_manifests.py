@@ -10,7 +10,6 @@ import k8slab
 from k8slab.errors import K8slabError
 from k8slab.manifests import INTERNAL, load, load_texts, service_to_yaml, validate_files
 
-from conftest import cluster_from
 
 
 def load_one(text: str, name="bad.yaml"):

@@ -6,7 +6,6 @@ import k8slab
 from k8slab.manifests import with_service_type
 from k8slab.routing import CLIENT_KINDS, default_clients
 
-from conftest import cluster_from
 
 WEB = """
 apiVersion: apps/v1
