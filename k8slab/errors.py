@@ -20,7 +20,7 @@ class Problem:
     def __str__(self) -> str:
         parts = [self.file]
         if self.kind:
-            parts.append(f"{self.kind}/{self.name or '<unnamed>'}")
+            parts.append(f"{self.kind}/{self.name}" if self.name else self.kind)
         if self.path:
             parts.append(self.path)
         parts.append(self.message)

@@ -252,6 +252,8 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
             continue
         known.append(o)
         if kind == "KubeProxyConfiguration":
+            problems.extend(Problem(o.file, message, kind, o.name, path)
+                            for path, message in _check_proxy_config(o.obj))
             continue
         try:
             found = _validation.validate_object(o.obj)
@@ -270,6 +272,36 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
     notes = [f"skipped {n} {kind} object{'s' if n > 1 else ''}: k8slab does not read that kind"
              for kind, n in sorted(skipped.items())]
     return problems, notes
+
+
+def _check_proxy_config(conf: dict) -> list[tuple[str, str]]:
+    """The KubeProxyConfiguration fields k8slab uses, checked as kube-proxy checks them at start
+    (pkg/proxy/apis/config/validation/validation.go)."""
+    out = []
+    mode = conf.get("mode")
+    if mode not in (None, "", "iptables", "ipvs", "nftables"):
+        out.append(("mode", f"Invalid value: {json.dumps(mode, default=str)}: must be iptables, ipvs, "
+                            "nftables or blank (blank means the best-available proxy [currently iptables])"))
+    cidrs = conf.get("clusterCIDR")
+    if cidrs not in (None, ""):
+        ok = isinstance(cidrs, str)
+        for cidr in cidrs.split(",") if ok else ():
+            try:
+                ipaddress.ip_network(cidr.strip(), strict=False)
+            except ValueError:
+                ok = False
+        if not ok:
+            out.append(("clusterCIDR", f"Invalid value: {json.dumps(cidrs, default=str)}: must be a valid "
+                                       "CIDR block (e.g. 10.100.0.0/16 or fde4:8dba:82e1::/48)"))
+    for path, value in (("iptables.masqueradeAll", _dig(conf, "iptables", "masqueradeAll")),
+                        ("iptables.localhostNodePorts", _dig(conf, "iptables", "localhostNodePorts"))):
+        if value is not None and not isinstance(value, bool):
+            out.append((path, f"Invalid value: {json.dumps(value, default=str)}: must be true or false"))
+    bit = _dig(conf, "iptables", "masqueradeBit")
+    if bit is not None and not (isinstance(bit, int) and not isinstance(bit, bool) and 0 <= bit <= 31):
+        out.append(("iptables.masqueradeBit", f"Invalid value: {json.dumps(bit, default=str)}: "
+                                              "must be within the range [0, 31]"))
+    return out
 
 
 def validate_files(paths: Iterable[str]) -> list[Problem]:
@@ -346,6 +378,10 @@ def _dig(d, *keys, default=None):
             return default
         d = d.get(k)
     return default if d is None else d
+
+
+def _int_or(v, default: int) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else default
 
 
 def _str_map(v) -> dict[str, str]:
@@ -428,6 +464,10 @@ class _Builder:
             cluster_cidr=str(cidr) if cidr else None,
             masquerade_all=bool(_dig(c, "iptables", "masqueradeAll", default=False)),
             ipvs_scheduler=str(_dig(c, "ipvs", "scheduler", default="") or "rr"),
+            masquerade_bit=_int_or(_dig(c, "iptables", "masqueradeBit"), 14),
+            localhost_node_ports=_dig(c, "iptables", "localhostNodePorts") is not False,
+            node_port_addresses=tuple(str(a) for a in c.get("nodePortAddresses") or []
+                                      if isinstance(c.get("nodePortAddresses"), list)),
         )
 
     def _cloud(self, nodes: list[Node]) -> bool:

@@ -163,6 +163,9 @@ class ProxyConfig:
     cluster_cidr: str | None = "10.244.0.0/16"
     masquerade_all: bool = False
     ipvs_scheduler: str = "rr"
+    masquerade_bit: int = 14
+    localhost_node_ports: bool = True
+    node_port_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from k8slab.errors import K8slabError
 from k8slab.manifests import INTERNAL, load_texts
+from k8slab.proxy import rules
 from k8slab.routing import ENTRIES, default_clients
 
 import k8slab
@@ -33,10 +34,20 @@ def paths(obj, prefix=()):
             yield from paths(v, prefix + (i,))
 
 
+PROXY_CONFIGS = st.fixed_dictionaries({
+    "apiVersion": st.just("kubeproxy.config.k8s.io/v1alpha1"), "kind": st.just("KubeProxyConfiguration")},
+    optional={"mode": values, "clusterCIDR": st.one_of(values, st.just("10.0.0.0/8")),
+              "iptables": st.one_of(values, st.fixed_dictionaries({}, optional={
+                  "masqueradeAll": values, "masqueradeBit": values, "localhostNodePorts": values})),
+              "nodePortAddresses": values})
+
+
 @st.composite
 def mutated_docs(draw):
     picked = draw(st.lists(st.integers(0, len(BASE) - 1), min_size=1, max_size=len(BASE), unique=True))
     docs = copy.deepcopy([BASE[i] for i in sorted(picked)])
+    if draw(st.booleans()):
+        docs.append(draw(PROXY_CONFIGS))
     for _ in range(draw(st.integers(0, 3))):
         i = draw(st.integers(0, len(docs) - 1))
         all_paths = [p for p in paths(docs[i]) if p]
@@ -54,7 +65,10 @@ def mutated_docs(draw):
 
 
 def check_cluster(cluster):
-    """Every client reaches every Service port with an answer, and shares add up to 1."""
+    """Every client reaches every Service port with an answer, shares add up to 1, and
+    kube-proxy's rules can be written for every node."""
+    for node in cluster.nodes:
+        assert rules(cluster, node.name).endswith("COMMIT\n")
     clients = default_clients(cluster) + [f"node/{n.name}" for n in cluster.nodes[:2]]
     for s in cluster.services:
         for port in [None] + [p.port for p in s.ports[:2]]:
