@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import draw as _draw_module  # noqa: F401 - first, so `k8slab.draw` below stays the function
 from .errors import K8slabError, Problem
 from .model import Cluster
 
@@ -27,8 +28,9 @@ def demo_cluster() -> Cluster:
 
 def draw(obj):
     """A Diagram of a route or of a whole cluster (renders itself in Jupyter)."""
-    from .draw import draw as _draw
-    return _draw(obj)
+    # The submodule k8slab.draw shares this name: it is imported above, once, so that importing
+    # it again elsewhere never replaces this function with the module.
+    return _draw_module.draw(obj)
 
 
 def explorer(cluster: Cluster | None = None):

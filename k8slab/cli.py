@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw and rules over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules and simulate over YAML files."""
 
 from __future__ import annotations
 
@@ -43,7 +43,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--node", required=True, metavar="NODE")
     p.add_argument("--mode", default="iptables", choices=("iptables", "ipvs", "nftables"))
     p.add_argument("--explain", action="store_true", help="say which hop of a route each chain implements")
+    p = sub.add_parser("simulate", help="send N requests along a route and count where they land (seeded)")
+    _route_options(p)
+    p.add_argument("--requests", type=_positive, required=True, metavar="N")
+    p.add_argument("--connections", type=_positive, metavar="C",
+                   help="connections in all; requests follow their connection (default: one per request)")
+    p.add_argument("--clients", type=_positive, default=100, metavar="K",
+                   help="distinct client source addresses (default: 100)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} must be at least 1")
+    return n
 
 
 def _port(text: str | None):
@@ -94,6 +113,14 @@ def run(argv: list[str]) -> int:
         cluster = load(*args.files)
         _notes(cluster)
         sys.stdout.write(rules(cluster, args.node, mode=args.mode, explain=args.explain))
+        return 0
+    if args.command == "simulate":
+        from .simulate import simulate
+        cluster, r = _route(args)
+        _notes(cluster)
+        sim = simulate(r, args.requests, connections=args.connections, clients=args.clients,
+                       seed=args.seed)
+        print(json.dumps(sim.to_dict(), indent=2) if args.json else sim.text())
         return 0
     raise AssertionError(args.command)
 

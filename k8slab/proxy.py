@@ -1,13 +1,49 @@
 """Which endpoints a node's kube-proxy uses for a Service, and with what probability."""
 
+# Every rule here follows kube-proxy's source (kubernetes/kubernetes):
+#   pkg/proxy/topology.go            CategorizeEndpoints, topologyModeFromHints, availableForTopology
+#   pkg/proxy/iptables/proxier.go    writeServiceToEndpointRules, computeProbability
+#   pkg/proxy/nftables/proxier.go    writeServiceToEndpointRules, servicePortEndpointChainNameBase,
+#                                    the per-endpoint affinity sets (syncProxyRules)
+#   pkg/proxy/ipvs/proxier.go        the virtual server (Scheduler, FlagPersistent, Timeout),
+#                                    syncEndpoint (weight-1 real servers), the IPVS sysctls
+#   pkg/proxy/apis/config/validation validateIPVSSchedulerMethod (the schedulers kube-proxy accepts)
+# and the "Virtual IPs and Service Proxies" page (docs/reference/networking/virtual-ips.md).
+
 from __future__ import annotations
 
+import base64
+import hashlib
+import ipaddress
 from dataclasses import dataclass
+from typing import Callable, Hashable, Mapping, Sequence
 
 from .model import Endpoint, Service
 
-__all__ = ["NodeView", "categorize", "shares", "uses_topology_hints", "rules"]
+__all__ = [
+    "NodeView", "categorize", "shares", "uses_topology_hints", "rules",
+    "MODES", "cascade", "cascade_shares", "probability_text",
+    "numgen_map", "numgen_rule", "nft_endpoint_chain",
+    "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
+    "destination_hash", "ipvs_shares", "ipvs_bucket",
+    "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable",
+    "load_balancer_shares",
+]
 
+#: kube-proxy's Linux proxy modes (`mode:` in KubeProxyConfiguration; empty means iptables).
+MODES = ("iptables", "ipvs", "nftables")
+
+#: sessionAffinityConfig.clientIP.timeoutSeconds when unset: 3 hours.
+DEFAULT_AFFINITY_TIMEOUT = 10800
+
+#: The EndpointSlice controller gives hints for these trafficDistribution values
+#: (staging/src/k8s.io/endpointslice/trafficdist: PreferClose is the older name of PreferSameZone).
+CLOSE_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
+
+
+# ---------------------------------------------------------------------------------------
+# Which endpoints: CategorizeEndpoints (pkg/proxy/topology.go)
+# ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class NodeView:
@@ -27,13 +63,21 @@ class NodeView:
 def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
     """Whether kube-proxy filters by zone hints here (pkg/proxy/topology.go, topologyModeFromHints).
 
-    Only when the Service asks for it, the node has a zone, every ready endpoint carries
-    hints, and at least one hint names this zone; otherwise hints are ignored, all at once.
+    Only when every ready endpoint carries a zone hint (an empty `forZones` counts as none)
+    and at least one hint names this node's zone; otherwise hints are ignored, all at once,
+    and traffic goes cluster-wide. A node without a zone label never matches.
+
+    Current kube-proxy reads only the hints, not the Service (older releases also checked
+    the Service's topology annotation): the Service's `trafficDistribution` matters through
+    the EndpointSlice controller, which writes the hints (each ready endpoint hinted for its
+    own zone) only for such Services. `service` is kept for the signature; hints in
+    EndpointSlices given as written are honoured as they stand. PreferSameNode's node hints
+    are not modelled.
     """
-    if service.traffic_distribution not in ("PreferClose", "PreferSameZone") or not zone:
+    if not zone:
         return False
     ready = [e for e in endpoints if e.ready]
-    if not ready or any(e.hint_zones is None for e in ready):
+    if not ready or any(not e.hint_zones for e in ready):
         return False
     return any(zone in e.hint_zones for e in ready)
 
@@ -43,6 +87,7 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
 
     Ready endpoints first; only when none is ready anywhere (or on this node, for Local) do
     serving-and-terminating ones stand in, so a rolling update does not drop connections.
+    Topology hints narrow the Cluster list only, never the Local one.
     """
     hinted = uses_topology_hints(service, endpoints, zone)
 
@@ -52,7 +97,9 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
     cluster = tuple(e for e in endpoints if e.ready and in_topology(e))
     cluster_terminating = False
     if not cluster:
-        cluster = tuple(e for e in endpoints if e.serving and e.terminating and in_topology(e))
+        # No topology filter here: topology is already ignored when nothing ready is hinted
+        # for this zone, so an empty list means nothing is ready anywhere.
+        cluster = tuple(e for e in endpoints if e.serving and e.terminating)
         cluster_terminating = bool(cluster)
     local = tuple(e for e in endpoints if e.ready and e.node == node and node is not None)
     local_terminating = False
@@ -68,11 +115,318 @@ def shares(endpoints) -> dict[Endpoint, float]:
     """Each endpoint's chance of a new connection when a node picks among `endpoints`.
 
     iptables mode takes endpoint i of n with probability 1/(n-i), the last one always: a
-    cascade whose product is 1/n for each. IPVS round robin and nftables' numgen map give
-    the same long-run share.
+    cascade whose product is 1/n for each (see `cascade`). nftables' numgen map draws one
+    of n directly, and IPVS round robin takes turns: the same long-run share.
     """
     n = len(endpoints)
     return {e: 1.0 / n for e in endpoints} if n else {}
+
+
+# ---------------------------------------------------------------------------------------
+# iptables: the random cascade in KUBE-SVC-* / KUBE-SVL-*
+# ---------------------------------------------------------------------------------------
+
+def probability_text(k: int) -> str:
+    """1/k as kube-proxy writes it after `--probability` (computeProbability: "%0.10f")."""
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    return f"{1.0 / k:0.10f}"
+
+
+def cascade(endpoints, exact: bool = False) -> list[tuple[Endpoint, float]]:
+    """The service chain's rules in kube-proxy's order: (endpoint, chance that its rule matches).
+
+    writeServiceToEndpointRules writes, for endpoint i of n (from 0), a rule
+    `-m statistic --mode random --probability 1/(n-i)`, and for the last one a rule with no
+    match at all. A packet tries them top to bottom, so the first endpoint is taken with
+    1/n, the second with 1/(n-1) of what is left, and so on: each ends up with exactly 1/n
+    (`cascade_shares`). The order is kube-proxy's endpoint order ("IP:port" sorted).
+
+    `exact=True` gives `fractions.Fraction`s, to show the sum without rounding. (The rules
+    themselves carry 10 decimals, `probability_text`, and the kernel rounds again to
+    1/2^31 steps: the shares move by less than 1e-9.)
+    """
+    from fractions import Fraction
+    eps = list(endpoints)
+    n = len(eps)
+    one = Fraction(1) if exact else 1.0
+    return [(e, one / (n - i) if i < n - 1 else one) for i, e in enumerate(eps)]
+
+
+def cascade_shares(rules) -> dict[Endpoint, float]:
+    """Walk a cascade: each endpoint's share = chance to reach its rule x chance it matches."""
+    from fractions import Fraction
+    rules = list(rules)
+    reach = Fraction(1) if rules and isinstance(rules[0][1], Fraction) else 1.0
+    out = {}
+    for e, p in rules:
+        out[e] = reach * p                 # the packet got this far, and this rule matches
+        reach = reach * (1 - p)            # ... or it falls through to the next rule
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# nftables: one `numgen random mod n vmap { ... }` rule
+# ---------------------------------------------------------------------------------------
+
+def numgen_map(endpoints) -> list[tuple[int, Endpoint]]:
+    """The vmap's elements: number i (0..n-1) goes to endpoint i, in kube-proxy's order.
+
+    `numgen random mod n` draws one number per new connection (the kernel scales a 32-bit
+    random number into 0..n-1), so each endpoint gets 1/n in one step, without a cascade.
+    """
+    return list(enumerate(endpoints))
+
+
+def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str = "endpoint-") -> str:
+    """The nftables chain (or, with prefix "affinity-", the affinity set) of one endpoint.
+
+    servicePortEndpointChainNameBase: "HASH-namespace/name/protocol/portName__IP/port",
+    HASH being the first 8 base32 characters of the name's SHA-256.
+    """
+    protocol = (getattr(port, "protocol", None) or "TCP").lower()
+    port_name = getattr(port, "name", None) or ""
+    ip = endpoint.address.replace(":", ".")
+    name = f"{service.namespace}/{service.name}/{protocol}/{port_name}__{ip}/{endpoint.port}"
+    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()[:8]
+    base = f"{digest}-{name}"
+    if len(base) > 240:                       # chainNameBaseLengthMax
+        base = base[:237] + "..."
+    return prefix + base
+
+
+def numgen_rule(service: Service, port, endpoints) -> str:
+    """The load-balancing rule kube-proxy's nftables mode writes in a Service's chain."""
+    eps = list(endpoints)
+    elements = ", ".join(f"{i} : goto {nft_endpoint_chain(service, port, e)}" for i, e in enumerate(eps))
+    return f"numgen random mod {len(eps)} vmap {{ {elements} }}"
+
+
+# ---------------------------------------------------------------------------------------
+# IPVS: a virtual server per Service address, scheduler from ipvs.scheduler (default rr)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scheduler:
+    """One IPVS scheduler kube-proxy accepts, and what k8slab can say about its choice.
+
+    kube-proxy adds every endpoint as a real server of weight 1, so the weighted variants
+    behave like their plain ones. `computable` is False where the choice depends on load
+    (how many connections each pod has open), which a model of the cluster cannot know.
+    """
+
+    name: str
+    title: str
+    computable: bool
+    how: str
+
+
+IPVS_SCHEDULERS: dict[str, Scheduler] = {s.name: s for s in (
+    Scheduler("rr", "round robin", True,
+              "takes the real servers in turn, one new connection each: over n connections "
+              "every pod gets exactly one, whatever the clients do"),
+    Scheduler("wrr", "weighted round robin", True,
+              "round robin by weight; kube-proxy gives every pod weight 1, so it is plain rr"),
+    Scheduler("lc", "least connection", False,
+              "sends each new connection to the pod with the fewest connections (active ones "
+              "count 256 times an inactive one): the share follows how long each pod takes to "
+              "answer, which depends on load"),
+    Scheduler("wlc", "weighted least connection", False,
+              "least connection divided by weight; with kube-proxy's weight 1, the same as lc"),
+    Scheduler("sed", "shortest expected delay", False,
+              "picks the smallest (active connections + 1) / weight: like lc, it depends on load"),
+    Scheduler("nq", "never queue", False,
+              "an idle pod first, otherwise like sed: it depends on load"),
+    Scheduler("lblc", "locality-based least connection", False,
+              "keeps each destination address on one pod until that pod is overloaded: for a "
+              "Service (one destination address) that is one pod, then load decides"),
+    Scheduler("lblcr", "locality-based least connection with replication", False,
+              "like lblc with a set of pods per destination address, grown under load"),
+    Scheduler("sh", "source hashing", True,
+              "hashes the client's address into a 256-bucket table dealt out to the pods in "
+              "turn: one client address always gets the same pod (no timeout), and over many "
+              "addresses each pod's share is its number of buckets / 256"),
+    Scheduler("dh", "destination hashing", True,
+              "hashes the destination address, which for a Service is always the same: every "
+              "connection to that address goes to one pod"),
+)}
+
+
+def ipvs_scheduler(name: str | None) -> Scheduler:
+    """The scheduler kube-proxy would use for `ipvs.scheduler` (empty means rr)."""
+    key = name or "rr"
+    if key not in IPVS_SCHEDULERS:
+        raise ValueError(f"IPVS scheduler {name!r}: kube-proxy accepts "
+                         + ", ".join(IPVS_SCHEDULERS) + " (empty means rr)")
+    return IPVS_SCHEDULERS[key]
+
+
+def round_robin(endpoints, connections: int, start: int = 0) -> list[Endpoint]:
+    """The pods IPVS rr gives `connections` new connections in a row, one virtual server.
+
+    The turn order is the order of the kernel's destination list, which kube-proxy fills
+    from an unordered set: k8slab takes kube-proxy's endpoint order, so which pod comes
+    first is illustrative, the rotation is not. With session affinity only connections
+    without a persistence entry advance the turn.
+    """
+    eps = list(endpoints)
+    if not eps:
+        return []
+    return [eps[(start + i) % len(eps)] for i in range(connections)]
+
+
+def _address_int(address) -> int:
+    if isinstance(address, int):
+        return address & 0xFFFFFFFF
+    ip = ipaddress.ip_address(str(address))
+    if ip.version == 6:                       # the kernel folds IPv6 addresses by XOR
+        v = int(ip)
+        return (v ^ (v >> 32) ^ (v >> 64) ^ (v >> 96)) & 0xFFFFFFFF
+    return int(ip)
+
+
+def ipvs_bucket(address) -> int:
+    """The 256-entry table slot ip_vs_sh / ip_vs_dh hash an address into (port 0).
+
+    Current kernels: hash_32(address, 8), the top 8 bits of address x 0x61C88647.
+    """
+    return ((_address_int(address) * 0x61C88647) & 0xFFFFFFFF) >> 24
+
+
+def source_hash(endpoints, client_address) -> Endpoint | None:
+    """The pod IPVS sh gives a client address: table slot b belongs to destination b mod n."""
+    eps = list(endpoints)
+    return eps[ipvs_bucket(client_address) % len(eps)] if eps else None
+
+
+def destination_hash(endpoints, service_address) -> Endpoint | None:
+    """The one pod IPVS dh sends every connection for `service_address` to."""
+    return source_hash(endpoints, service_address)
+
+
+def ipvs_shares(endpoints, scheduler: str = "rr", service_address=None) -> dict[Endpoint, float] | None:
+    """Long-run share of new connections per pod under an IPVS scheduler, or None.
+
+    rr/wrr: 1/n each. sh: buckets/256 each, for clients spread over many addresses (one
+    address always lands on one pod). dh: 1 for the pod `service_address` hashes to (give
+    it). lc, wlc, sed, nq, lblc, lblcr: None, because the choice depends on load.
+    """
+    s = ipvs_scheduler(scheduler)
+    eps = list(endpoints)
+    if not eps:
+        return {}
+    if s.name in ("rr", "wrr"):
+        return shares(eps)
+    if s.name == "sh":
+        n = len(eps)
+        return {e: sum(1 for b in range(256) if b % n == i) / 256 for i, e in enumerate(eps)}
+    if s.name == "dh":
+        if service_address is None:
+            raise ValueError("dh needs the Service address the connections are sent to")
+        chosen = destination_hash(eps, service_address)
+        return {e: 1.0 if e == chosen else 0.0 for e in eps}
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Session affinity: ClientIP with a timeout
+# ---------------------------------------------------------------------------------------
+
+def affinity_timeout(service: Service) -> int | None:
+    """Seconds a client address stays on its pod, or None without `sessionAffinity: ClientIP`."""
+    if service.session_affinity != "ClientIP":
+        return None
+    return service.session_affinity_timeout or DEFAULT_AFFINITY_TIMEOUT
+
+
+class AffinityTable:
+    """One node's memory of `sessionAffinity: ClientIP` for one Service port.
+
+    How each mode keeps it (all keyed on the source address alone, not the port, and
+    shared by every address of the Service: cluster IP, node port, load balancer):
+      iptables  one `recent` list per endpoint: the service chain first tries
+                `-m recent --name KUBE-SEP-... --rcheck --seconds T --reap` for each endpoint,
+                and the endpoint chain records the client with `--set` as it DNATs;
+      nftables  one set per endpoint (`affinity-...`, flags dynamic,timeout, timeout T):
+                `ip saddr @affinity-... goto endpoint-...`, then `update @affinity-... { ip saddr }`;
+      ipvs      the virtual server is `persistent T`: a persistence template per client.
+    In iptables and nftables T counts from the client's last *new connection* (only a
+    connection's first packet passes the nat rules); IPVS also keeps the template while
+    connections it placed are still open. Each node keeps its own memory.
+
+    When endpoints change, an entry that points to a removed endpoint is no longer
+    matched (its rule and chain, or its set, are gone; IPVS expires templates of removed
+    real servers, expire_quiescent_template=1): that client gets a fresh pick. Clients
+    whose pod survives keep it, so a new pod gets only clients without a live entry.
+    """
+
+    def __init__(self, timeout: int = DEFAULT_AFFINITY_TIMEOUT, endpoints=(),
+                 pick: Callable[[Sequence[Endpoint]], Endpoint] | None = None, seed: int = 0):
+        if timeout <= 0:
+            raise ValueError("timeout must be positive (sessionAffinityConfig allows 1..86400)")
+        self.timeout = timeout
+        self.endpoints: tuple[Endpoint, ...] = tuple(endpoints)
+        import random
+        self._rng = random.Random(seed)
+        self._pick = pick or (lambda eps: eps[self._rng.randrange(len(eps))])
+        self._entries: dict[Hashable, tuple[Endpoint, float]] = {}
+
+    def lookup(self, client: Hashable, now: float) -> Endpoint | None:
+        """The endpoint `client` is pinned to at time `now`, if its entry is still live."""
+        entry = self._entries.get(client)
+        if entry is None:
+            return None
+        endpoint, last = entry
+        if now - last > self.timeout or endpoint not in self.endpoints:
+            return None
+        return endpoint
+
+    def connect(self, client: Hashable, now: float) -> Endpoint:
+        """A new connection from `client` at `now` (seconds): its pod, and the entry refreshed."""
+        if not self.endpoints:
+            raise ValueError("no endpoints: kube-proxy rejects the connection")
+        endpoint = self.lookup(client, now)
+        if endpoint is None:
+            endpoint = self._pick(self.endpoints)
+        self._entries[client] = (endpoint, now)
+        return endpoint
+
+    def endpoints_changed(self, endpoints) -> list[Hashable]:
+        """Apply a new endpoint list; return the clients whose pinned endpoint went away."""
+        self.endpoints = tuple(endpoints)
+        gone = [c for c, (e, _) in self._entries.items() if e not in self.endpoints]
+        for c in gone:
+            del self._entries[c]
+        return gone
+
+    def pinned(self, now: float) -> dict[Hashable, Endpoint]:
+        """Every client with a live entry at `now`, and its endpoint."""
+        out = {}
+        for c in self._entries:
+            e = self.lookup(c, now)
+            if e is not None:
+                out[c] = e
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# The cloud load balancer in front of node ports
+# ---------------------------------------------------------------------------------------
+
+def load_balancer_shares(per_node: Mapping[str, Sequence[Endpoint]]) -> dict[Endpoint, float]:
+    """Each pod's share when a cloud load balancer spreads connections evenly over nodes.
+
+    `per_node` maps each node that passes the health check to the endpoints its kube-proxy
+    picks among (under externalTrafficPolicy: Local, its own ready pods). Every node gets
+    1/N of the connections and splits its part evenly, so a pod alone on its node takes
+    more than pods that share one. A node with no endpoints drops its part.
+    """
+    nodes = [n for n in per_node]
+    total: dict[Endpoint, float] = {}
+    for n in nodes:
+        for e, p in shares(list(per_node[n])).items():
+            total[e] = total.get(e, 0.0) + p / len(nodes)
+    return total
 
 
 def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:

@@ -108,7 +108,8 @@ class Route:
         """The hop chain, the reason and the endpoint table, as the CLI prints them."""
         port = f":{self.port.port}" if self.port else ""
         state = "reachable" if self.reachable else f"NOT reachable ({self.code})"
-        lines = [f"{self.client} -> {self.service.key}{port} via {self.entry or 'no way in'}: {state}", ""]
+        via = f"via {self.entry}" if self.entry else "(no way in)"
+        lines = [f"{self.client} -> {self.service.key}{port} {via}: {state}", ""]
         for i, h in enumerate(self.hops):
             arrow = "   " if i == 0 else "-> "
             stop = "   <- stops here" if self.stopped_at == i else ""
@@ -364,7 +365,9 @@ class _Router:
         if local:
             reason += (f", chosen only among pods on {who} (internalTrafficPolicy: Local)")
         elif view.topology_zone:
-            reason += f", preferring pods in zone {view.topology_zone} (trafficDistribution: {svc.traffic_distribution})"
+            why = (f"trafficDistribution: {svc.traffic_distribution}" if svc.traffic_distribution
+                   else "the EndpointSlices' zone hints")
+            reason += f", preferring pods in zone {view.topology_zone} ({why})"
         reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating)
         reason += "." + ("" if source else " The pod sees the node's address, not the client's "
                                            "(the node masquerades traffic not sent by a pod).")

