@@ -826,11 +826,21 @@ def _address_pool(cidr: str, start: int, used: set[str]):
 
 
 def _port_pool(bounds: tuple[int, int], used: set[int]):
-    for port in range(bounds[0], bounds[1] + 1):
+    """Free node ports as the API server hands them out, in a deterministic order.
+
+    Since Kubernetes 1.29 the range is split in two bands: automatic allocation takes the
+    upper one first and leaves the lower one (30000-30085 by default) to ports people choose
+    themselves (KEP-3668, pkg/registry/core/service/portallocator: calculateRangeOffset).
+    The real allocator picks at random within a band; k8slab counts upward.
+    """
+    low, high = bounds
+    size = high - low + 1
+    offset = min(max(16, size // 32), 128)
+    for port in list(range(low + offset, high + 1)) + list(range(low, low + offset)):
         if port not in used:
             used.add(port)
             yield port
-    raise K8slabError(f"no free node port left in {bounds[0]}-{bounds[1]}")
+    raise K8slabError(f"no free node port left in {low}-{high}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -473,18 +473,20 @@ class _Router:
             self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
         self.hops.append({"kind": "pod", "candidates": len(totals)})
         spread = (f"{self.sender()} connects to {address}; the cloud load balancer spreads new "
-                  f"connections evenly over {_names(healthy)}, sending each to node port {sp.node_port}")
+                  f"connections evenly over {_names(healthy)}")
+        to_port = f", sending each to node port {sp.node_port}"
         if local:
             skipped = [n for n in nodes if n not in healthy]
-            reason = (f"{spread}: the nodes that pass its health check on port "
+            reason = (f"{spread}, the nodes that pass its health check on port "
                       f"{svc.health_check_node_port}"
                       + (f" ({_names(skipped)} fail{'s' if len(skipped) == 1 else ''} it: no ready pod there)"
                          if skipped else "")
-                      + ". Each node picks among its own pods (externalTrafficPolicy: Local), so a pod "
-                      "alone on its node gets more than pods that share one, and the client's address is kept.")
+                      + f"{to_port}. Each node picks among its own pods (externalTrafficPolicy: Local), "
+                      "so a pod alone on its node gets more than pods that share one, and the client's "
+                      "address is kept.")
         else:
-            reason = (f"{spread}. kube-proxy on the receiving node forwards to any ready pod, maybe on "
-                      "another node, and replaces the client's address with the node's "
+            reason = (f"{spread}{to_port}. kube-proxy on the receiving node forwards to any ready pod, "
+                      "maybe on another node, and replaces the client's address with the node's "
                       "(externalTrafficPolicy: Cluster).")
         left = [(e, why) for e, why in self.left_out(sp, totals, None, local=False)]
         return self.answer("ok", "LoadBalancer", reason, self.ranked(totals), left,
@@ -599,7 +601,7 @@ class _Router:
         if local_node is not None and any(e.ready or (e.serving and e.terminating) for e in everyone):
             reason = (f"Service {svc.name} has internalTrafficPolicy: Local and no ready pod runs on "
                       f"{local_node.name}, the client's node: kube-proxy drops the packet rather than "
-                      "send it to another node.")
+                      "send it to another node, so the client waits until it times out.")
             return self.answer("no-local-endpoints", entry, reason,
                                excluded=self.left_out(sp, {}, local_node, local=True, policy=policy),
                                port=sp)
@@ -622,7 +624,8 @@ class _Router:
         have = sorted({e.node for e in self.endpoints(sp) if e.ready and e.node})
         reason = (f"Service {self.svc.name} has externalTrafficPolicy: Local and no ready pod runs "
                   f"on {node.name}, the node that received the packet: kube-proxy there drops it "
-                  "rather than forward it to another node (which would lose the client's address)."
+                  "rather than forward it to another node (which would lose the client's address), "
+                  "so the client waits until it times out."
                   + (f" Send it to {_names_or(have)} instead, or use externalTrafficPolicy: Cluster."
                      if have else ""))
         return self.answer("no-local-endpoints", entry, reason,
