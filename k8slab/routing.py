@@ -549,8 +549,9 @@ class _Router:
         self.hops.append({"kind": "pod", "candidates": len(records)})
         reason = (f"Service {svc.name} is headless (clusterIP: None): the cluster DNS answers "
                   f"{svc.dns_name} with one A record per ready pod{node_note}, and the client itself "
-                  "picks an address (most take the first). No kube-proxy rule is involved, and the "
-                  "pod sees the client's own address.")
+                  "picks an address: most take the first, and CoreDNS's loadbalance plugin shuffles "
+                  "the order per answer. No kube-proxy rule is involved, and the pod sees the "
+                  "client's own address.")
         eps = [RouteEndpoint(e, None) for e in unique.values()]
         return self.answer("ok", "DNS", reason, eps, left, dns=dns, source=True, port=sp)
 

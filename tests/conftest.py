@@ -5,6 +5,8 @@ import pytest
 import k8slab
 from support import cluster_from
 
+pytest_plugins = ["draw_goldens"]      # `--update-goldens`: the only way golden SVGs change
+
 
 @pytest.fixture(scope="session")
 def demo():
