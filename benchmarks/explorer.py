@@ -6,8 +6,9 @@ Measured two ways, both in the process that owns the widgets:
   - in a real Jupyter kernel (started with jupyter_client): the widgets' comm messages are
     really serialised and sent, as when a learner clicks in JupyterLab;
   - in this plain Python process (no comms), for the explorer's own work alone.
-Each change sets one control's value; the explorer's observer rewrites the Service, routes,
-draws and refills every output before the assignment returns. Target: median <= 30 ms.
+Each change sets one control's value; the explorer's observer rewrites the Service (its type,
+its policy, its session affinity), kube-proxy's mode or the pods, routes, draws, runs its small
+simulation and refills every output before the assignment returns. Target: median <= 30 ms.
 Prints its figures; it is not a timed test.
 """
 
@@ -21,12 +22,19 @@ import time
 
 TARGET_MS = 30.0
 
-# One cycle of clicks a learner might make: every control, every value.
+# One cycle of clicks a learner might make: every control, every value, the pod sliders
+# through scaling up, a rolling update's terminating pods and back.
 CHANGES = [("type", "NodePort"), ("kind", "pod"), ("kind", "laptop"), ("via", "node-b"),
            ("type", "LoadBalancer"), ("policy", "Local"), ("kind", "internet"),
            ("dial", "NodePort"), ("kind", "other-cluster"), ("via", "node-c"), ("dial", "usual"),
            ("policy", "Cluster"), ("kind", "node"), ("node", "node/node-c"), ("type", "ClusterIP"),
-           ("kind", "laptop")]
+           ("kind", "laptop"),
+           ("kind", "pod"), ("mode", "ipvs"), ("affinity", "ClientIP"), ("mode", "nftables"),
+           ("replicas", 5), ("ready", 3), ("terminating", 1), ("replicas", 8), ("ready", 0),
+           ("mode", "iptables"), ("affinity", "None"), ("terminating", 0), ("replicas", 3),
+           ("type", "LoadBalancer"), ("policy", "Local"), ("kind", "internet"), ("replicas", 6),
+           ("mode", "ipvs"), ("replicas", 3), ("mode", "iptables"), ("policy", "Cluster"),
+           ("type", "ClusterIP"), ("kind", "laptop")]
 
 MEASURE = """
 import json, statistics, time

@@ -380,7 +380,12 @@ class _Router:
         node = self.via
         self.hops.append({"kind": "node-port", "node": node.name,
                           "address": f"{node.address}:{sp.node_port}"})
-        return self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}")
+        result = self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}")
+        if self.svc.type == "LoadBalancer" and not self.svc.load_balancer_ingress and not self.who.inside:
+            result = _replace_reason(result, result.reason + (
+                " The load balancer itself is still <pending> (no cloud provider gave it an address), "
+                "so this client uses the node port it already has."))
+        return result
 
     def via_external_ip(self, sp: ServicePort) -> Route:
         svc = self.svc

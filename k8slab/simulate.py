@@ -11,7 +11,7 @@ from . import proxy
 from .errors import K8slabError
 
 __all__ = ["Simulation", "simulate", "chi_square", "chi_square_p", "MAX_CONNECTIONS",
-           "MAX_CLIENTS"]
+           "MAX_CLIENTS", "plot", "Chart"]
 
 #: Bounds that keep a run within a few seconds and about 1 GB (1e6 connections take ~0.1 s).
 MAX_CONNECTIONS = 10_000_000
@@ -523,3 +523,103 @@ def _notes(route, mode, sched, requests, connections, clients, timeout, nreceive
     if used < len(route.endpoints):
         notes.append(f"Only {used} of {len(route.endpoints)} pods got any request.")
     return notes
+
+
+# ---------------------------------------------------------------------------------------
+# A bar chart of observed vs expected (matplotlib, imported only when a chart is drawn)
+# ---------------------------------------------------------------------------------------
+
+#: The settings that make the SVG the same on every run and every machine: fixed ids, the
+#: font matplotlib ships (glyphs drawn as paths, so no system font is read), no date and no
+#: version in the file.
+_CHART_RC = {"svg.hashsalt": "k8slab", "svg.fonttype": "path", "font.family": "DejaVu Sans",
+             "font.size": 9, "axes.titlesize": 9.5, "axes.spines.top": False,
+             "axes.spines.right": False}
+_OBSERVED, _EXPECTED = "#762a83", "#d9d2e3"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart: `svg` (the image) and `summary` (one stable line of text).
+
+    Shows itself in Jupyter as the SVG, with the summary as its text form; `save(path)`
+    writes the SVG.
+    """
+
+    svg: str
+    summary: str
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"image/svg+xml": self.svg, "text/plain": self.summary}
+
+    def __repr__(self) -> str:
+        return self.summary
+
+    def save(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.svg)
+
+
+def _short_names(names) -> list[str]:
+    """Pod names without the part they all share (web-5qfpmcl4nc-9lqsj -> 9lqsj)."""
+    names = list(names)
+    heads = {n.rsplit("-", 1)[0] for n in names if "-" in n}
+    if len(names) > 1 and len(heads) == 1 and all("-" in n for n in names):
+        return [n.rsplit("-", 1)[1] for n in names]
+    return [n if len(n) <= 14 else n[:13] + "\u2026" for n in names]
+
+
+def plot(sim: Simulation, of: str = "requests", title: str | None = None) -> Chart:
+    """A bar chart of each pod's observed share next to its expected share, as SVG.
+
+    `of` counts `requests` (the default), `connections` or `picks` (the choices kube-proxy
+    really made). The same simulation always gives the same bytes.
+    """
+    counts = {"requests": sim.pods, "connections": sim.connections_per_pod,
+              "picks": sim.picks}.get(of)
+    if counts is None:
+        raise K8slabError("of: give requests, connections or picks")
+    import io
+
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    names = list(sim.pod_names)
+    total = sum(counts.values())
+    observed = [counts[p] / total if total else 0.0 for p in names]
+    expected = [sim.expected.get(p, 0.0) for p in names]
+    labels = [f"{s}\n{node or ''}".rstrip() for s, node in zip(_short_names(names), sim.pod_nodes)]
+    n = len(names)
+    how = "the cloud load balancer" if sim.load_balancer_picks else (
+        f"{sim.mode}" + (f" {sim.scheduler}" if sim.scheduler else ""))
+    senders = min(sim.clients, sim.connections)
+    heading = title or (f"{sim.requests:,} request{'s' if sim.requests != 1 else ''}, "
+                        f"{sim.connections:,} connection{'s' if sim.connections != 1 else ''}, "
+                        f"{senders:,} client address{'es' if senders != 1 else ''}\n"
+                        f"{how}, seed {sim.seed}")
+    with matplotlib.rc_context(_CHART_RC):
+        fig = Figure(figsize=(max(3.6, 0.95 * n + 1.4) + 1.5, 3.0), layout="constrained")
+        ax = fig.add_subplot()
+        x = list(range(n))
+        width = 0.38
+        ax.bar([i - width / 2 for i in x], expected, width, color=_EXPECTED, edgecolor="#9e8fb2",
+               linewidth=0.6, label="expected")
+        bars = ax.bar([i + width / 2 for i in x], observed, width, color=_OBSERVED,
+                      label=f"observed\n({of})")
+        top = max(observed + expected + [0.01])
+        for b, v in zip(bars, observed):
+            ax.annotate(f"{v:.1%}", (b.get_x() + b.get_width() / 2, v), xytext=(0, 2),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
+        ax.set_xticks(x, labels)
+        ax.set_ylim(0, min(1.12, top * 1.15))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_ylabel(f"share of {of}")
+        ax.set_title(heading, loc="left")
+        fig.legend(loc="outside right upper", frameon=False, fontsize=8)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    shares = ", ".join(f"{s} {o:.1%}" for s, o in zip(_short_names(names), observed))
+    summary = f"<Chart: observed vs expected share of {of}, {n} pod{'s' if n != 1 else ''}: {shares}>"
+    return Chart(buf.getvalue(), summary)

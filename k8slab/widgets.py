@@ -1,8 +1,9 @@
 """The ipywidgets explorer: pick a client and a Service type, watch the route."""
 
-# The explorer never computes routing itself: every change rewrites a copy of the Service
-# (manifests.with_service_type, as the API server would), asks routing for the route and
-# draw for the picture, and shows what they answer.
+# The explorer never computes routing itself: every change rewrites a copy of the cluster
+# (the Service through manifests.with_service_type, as the API server would; kube-proxy's
+# mode; the Service's pods through with_replicas), asks routing for the route, draw for the
+# picture, proxy for the rules and simulate for a small seeded run, and shows what they answer.
 #
 # Output widgets are filled with `out.outputs = ()` then `out.append_display_data(obj)`,
 # never `with out:`, so nothing leaks into the cell's own outputs (strict nbval compares
@@ -11,15 +12,18 @@
 from __future__ import annotations
 
 import html
+import ipaddress
 import time
+from dataclasses import replace
 
 import ipywidgets as w
 
-from . import manifests, routing
+from . import manifests, proxy, routing
 from .errors import K8slabError
-from .model import Cluster, Service
+from .model import Cluster, Pod, Service
 
-__all__ = ["Explorer", "explorer", "CLIENT_CHOICES", "TYPES", "POLICIES", "DIALS"]
+__all__ = ["Explorer", "explorer", "CLIENT_CHOICES", "TYPES", "POLICIES", "DIALS", "MODES",
+           "AFFINITIES", "MAX_PODS", "with_replicas", "pod_counts", "choice_text", "progress"]
 
 #: The five kinds of client, as the toggle shows them (label, kind).
 CLIENT_CHOICES = (("pod", "pod"), ("node", "node"), ("laptop", "laptop"),
@@ -36,6 +40,18 @@ POLICIES = ("Cluster", "Local")
 DIALS = (("its usual way", None), ("the cluster IP", "ClusterIP"), ("a node port", "NodePort"),
          ("the load balancer", "LoadBalancer"))
 
+#: kube-proxy's Linux modes, as the mode toggle offers them.
+MODES = proxy.MODES
+_MODE_TIPS = ("random rules tried top to bottom (kube-proxy's default)",
+              "the kernel's IP Virtual Server: round robin by default (deprecated since Kubernetes 1.35)",
+              "one random number per new connection picks the pod (GA since Kubernetes 1.33)")
+#: sessionAffinity values.
+AFFINITIES = ("None", "ClientIP")
+#: The pod sliders go up to this many pods (or the Service's own count, if larger).
+MAX_PODS = 8
+#: The small simulation the explorer runs on every change: new connections, client addresses, seed.
+SIM_CONNECTIONS, SIM_CLIENTS, SIM_SEED = 1000, 10, 0
+
 _USUAL = "usual"
 _GOOD, _BAD = "#1b7837", "#c1121f"
 _CSS = """<style>
@@ -48,6 +64,7 @@ _CSS = """<style>
 .k8slab-explorer .k8slab-note {color: #666; font-size: 12px;}
 .k8slab-explorer .widget-html-content {line-height: 1.45;}
 .k8slab-explorer .k8slab-diagram img, .k8slab-explorer .k8slab-diagram svg {max-width: 100%; height: auto;}
+.k8slab-explorer .k8slab-choice pre {white-space: pre; overflow-x: auto;}
 </style>"""
 
 
@@ -56,7 +73,8 @@ def explorer(cluster: Cluster, service: str | None = None, namespace: str = "def
     """The explorer for `service` (default: `web`, else the first proxied Service).
 
     `settings` are the starting values: client, service_type, via_node,
-    external_traffic_policy, entry (see `Explorer.set`).
+    external_traffic_policy, entry, mode, session_affinity, replicas, ready, terminating
+    (see `Explorer.set`).
     """
     return Explorer(cluster, service=service, namespace=namespace, **settings)
 
@@ -82,32 +100,163 @@ def _client_text(pod) -> str:
     return f"pod/{pod.name}" if pod.namespace == "default" else f"pod/{pod.namespace}/{pod.name}"
 
 
-class Explorer:
-    """Pick who calls a Service and what type the Service is; the route is redrawn at once.
+# -- what-if: scale the Service's pods, and set how many are ready or terminating ----------------
+def _pods_of(cluster: Cluster, service: Service) -> list[Pod]:
+    """The pods behind a Service that have a node and an IP, in the cluster's order."""
+    return [p for p in cluster.selected_pods(service) if p.node and p.ip]
 
-    Attributes: `route` (a routing.Route), `cluster` (the cluster with the rewritten
-    Service), `service` (that Service), `diagram` (the current picture), `state` (plain
-    data), `widget` (the ipywidgets box), `controls` (name -> widget),
-    `last_update_ms` (how long the last redraw took in the kernel).
+
+def pod_counts(cluster: Cluster, service: Service) -> tuple[int, int, int]:
+    """(pods, ready, terminating) of the pods a Service selects, as the cluster has them."""
+    pods = _pods_of(cluster, service)
+    return (len(pods), sum(1 for p in pods if p.ready and not p.terminating),
+            sum(1 for p in pods if p.terminating))
+
+
+def _replica_name(template: Pod, index: int, taken: set[str]) -> str:
+    """The name the pod's controller gives replica `index` (as k8slab's loader names them)."""
+    from .manifests import _short_hash
+    kind, _, owner = (template.owner or "").partition("/")
+    if kind == "Deployment" and template.labels.get("pod-template-hash"):
+        rs = f"{owner}-{template.labels['pod-template-hash']}"
+        name = f"{rs}-{_short_hash(rs, str(index), length=5)}"
+    elif kind in ("ReplicaSet", "ReplicationController"):
+        name = f"{owner}-{_short_hash(owner, str(index), length=5)}"
+    elif kind == "StatefulSet":
+        name = f"{owner}-{index}"
+    else:
+        name = f"{template.name}-{index}"
+    while name in taken:
+        name += "x"
+    return name
+
+
+def with_replicas(cluster: Cluster, service: Service, replicas: int, ready: int | None = None,
+                  terminating: int = 0) -> Cluster:
+    """A copy of `cluster` where `service` selects `replicas` running pods, in three states.
+
+    The oldest `terminating` pods are being deleted (deletionTimestamp set) but still pass
+    their readiness probe: their endpoints are serving and terminating, not ready. The next
+    `ready` pods are ready (default: all the rest). The newest are starting: their readiness
+    probe has not passed yet. That is the order a rolling update goes through.
+
+    Scaling up copies the first pod, names the new pods as the pod's controller would and
+    places each on the node, among those already running one of them, with the fewest of
+    them (then the fewest pods, then by name), the way k8slab places a Deployment's pods;
+    scaling down keeps the oldest. Pod IPs come from each node's pod range. (A real
+    ReplicaSet chooses which pods to delete by its own ranking.) Services whose endpoints
+    are given as EndpointSlices have no pods to scale.
+    """
+    for name, value in (("replicas", replicas), ("terminating", terminating)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise K8slabError(f"{name}: give a whole number from 0 up, not {value!r}")
+    if replicas > 64:
+        raise K8slabError(f"replicas: at most 64 in a what-if, not {replicas}")
+    if terminating > replicas:
+        raise K8slabError(f"terminating: at most the {replicas} pods there are, not {terminating}")
+    if ready is None:
+        ready = replicas - terminating
+    if isinstance(ready, bool) or not isinstance(ready, int) or not 0 <= ready <= replicas - terminating:
+        raise K8slabError(f"ready: give a number from 0 to {replicas - terminating} (the pods that "
+                          f"are not terminating), not {ready!r}")
+    if service.key in cluster._slices_by_service:
+        raise K8slabError(f"Service {service.name}: its endpoints are given as EndpointSlices, "
+                          "so there are no pods to scale")
+    existing = _pods_of(cluster, service)
+    if replicas > len(existing) and not existing:
+        raise K8slabError(f"Service {service.name} selects no running pod to copy")
+    keep = existing[:replicas]
+    dropped = {p.key for p in existing[replicas:]}
+    new: list[Pod] = []
+    if replicas > len(existing):
+        template = existing[0]
+        taken = {p.name for p in cluster.pods}
+        used_ips = {p.ip for p in cluster.pods if p.ip}
+        candidates = sorted({p.node for p in existing})
+        mine = {n: sum(1 for p in existing if p.node == n) for n in candidates}
+        total = {n: sum(1 for p in cluster.pods if p.node == n) for n in candidates}
+        for i in range(len(existing), replicas):
+            node_name = min(candidates, key=lambda n: (mine[n], total[n], n))
+            mine[node_name] += 1
+            total[node_name] += 1
+            name = _replica_name(template, i, taken)
+            taken.add(name)
+            new.append(replace(template, name=name, node=node_name,
+                               ip=_free_pod_ip(cluster, node_name, used_ips)))
+    states = {}
+    for i, p in enumerate(keep + new):
+        if i < terminating:
+            states[p.name] = dict(ready=True, terminating=True, phase="Running")
+        elif i < terminating + ready:
+            states[p.name] = dict(ready=True, terminating=False, phase="Running")
+        else:
+            states[p.name] = dict(ready=False, terminating=False, phase="Running")
+    pods = []
+    for p in cluster.pods:
+        if p.key in dropped:
+            continue
+        pods.append(replace(p, **states[p.name]) if p.name in states and p.namespace == service.namespace
+                    and p in keep else p)
+    pods += [replace(p, **states[p.name]) for p in new]
+    return Cluster(cluster.nodes, pods, cluster.services, cluster.slices, cluster.proxy,
+                   cluster.cloud_provider, cluster.notes, cluster.sources)
+
+
+def _free_pod_ip(cluster: Cluster, node_name: str, used: set[str]) -> str:
+    node = cluster.node(node_name)
+    net = ipaddress.ip_network(node.pod_cidr if node and node.pod_cidr else "10.244.0.0/16",
+                               strict=False)
+    for i, host in enumerate(net.hosts()):
+        text = str(host)
+        if i >= 1 and text not in used:          # .1 is the node's own bridge address
+            used.add(text)
+            return text
+    raise K8slabError(f"node {node_name}: no free pod IP left in {net}")
+
+
+class Explorer:
+    """Pick who calls a Service, its type and policies, kube-proxy's mode and the Service's pods.
+
+    Every change redraws at once: the route, the picture, each pod's chance, how kube-proxy
+    picks (`choice_text`) and a small seeded simulation. Attributes: `route` (a
+    routing.Route), `cluster` (the rewritten copy), `service` (the rewritten Service),
+    `diagram` (the current picture), `simulation` (the small run, or None), `state` (plain
+    data), `widget` (the ipywidgets box), `controls` (name -> widget), `pods` (replicas,
+    ready, terminating), `last_update_ms` (how long the last redraw took in the kernel).
     """
 
     def __init__(self, cluster: Cluster, service: str | None = None, namespace: str = "default",
                  client: str = "laptop", service_type: str | None = None,
                  via_node: str | None = None, external_traffic_policy: str | None = None,
-                 entry: str | None = None):
+                 entry: str | None = None, mode: str | None = None,
+                 session_affinity: str | None = None, replicas: int | None = None,
+                 ready: int | None = None, terminating: int | None = None):
         self.base = cluster
         self._original = _pick_service(cluster, service, namespace)
-        self._clusters: dict[tuple[str, str | None], Cluster] = {}
+        self._clusters: dict[tuple, Cluster] = {}
+        self._scaled: dict[tuple[int, int, int], Cluster] = {}
         self._holding = False
         self.route = None
         self.diagram = None
+        self.simulation = None
         self.cluster = cluster
         self.service = self._original
         self.last_update_ms = 0.0
+        self._base_mode = cluster.proxy.mode if cluster.proxy.mode in MODES else "iptables"
+        self._base_pods = pod_counts(cluster, self._original)
+        self._scalable = bool(self._base_pods[0]) and self._original.key not in cluster._slices_by_service
         self._build()
+        self._holding = True
+        try:
+            for name, value in zip(("replicas", "ready", "terminating"), self._base_pods):
+                self.controls[name].value = value
+            self._limit_pod_sliders()
+        finally:
+            self._holding = False
         self.set(client=client, service_type=service_type or self._default_type(),
                  via_node=via_node, external_traffic_policy=external_traffic_policy,
-                 entry=entry)
+                 entry=entry, mode=mode, session_affinity=session_affinity, replicas=replicas,
+                 ready=ready, terminating=terminating)
 
     # -- building the widgets ---------------------------------------------------------------
     def _default_type(self) -> str:
@@ -138,12 +287,27 @@ class Explorer:
             "dial": w.Dropdown(options=[(label, entry or _USUAL) for label, entry in DIALS],
                                layout=w.Layout(width="180px")),   # the value None shows blank
             "via": w.Dropdown(options=nodes, layout=w.Layout(width="120px")),
+            "mode": w.ToggleButtons(options=list(MODES), tooltips=list(_MODE_TIPS),
+                                    style={"button_width": "112px"}),
+            "affinity": w.ToggleButtons(options=list(AFFINITIES),
+                                        tooltips=["each new connection is placed on its own",
+                                                  "a client address keeps its pod (3 hours by default)"],
+                                        style={"button_width": "112px"}),
         }
+        top = max(MAX_PODS, self._base_pods[0])
+        sliders = {"replicas": "pods", "ready": "ready", "terminating": "terminating"}
+        for name, label in sliders.items():
+            self.controls[name] = w.IntSlider(
+                min=0, max=top, description=label, continuous_update=True,
+                style={"description_width": "initial"}, layout=w.Layout(width="240px"))
         if not pods:
             self.controls["pod"].options = [("(no running pod)", "")]
         for name, ctl in self.controls.items():
             ctl.add_class(f"k8slab-{name}")
-            ctl.observe(self._changed, names="value")
+            if name in sliders:
+                ctl.observe(self._pods_changed, names="value")
+            else:
+                ctl.observe(self._changed, names="value")
         self._which = w.Box([self.controls["pod"]])
         self._headline = w.HTML()
         self._reason = w.HTML()
@@ -151,14 +315,16 @@ class Explorer:
         self._hops = w.HTML()
         self._pods = w.HTML()
         self._yaml = w.HTML()
+        self._choice = w.HTML()
         for box, cls in ((self._headline, "headline"), (self._reason, "reason"),
                          (self._diagram, "diagram"), (self._hops, "hops"), (self._pods, "pods"),
-                         (self._yaml, "yaml")):
+                         (self._yaml, "yaml"), (self._choice, "choice")):
             box.add_class(f"k8slab-{cls}")
         svc = self._original
         title = w.HTML(f"{_CSS}<b>Explore Service {html.escape(svc.key)}</b> "
-                       "<span class='k8slab-note'>(the type toggle rewrites a copy of it, as the "
-                       "API server would; nothing else changes)</span>")
+                       "<span class='k8slab-note'>(every control rewrites a copy of the cluster, "
+                       "as the API server, the Deployment or kube-proxy's configuration would; the "
+                       "cluster you gave is never changed)</span>")
         ctl = self.controls
         rows = w.GridBox(
             [_label("Who calls"), w.HBox([ctl["kind"], self._which]),
@@ -166,10 +332,16 @@ class Explorer:
              _label("externalTrafficPolicy"), ctl["policy"],
              _label("The client dials"),
              w.HBox([ctl["dial"], _label("node IP it targets", "auto", "0 4px 0 16px"), ctl["via"]],
-                    layout=w.Layout(align_items="center"))],
+                    layout=w.Layout(align_items="center")),
+             _label("kube-proxy mode"), ctl["mode"],
+             _label("sessionAffinity"), ctl["affinity"],
+             _label(f"Pods of {svc.name}"),
+             w.HBox([ctl["replicas"], ctl["ready"], ctl["terminating"]],
+                    layout=w.Layout(flex_flow="row wrap"))],
             layout=w.Layout(grid_template_columns="170px auto", grid_gap="4px 8px",
                             align_items="center"))
-        left = w.VBox([w.HTML("<b>Hop chain</b>"), self._hops, w.HTML("<b>Pods</b>"), self._pods],
+        left = w.VBox([w.HTML("<b>Hop chain</b>"), self._hops, w.HTML("<b>Pods</b>"), self._pods,
+                       w.HTML("<b>How kube-proxy picks</b>"), self._choice],
                       layout=w.Layout(flex="1 1 50%", min_width="320px", margin="0 16px 0 0"))
         right = w.VBox([w.HTML("<b>Service YAML</b> <span class='k8slab-note'>(what "
                                "<code>kubectl apply -f</code> takes; one click selects it "
@@ -184,11 +356,16 @@ class Explorer:
     # -- driving it ---------------------------------------------------------------------------
     def set(self, client: str | None = None, service_type: str | None = None,
             via_node: str | None = None, external_traffic_policy: str | None = None,
-            entry: str | None = ...) -> "Explorer":
+            entry: str | None = ..., mode: str | None = None, session_affinity: str | None = None,
+            replicas: int | None = None, ready: int | None = None,
+            terminating: int | None = None) -> "Explorer":
         """Change several controls at once, then redraw once (what the notebook and tests use).
 
         `client` is any client text (`pod/NAME`, `node/NAME`, `laptop`, `other-cluster`,
-        `internet`); `entry` forces how the client dials (None: its usual way).
+        `internet`); `entry` forces how the client dials (None: its usual way); `mode` is
+        kube-proxy's mode (iptables, ipvs, nftables); `session_affinity` None or ClientIP;
+        `replicas`, `ready` and `terminating` set the Service's pods (see `with_replicas`:
+        when `ready` is not given, every pod that is not terminating is ready).
         """
         ctl = self.controls
         values: dict[str, object] = {}        # checked first, so a bad setting changes nothing
@@ -211,7 +388,8 @@ class Explorer:
             if via_node not in ctl["via"].options:
                 raise K8slabError(f"via node {via_node!r}: give one of {', '.join(ctl['via'].options)}")
             values["via"] = via_node
-        if external_traffic_policy is None and self.route is None:
+        starting = self.route is None
+        if external_traffic_policy is None and starting:
             external_traffic_policy = self._original.external_traffic_policy   # the starting value
         if external_traffic_policy is not None:
             if external_traffic_policy not in POLICIES:
@@ -223,14 +401,90 @@ class Explorer:
             if entry not in allowed:
                 raise K8slabError(f"entry {entry!r}: give one of {', '.join(map(str, allowed))}")
             values["dial"] = entry or _USUAL
+        if mode is None and starting:
+            mode = self._base_mode
+        if mode is not None:
+            if mode not in MODES:
+                raise K8slabError(f"mode {mode!r}: give one of {', '.join(MODES)}")
+            values["mode"] = mode
+        if session_affinity is None and starting:
+            session_affinity = self._original.session_affinity
+        if session_affinity is not None:
+            if session_affinity not in AFFINITIES:
+                raise K8slabError(f"sessionAffinity {session_affinity!r}: give "
+                                  f"{' or '.join(AFFINITIES)}")
+            values["affinity"] = session_affinity
+        if (replicas, ready, terminating) != (None, None, None):
+            pods = self._pod_values(replicas, ready, terminating)
+            values.update(zip(("replicas", "ready", "terminating"), pods))
         self._holding = True
         try:
+            if "replicas" in values:
+                top = max(ctl["replicas"].max, values["replicas"])
+                for name in ("replicas", "ready", "terminating"):
+                    ctl[name].max = top
             for name, value in values.items():
                 ctl[name].value = value
+            self._limit_pod_sliders()
         finally:
             self._holding = False
         self.update()
         return self
+
+    def _pod_values(self, replicas, ready, terminating) -> tuple[int, int, int]:
+        """The three pod numbers a change asks for, checked, with `ready` following along."""
+        ctl = self.controls
+        n0, r0, t0 = (ctl["replicas"].value, ctl["ready"].value, ctl["terminating"].value)
+        n = n0 if replicas is None else replicas
+        t = t0 if terminating is None else terminating
+        for name, value in (("replicas", n), ("terminating", t)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise K8slabError(f"{name}: give a whole number from 0 up, not {value!r}")
+        if n > 64:
+            raise K8slabError(f"replicas: at most 64 in a what-if, not {n}")
+        if t > n:
+            raise K8slabError(f"terminating: at most the {n} pods there are, not {t}")
+        if ready is None:
+            # "Every pod that is not terminating is ready" stays so; otherwise keep the number.
+            ready = n - t if r0 == n0 - t0 else min(r0, n - t)
+        if isinstance(ready, bool) or not isinstance(ready, int) or not 0 <= ready <= n - t:
+            raise K8slabError(f"ready: give a number from 0 to {n - t} (the pods that are not "
+                              f"terminating), not {ready!r}")
+        if not self._scalable and (n, ready, t) != (n0, r0, t0):
+            raise K8slabError(f"Service {self._original.name}: its pods cannot be changed here "
+                              "(it selects no running pod to copy, or its endpoints are given "
+                              "as EndpointSlices)")
+        return n, ready, t
+
+    def _limit_pod_sliders(self) -> None:
+        ctl = self.controls
+        n = ctl["replicas"].value
+        ctl["terminating"].max = max(n, 0)
+        ctl["ready"].max = max(n - ctl["terminating"].value, 0)
+
+    def _pods_changed(self, change) -> None:
+        """A pod slider moved: keep the three consistent, then redraw once."""
+        if self._holding:
+            return
+        ctl = self.controls
+        name = next(k for k in ("replicas", "ready", "terminating") if ctl[k] is change["owner"])
+        old = {k: ctl[k].value for k in ("replicas", "ready", "terminating")}
+        old[name] = change["old"]
+        n, r, t = old["replicas"], old["ready"], old["terminating"]
+        self._holding = True
+        try:
+            if name in ("replicas", "terminating"):
+                new_n, new_t = ctl["replicas"].value, min(ctl["terminating"].value, ctl["replicas"].value)
+                all_ready = r == n - t
+                new_r = new_n - new_t if all_ready else min(r, new_n - new_t)
+                ctl["terminating"].max = new_n
+                ctl["terminating"].value = new_t
+                ctl["ready"].max = new_n - new_t
+                ctl["ready"].value = new_r
+            self._limit_pod_sliders()
+        finally:
+            self._holding = False
+        self.update()
 
     def _changed(self, change) -> None:
         if not self._holding:
@@ -249,16 +503,48 @@ class Explorer:
         value = self.controls["dial"].value
         return None if value == _USUAL else value
 
-    def _cluster_for(self, service_type: str, policy: str | None) -> Cluster:
-        key = (service_type, policy)
+    @property
+    def pods(self) -> tuple[int, int, int]:
+        """(pods, ready, terminating) as the sliders say."""
+        ctl = self.controls
+        return ctl["replicas"].value, ctl["ready"].value, ctl["terminating"].value
+
+    def _cluster_for(self, service_type: str, policy: str | None, mode: str | None = None,
+                     affinity: str | None = None, pods: tuple[int, int, int] | None = None) -> Cluster:
+        mode = mode or self._base_mode
+        affinity = affinity or self._original.session_affinity
+        pods = pods or self._base_pods
+        key = (service_type, policy, mode, affinity, pods)
         cached = self._clusters.get(key)
         if cached is None:
-            if self._original.proxied:
-                cached = manifests.with_service_type(self.base, self._original, service_type,
+            cached = self._scaled_cluster(pods)
+            svc = self._original
+            if svc.proxied:
+                cached = manifests.with_service_type(cached, svc, service_type,
                                                      external_traffic_policy=policy)
-            else:
-                cached = self.base
+                svc = cached.service(svc.name, svc.namespace)
+                if affinity != svc.session_affinity:
+                    timeout = (svc.session_affinity_timeout or proxy.DEFAULT_AFFINITY_TIMEOUT
+                               if affinity == "ClientIP" else None)
+                    cached = cached.replace_service(replace(svc, session_affinity=affinity,
+                                                            session_affinity_timeout=timeout))
+                if mode != cached.proxy.mode:
+                    cached = Cluster(cached.nodes, cached.pods, cached.services, cached.slices,
+                                     replace(cached.proxy, mode=mode), cached.cloud_provider,
+                                     cached.notes, cached.sources)
+            if len(self._clusters) > 256:          # a long session: forget the oldest copies
+                self._clusters.clear()
             self._clusters[key] = cached
+        return cached
+
+    def _scaled_cluster(self, pods: tuple[int, int, int]) -> Cluster:
+        if pods == self._base_pods:
+            return self.base
+        cached = self._scaled.get(pods)
+        if cached is None:
+            n, r, t = pods
+            cached = with_replicas(self.base, self._original, n, ready=r, terminating=t)
+            self._scaled[pods] = cached
         return cached
 
     def update(self) -> None:
@@ -270,7 +556,8 @@ class Explorer:
         service_type = ctl["type"].value if proxied else self._original.type
         external = service_type in ("NodePort", "LoadBalancer")
         policy = ctl["policy"].value if external else None
-        self.cluster = self._cluster_for(service_type, policy)
+        self.cluster = self._cluster_for(service_type, policy, ctl["mode"].value,
+                                         ctl["affinity"].value, self.pods)
         self.service = self.cluster.service(self._original.name, self._original.namespace)
         if kind in ("pod", "node"):
             self._which.children = [ctl[kind]]
@@ -283,8 +570,12 @@ class Explorer:
             error = None
         except K8slabError as exc:          # e.g. a pod client in a cluster with no pods
             self.route, error = None, str(exc)
+        self.simulation = _small_simulation(self.route)
         ctl["type"].disabled = not proxied
         ctl["policy"].disabled = not (proxied and external)
+        ctl["mode"].disabled = ctl["affinity"].disabled = not proxied
+        for name in ("replicas", "ready", "terminating"):
+            ctl[name].disabled = not self._scalable
         r = self.route
         ctl["via"].disabled = not (r is not None and kind in ("laptop", "other-cluster", "pod", "node")
                                    and (r.entry == "NodePort" or self.dial == "NodePort"))
@@ -300,7 +591,7 @@ class Explorer:
             self._headline.value = f"<b style='color:{_BAD}'>Cannot route: {html.escape(error)}</b>"
             self._reason.value = ""
             _show(self._diagram, None)
-            self._hops.value = self._pods.value = ""
+            self._hops.value = self._pods.value = self._choice.value = ""
             self._yaml.value = _pre(manifests.service_to_yaml(self.service))
             return
         self.diagram = draw(r)
@@ -317,7 +608,8 @@ class Explorer:
                                 f"({html.escape(_type_label(self.service))})</span></div>")
         self._reason.value = f"<div style='max-width:60em'><b>Why:</b> {html.escape(r.reason)}</div>"
         self._hops.value = _pre(hop_chain(r))
-        self._pods.value = _pod_table(r)
+        self._pods.value = _pod_table(r, self.simulation)
+        self._choice.value = _pre(choice_text(r, self.simulation))
         self._yaml.value = _pre(manifests.service_to_yaml(self.service) + _status_note(self.service))
 
     @property
@@ -340,6 +632,10 @@ class Explorer:
             "endpoints": ({e.endpoint.pod or e.endpoint.ip_port:
                            None if e.probability is None else round(e.probability, 4)
                            for e in r.endpoints} if r else {}),
+            "mode": self.cluster.proxy.mode,
+            "session_affinity": svc.session_affinity,
+            "pods": dict(zip(("replicas", "ready", "terminating"), self.pods)),
+            "simulated": dict(self.simulation.connections_per_pod) if self.simulation else None,
         }
 
     def text(self) -> str:
@@ -349,7 +645,26 @@ class Explorer:
         dial = s["dial"] or "its usual way"
         head = (f"client={s['client']}  Service {s['service']} type={s['type']}  "
                 f"externalTrafficPolicy={policy}  dials={dial}  via-node={s['via_node']}")
+        changed = self._what_if()
+        if changed:
+            head += "\nwhat if: " + changed
         return head + "\n\n" + (self.route.text() if self.route else "no route")
+
+    def _what_if(self) -> str:
+        """The proxy and pod settings that differ from the cluster as given, in words."""
+        parts = []
+        if self.cluster.proxy.mode != self.base.proxy.mode:
+            parts.append(f"kube-proxy mode={self.cluster.proxy.mode}")
+        if self.service.session_affinity != self._original.session_affinity:
+            parts.append(f"sessionAffinity={self.service.session_affinity}")
+        if self.pods != self._base_pods:
+            n, r, t = self.pods
+            parts.append(f"pods={n} ({r} ready, {t} terminating, {n - r - t} starting)")
+        return "  ".join(parts)
+
+    def choice_text(self) -> str:
+        """How kube-proxy picks a pod for the current route, and the small simulation's counts."""
+        return choice_text(self.route, self.simulation) if self.route else "no route"
 
     def _summary(self) -> str:
         s = self.state
@@ -423,7 +738,10 @@ def hop_chain(route) -> str:
     return "\n".join(lines)
 
 
-def _pod_table(route) -> str:
+def _pod_table(route, simulation=None) -> str:
+    sim = simulation.connections_per_pod if simulation is not None else None
+    names = dict(zip((e.ip_port for e in (x.endpoint for x in route.endpoints)),
+                     simulation.pod_names)) if simulation is not None else {}
     rows = []
     for e in route.endpoints:
         ep = e.endpoint
@@ -433,18 +751,213 @@ def _pod_table(route) -> str:
             chance = f"{e.probability:.1%}"
             bar = (f"<span style='display:inline-block;height:9px;width:{round(e.probability * 80)}px;"
                    f"background:#762a83'></span>")
+        got = f"<td>{sim[names[ep.ip_port]]:,}</td>" if sim is not None else ""
         rows.append(f"<tr><td>{html.escape(ep.pod or '-')}</td><td>{html.escape(ep.node or '-')}</td>"
-                    f"<td><code>{html.escape(ep.ip_port)}</code></td><td>{chance}</td><td>{bar}</td></tr>")
+                    f"<td><code>{html.escape(ep.ip_port)}</code></td><td>{chance}</td><td>{bar}</td>"
+                    f"{got}</tr>")
+    span = 3 if sim is not None else 2
     for ep, why in route.excluded:
         rows.append(f"<tr style='color:#888'><td>{html.escape(ep.pod or ep.address)}</td>"
                     f"<td>{html.escape(ep.node or '-')}</td><td><code>{html.escape(ep.ip_port)}</code></td>"
-                    f"<td colspan='2'>cannot answer: {html.escape(why)}</td></tr>")
+                    f"<td colspan='{span}'>cannot answer: {html.escape(why)}</td></tr>")
     if not rows:
         return "<div class='k8slab-note'>No pod can answer this client.</div>"
-    head = "<tr><th>pod</th><th>node</th><th>address</th><th>chance</th><th></th></tr>"
+    sim_head = f"<th>of {SIM_CONNECTIONS:,}*</th>" if sim is not None else ""
+    head = f"<tr><th>pod</th><th>node</th><th>address</th><th>chance</th><th></th>{sim_head}</tr>"
     note = ("" if route.endpoints else
             "<div class='k8slab-note'>No pod answers this client: the request never reaches one.</div>")
+    if sim is not None:
+        note += (f"<div class='k8slab-note'>* {SIM_CONNECTIONS:,} new connections from {SIM_CLIENTS} "
+                 f"client addresses, simulated (seed {SIM_SEED}).</div>")
     return f"<table class='k8slab-pods'>{head}{''.join(rows)}</table>{note}"
+
+
+def _small_simulation(route):
+    """The explorer's seeded run for this route, or None where nothing can be simulated."""
+    if route is None or not route.reachable or not route.endpoints:
+        return None
+    if any(e.probability is None for e in route.endpoints):
+        return None                        # headless: the client picks, no kube-proxy rule
+    from .simulate import simulate
+    try:
+        return simulate(route, SIM_CONNECTIONS, clients=SIM_CLIENTS, seed=SIM_SEED)
+    except K8slabError:                    # e.g. an IPVS scheduler that depends on load
+        return None
+
+
+def _pick_lists(route) -> tuple[list[tuple[list[str], tuple]], bool]:
+    """[(node names, the endpoints each of them picks among)], nodes with the same list together."""
+    from .simulate import _receivers
+    receivers, direct = _receivers(route)
+    groups: dict[tuple, list[str]] = {}
+    lists: dict[tuple, tuple] = {}
+    for node, eps in receivers:
+        if node is None and route.client_node is not None:
+            node = route.client_node.name
+        key = tuple(e.ip_port for e in eps)
+        groups.setdefault(key, []).append(node or "the receiving node")
+        lists[key] = tuple(eps)
+    return [(groups[k], lists[k]) for k in groups], direct
+
+
+def _names_and(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _percent(x) -> str:
+    return f"{float(x):.1%}"
+
+
+def choice_text(route, simulation=None) -> str:
+    """How kube-proxy on the receiving node(s) picks a pod for `route`, as rules and numbers.
+
+    iptables: the Service chain's random rules in kube-proxy's order, with each rule's
+    probability, the share of new connections that reach it and the share it takes;
+    nftables: the numgen map; IPVS: the scheduler's turn order and long-run share. With
+    sessionAffinity: ClientIP, how each mode remembers a client. With a `simulation`
+    (simulate.Simulation), its counts close the text.
+    """
+    if not route.reachable or not route.endpoints:
+        return f"No pod is chosen: the request does not reach one ({route.code})."
+    if any(e.probability is None for e in route.endpoints):
+        return ("No kube-proxy rule is involved: the cluster DNS answers with one address per ready "
+                "pod, and the client itself picks one (most take the first).")
+    lists, direct = _pick_lists(route)
+    if direct:
+        return ("The load balancer sends straight to the pods' own IPs (allocateLoadBalancerNodePorts: "
+                "false): no kube-proxy rule picks, and the cloud spreads new connections evenly.")
+    cluster, svc = route.cluster, route.service
+    mode = cluster.proxy.mode if cluster.proxy.mode in MODES else "iptables"
+    timeout = proxy.affinity_timeout(svc)
+    receiving = [n for names, _ in lists for n in names]
+    lines = []
+    if len(receiving) > 1:
+        lines.append(f"The cloud load balancer sends each new connection to one of "
+                     f"{_names_and(receiving)} (1/{len(receiving)} each); kube-proxy there picks a pod.")
+    address = next((h.get("address") for h in route.hops
+                    if h["kind"] in ("load-balancer", "node-port", "cluster-ip") and h.get("address")),
+                   f"{svc.cluster_ip}:{route.port.port if route.port else ''}")
+    for names, eps in lists:
+        where = f"kube-proxy on {_names_and(names)}"
+        if route.client_kind in ("pod", "node") and names == [route.client_node.name]:
+            where += " (the client's own node)"
+        n = len(eps)
+        if mode == "iptables":
+            lines.append(f"{where}, iptables mode: the Service's chain has one rule per pod, tried "
+                         "top to bottom; the first that matches wins.")
+            if timeout:
+                lines.append(f"  sessionAffinity: ClientIP: before them, one `recent` rule per pod "
+                             f"sends a client address that opened a connection in the last {timeout} s "
+                             "back to its pod; only other addresses reach the random rules.")
+            rules = proxy.cascade(eps, exact=True)
+            shares = proxy.cascade_shares(rules)
+            reach = 1
+            rows = [("RULE", "MATCHES", "POD", "REACHED", "TAKES")]
+            for i, (e, p) in enumerate(rules):
+                match = (f"random, probability {proxy.probability_text(n - i)}" if i < n - 1
+                         else "always (no condition)")
+                rows.append((str(i + 1), match, e.pod or e.ip_port, _percent(reach), _percent(shares[e])))
+                reach = reach * (1 - p)
+            lines += _table(rows, right={3, 4})
+        elif mode == "nftables":
+            lines.append(f"{where}, nftables mode: one rule draws a number per new connection, "
+                         f"`numgen random mod {n}`, and a map sends each number to one pod.")
+            if timeout:
+                lines.append(f"  sessionAffinity: ClientIP: before it, one set per pod (entries expire "
+                             f"{timeout} s after the client's last new connection) sends a known "
+                             "client address back to its pod.")
+            rows = [("NUMBER", "POD", "TAKES")]
+            rows += [(str(i), e.pod or e.ip_port, _percent(1 / n)) for i, e in proxy.numgen_map(eps)]
+            lines += _table(rows, right={2})
+        else:
+            sched = proxy.ipvs_scheduler(cluster.proxy.ipvs_scheduler)
+            persistent = f", persistent {timeout}" if timeout else ""
+            lines.append(f"{where}, ipvs mode: virtual server {address}, scheduler {sched.name} "
+                         f"({sched.title}){persistent}; every pod is a real server of weight 1.")
+            if timeout:
+                lines.append(f"  sessionAffinity: ClientIP: a client address keeps its pod while it "
+                             f"has a connection open and for {timeout} s after; only new addresses "
+                             "call the scheduler.")
+            if sched.name in ("rr", "wrr") and n == 1:
+                lines.append(f"  every new connection goes to the only pod, {eps[0].pod or eps[0].ip_port}: "
+                             "100.0%")
+            elif sched.name in ("rr", "wrr"):
+                turn = [e.pod or e.ip_port for e in proxy.round_robin(eps, n)]
+                lines.append("  new connections take turns: " + ", ".join(turn) + ", then the first again")
+                lines.append(f"  each pod gets exactly 1 of every {n} new connections: {_percent(1 / n)}")
+            else:
+                lines.append(f"  {sched.name} {sched.how}.")
+    if simulation is not None:
+        counts = ", ".join(f"{p} {c:,}" for p, c in simulation.connections_per_pod.items())
+        lines.append(f"Simulated: {simulation.connections:,} new connections from "
+                     f"{simulation.clients} client addresses (seed {simulation.seed}): {counts}.")
+    return "\n".join(_fill(line) for line in lines)
+
+
+def _fill(line: str, width: int = 92) -> str:
+    """Wrap a line of prose (tables are left alone); continuation lines indented."""
+    if len(line) <= width or line.startswith("  ") and "  " in line.strip():
+        return line
+    import textwrap
+    lead = line[:len(line) - len(line.lstrip())]
+    return textwrap.fill(line, width=width, initial_indent="", subsequent_indent=lead + "  ",
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def _table(rows, right=frozenset()) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
+
+
+class _ProgressView:
+    """A progress bar as a notebook shows it: the live widget, and stable text for everything else."""
+
+    def __init__(self, bar: w.IntProgress, text: str):
+        self.bar, self.text = bar, text
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        data = self.bar._repr_mimebundle_(**kwargs)
+        if isinstance(data, tuple):
+            data = data[0]
+        data = dict(data or {})
+        data["text/plain"] = self.text
+        return data
+
+
+def progress(iterable, total: int | None = None, description: str = "running"):
+    """Yield from `iterable` while a progress bar fills in Jupyter; elsewhere, just yield.
+
+    For loops long enough to need one (many simulation runs). The bar is an ipywidgets
+    IntProgress: the cell's saved output is the widget view (which nbval never compares)
+    and a fixed text, `<progress: DESCRIPTION, N steps>`, never a count or a time.
+    """
+    if total is None:
+        try:
+            total = len(iterable)
+        except TypeError:
+            raise K8slabError("progress: give total= for an iterable without a length") from None
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    bar = None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import display
+        bar = w.IntProgress(value=0, min=0, max=max(total, 1), description=description,
+                            style={"description_width": "initial"}, layout=w.Layout(width="420px"))
+        display(_ProgressView(bar, f"<progress: {description}, {total:,} steps>"))
+    step = max(1, total // 100)
+    done = 0
+    for item in iterable:
+        yield item
+        done += 1
+        if bar is not None and (done % step == 0 or done == total):
+            bar.value = min(done, bar.max)
+    if bar is not None:
+        bar.bar_style = "success"
 
 
 def _status_note(svc: Service) -> str:

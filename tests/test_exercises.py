@@ -254,3 +254,314 @@ def test_saved_outputs_carry_no_memory_addresses_or_widget_state(name):
     assert not re.search(r" at 0x[0-9a-f]{6,}", text)
     nb = json.loads(text)
     assert "widgets" not in nb.get("metadata", {})
+
+
+# -- Notebook 05: what kube-proxy writes ------------------------------------------------------
+NB05 = "05-what-kube-proxy-writes.ipynb"
+PATH_KEY = ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXT", "KUBE-SVC", "KUBE-SEP"]
+
+RULES_RIGHT = {
+    "rules-cascade": [[0.25, 0.3333333333, 0.5, None], ("1/4", "1/3", "0.5", 1), [0.25, 0.333, 0.5, "none"]],
+    "rules-path": [PATH_KEY, " -> ".join(PATH_KEY),
+                   "PREROUTING -> KUBE-SERVICES -> KUBE-NODEPORTS -> KUBE-EXT-IWCJJAMV7TQADP7P -> "
+                   "KUBE-MARK-MASQ -> KUBE-SVC-IWCJJAMV7TQADP7P -> KUBE-SEP-XXXX -> KUBE-POSTROUTING",
+                   ["services", "nodeports", "ext", "svc", "sep"]],
+    "rules-local": [{"laptop": "dropped", "pod/client": "forwarded"},
+                    {"laptop": "drop", "pod": "Forwarded"}],
+    "rules-no-endpoints": [{"client_sees": "refused", "table": "filter"},
+                           {"client_sees": "Connection refused", "table": "*filter"}],
+    "rules-affinity": [{"checks": 3, "seconds": 10800, "recorded_in": "KUBE-SEP"},
+                       {"checks": "3", "seconds": "10800", "recorded_in": "KUBE-SEP-UIQK3OSOSTRHRPBX"}],
+}
+
+RULES_WRONG = {
+    "rules-cascade": [
+        ([0.25, 0.25, 0.25, 0.25], "share-not-rule-probability"),
+        ([0.25, 0.25, 0.25, None], "share-not-rule-probability"),
+        ([0.5, 0.3333333333, 0.25, None], "cascade-upside-down"),
+        ([0.25, 0.3333333333, 0.5, 0.25], "last-rule"),
+        ([0.3333333333, 0.5, None], "format"),
+        ([0.1, 0.2, 0.3, None], "other"),
+    ],
+    "rules-path": [
+        (PATH_KEY[1:], "nodeports-first"),
+        (["KUBE-SERVICES", "KUBE-EXT", "KUBE-SVC", "KUBE-SEP"], "node-port-in-services"),
+        (["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-SVC", "KUBE-SEP"], "node-port-straight-to-svc"),
+        (["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXT", "KUBE-SEP"], "ext-picks-the-pod"),
+        (["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXT", "KUBE-SVL", "KUBE-SEP"], "svl-under-cluster-policy"),
+        (["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-FW", "KUBE-EXT", "KUBE-SVC", "KUBE-SEP"], "firewall-chain"),
+        (PATH_KEY[:-1], "no-dnat"),
+        (["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-SVC", "KUBE-EXT", "KUBE-SEP"], "order"),
+        (["KUBE-SERVICES", "KUBE-BOGUS"], "format"),
+    ],
+    "rules-local": [
+        ({"laptop": "forwarded", "pod/client": "forwarded"}, "local-forwards"),
+        ({"laptop": "rejected", "pod/client": "forwarded"}, "drop-vs-reject"),
+        ({"laptop": "dropped", "pod/client": "dropped"}, "pods-obey-local"),
+        ({"laptop": "dropped", "pod/client": "rejected"}, "pods-obey-local"),
+        ({"laptop": "lost", "pod/client": "forwarded"}, "format"),
+    ],
+    "rules-no-endpoints": [
+        ({"client_sees": "timeout", "table": "filter"}, "reject-is-drop"),
+        ({"client_sees": "refused", "table": "nat"}, "reject-in-nat"),
+        ({"client_sees": "answer", "table": "nat"}, "no-endpoints-still-answers"),
+        ({"client_sees": "maybe", "table": "filter"}, "format"),
+    ],
+    "rules-affinity": [
+        ({"checks": 1, "seconds": 10800, "recorded_in": "KUBE-SEP"}, "one-affinity-list"),
+        ({"checks": 2, "seconds": 10800, "recorded_in": "KUBE-SEP"}, "checks"),
+        ({"checks": 3, "seconds": 10800, "recorded_in": "KUBE-SVC"}, "recorded-in-svc"),
+        ({"checks": 3, "seconds": 3600, "recorded_in": "KUBE-SEP"}, "affinity-timeout"),
+        ({"checks": 3, "seconds": 10800, "recorded_in": "somewhere"}, "format"),
+    ],
+}
+
+
+@pytest.mark.parametrize("ex,answer", [pytest.param(ex, a, id=f"{ex}-{i}")
+                                       for ex, answers in RULES_RIGHT.items()
+                                       for i, a in enumerate(answers)])
+def test_notebook_05_right_answers_pass(ex, answer):
+    fb = check(ex, answer)
+    assert fb.correct and fb.misconception is None, str(fb)
+    assert str(fb).startswith("Right.")
+
+
+@pytest.mark.parametrize("ex,answer,misconception",
+                         [pytest.param(ex, a, m, id=f"{ex}-{m}-{i}")
+                          for ex, rows in RULES_WRONG.items() for i, (a, m) in enumerate(rows)])
+def test_notebook_05_wrong_answers_name_their_misconception(ex, answer, misconception):
+    fb = check(ex, answer)
+    assert not fb.correct
+    assert fb.misconception == misconception, str(fb)
+    assert fb.hint and str(fb).startswith("Not yet.") and "Hint: " in str(fb)
+
+
+@pytest.mark.parametrize("ex", list(RULES_WRONG))
+def test_notebook_05_misconceptions_get_different_feedback(ex):
+    by_kind = {}
+    for answer, misconception in RULES_WRONG[ex]:
+        by_kind.setdefault(misconception, set()).add(check(ex, answer).message)
+    firsts = {min(ms) for ms in by_kind.values()}
+    assert len(firsts) == len(by_kind), "two misconceptions share one message"
+
+
+def test_notebook_05_answer_keys_are_read_off_the_rules():
+    # Each key comes from k8slab's own rules or routes for the demo cluster, never typed in.
+    from k8slab.exercises import (_affinity_key, _cascade_key, _local_key, _no_endpoints_key,
+                                  _path_key)
+    assert _cascade_key() == (0.25, 0.3333333333, 0.5, None)
+    assert list(_path_key()) == PATH_KEY
+    assert _local_key() == {"laptop": "dropped", "pod/client": "forwarded"}
+    assert _no_endpoints_key() == {"client_sees": "refused", "table": "filter"}
+    assert _affinity_key() == {"checks": 3, "seconds": 10800, "recorded_in": "KUBE-SEP"}
+
+
+def test_notebook_05_placeholders_are_unanswered():
+    assert check("rules-cascade", [..., ..., ..., ...]).misconception == "unanswered"
+    assert check("rules-path", [...]).misconception == "unanswered"
+    assert check("rules-local", {"laptop": ..., "pod/client": ...}).misconception == "unanswered"
+    assert check("rules-no-endpoints", {"client_sees": ..., "table": ...}).misconception == "unanswered"
+    assert check("rules-affinity", {"checks": ..., "seconds": ..., "recorded_in": ...}).misconception == "unanswered"
+
+
+def test_notebook_05_checks_its_exercises_and_frames_the_lesson():
+    cs = cells(NB05)
+    sources = ["".join(c["source"]) for c in cs if c["cell_type"] == "code"]
+    checked = [m for s in sources for m in re.findall(r'exercises\.check\("([\w-]+)"', s)]
+    solved = [m for s in sources for m in re.findall(r'exercises\.solution\("([\w-]+)"\)', s)]
+    assert set(checked) == set(RULES_RIGHT) and set(checked) <= set(solved)
+    first, last = "".join(cs[0]["source"]), "".join(cs[-1]["source"])
+    assert cs[0]["cell_type"] == "markdown" and "you will be able to" in first.lower()
+    assert cs[-1]["cell_type"] == "markdown" and "## Summary" in last
+    text = (NOTEBOOKS / NB05).read_text(encoding="utf-8")
+    assert not re.search(r" at 0x[0-9a-f]{6,}", text)
+    assert "widgets" not in json.loads(text).get("metadata", {})
+
+
+# -- Notebooks 02 and 03: which pod answers, traffic policies ---------------------------------
+NB02, NB03 = "02-which-pod-answers.ipynb", "03-traffic-policies.ipynb"
+
+POD_RIGHT = {
+    "cascade": [[1 / 3, 2 / 9, 4 / 9], ["1/3", "2/9", "4/9"], (0.333, 0.222, 0.444), ["33.3%", "22.2%", "44.4%"]],
+    "readiness": [{"pods": 3, "chance": 1 / 3}, {"pods": "3", "chance": "1/3"}, {"pods": 3, "chance": 0.333}],
+    "nat": [1, "1"],
+    "keepalive": [{"pods_used": 1, "busiest": 9000}, {"pods_used": "1", "busiest": "9000"}],
+    "spread": [{"c", "d", "e"}, ["C", "d", "e"], "c, d, e"],
+    "source-ip": [{"Cluster": "node", "Local": "client"}, {"Cluster": "node-a", "Local": "laptop"}],
+    "health-check": [{"node-a": 503, "node-b": 200, "node-c": 503},
+                     {"node-a": "503", "node-b": "200", "node-c": "503"}],
+    "local-share": [{"node-a": 1 / 6, "node-b": 1 / 4}, {"node-a": "1/6", "node-b": "25%"}],
+    "internal-local": [{"pod/client": 0, "node/node-a": 2, "node/node-b": 1}],
+    "rolling-update": [{"terminating": 0, "ready": 1 / 2, "starting": 0},
+                       {"terminating": "0", "ready": "50%", "starting": 0.0}],
+    "all-terminating": [{"answered": True, "pods": 3}],
+}
+
+POD_WRONG = {
+    "cascade": [
+        ([1 / 3, 1 / 3, 1 / 3], "rule-probability-is-share"),
+        ([1 / 3, 1 / 9, 5 / 9], "multiplied-the-wrong-part"),
+        ([1 / 3, 1 / 3, 1], "shares-add-up"),
+        ([0.2, 0.3, 0.5], "other"),
+        ([1 / 3, 2 / 9], "format"),
+        ([1 / 3, "lots", 4 / 9], "format"),
+    ],
+    "readiness": [
+        ({"pods": 4, "chance": 1 / 4}, "not-ready-gets-traffic"),
+        ({"pods": 3, "chance": 1 / 4}, "chance-not-renormalised"),
+        ({"pods": 2, "chance": 1 / 2}, "other"),
+        ({"pods": 3}, "format"),
+    ],
+    "nat": [
+        (3, "affinity-per-person"),
+        (200, "affinity-per-person"),
+        (0, "affinity-blocks"),
+        (7, "more-pods-than-exist"),
+        (2, "other"),
+        ("one", "format"),
+    ],
+    "keepalive": [
+        ({"pods_used": 3, "busiest": 3000}, "requests-balanced"),
+        ({"pods_used": 1, "busiest": 3000}, "busiest"),
+        ({"pods_used": 2, "busiest": 4500}, "other"),
+        ({"pods_used": 1}, "format"),
+    ],
+    "spread": [
+        ({"a", "c", "d", "e"}, "affinity-spreads"),
+        ({"f"}, "rr-per-request"),
+        ({"b", "c"}, "more-replicas"),
+        ({"c", "d"}, "missed-fix"),
+        ({"z"}, "format"),
+    ],
+    "source-ip": [
+        ({"Cluster": "client", "Local": "node"}, "swapped"),
+        ({"Cluster": "client", "Local": "client"}, "snat-only-when-forwarding"),
+        ({"Cluster": "node", "Local": "node"}, "local-still-snats"),
+        ({"Cluster": "node", "Local": "dropped"}, "other"),
+        ({"Cluster": "the moon", "Local": "client"}, "format"),
+    ],
+    "health-check": [
+        ({"node-a": 200, "node-b": 200, "node-c": 200}, "health-is-node-health"),
+        ({"node-a": 200, "node-b": 200, "node-c": 503}, "any-pod-counts"),
+        ({"node-a": 503, "node-b": 503, "node-c": 503}, "healthy-node-fails"),
+        ({"node-a": 503, "node-b": 200, "node-c": 200}, "other"),
+        ({"node-a": 200, "node-b": 200}, "format"),
+        ({"node-a": 200, "node-b": 200, "node-c": 404}, "format"),
+    ],
+    "local-share": [
+        ({"node-a": 1 / 5, "node-b": 1 / 5}, "local-is-even-per-pod"),
+        ({"node-a": 1 / 3, "node-b": 1 / 2}, "forgot-lb-split"),
+        ({"node-a": 1 / 2, "node-b": 1 / 2}, "share-per-node"),
+        ({"node-a": 0.1, "node-b": 0.35}, "other"),
+        ({"node-a": 1 / 6, "node-b": 1 / 4, "node-c": 0}, "format"),
+    ],
+    "internal-local": [
+        ({"pod/client": 3, "node/node-a": 3, "node/node-b": 3}, "itp-ignored"),
+        ({"pod/client": 3, "node/node-a": 2, "node/node-b": 1}, "local-falls-back"),
+        ({"pod/client": 0, "node/node-a": 1, "node/node-b": 2}, "other"),
+        ({"pod/client": "none", "node/node-a": 2, "node/node-b": 1}, "format"),
+    ],
+    "rolling-update": [
+        ({"terminating": 1 / 4, "ready": 1 / 4, "starting": 1 / 4}, "terminating-gets-new-connections"),
+        ({"terminating": 0, "ready": 1 / 3, "starting": 1 / 3}, "not-ready-gets-traffic"),
+        ({"terminating": 0, "ready": 1 / 4, "starting": 0}, "other"),
+        ({"ready": 1 / 2}, "format"),
+    ],
+    "all-terminating": [
+        ({"answered": False, "pods": 0}, "terminating-never-used"),
+        ({"answered": True, "pods": 1}, "other"),
+        ({"answered": "yes", "pods": 3}, "format"),
+    ],
+}
+
+
+@pytest.mark.parametrize("ex,answer", [pytest.param(ex, a, id=f"{ex}-{i}")
+                                       for ex, answers in POD_RIGHT.items()
+                                       for i, a in enumerate(answers)])
+def test_notebooks_02_03_right_answers_pass(ex, answer):
+    fb = check(ex, answer)
+    assert fb.correct and fb.misconception is None, str(fb)
+    assert str(fb).startswith("Right.")
+
+
+@pytest.mark.parametrize("ex,answer,misconception",
+                         [pytest.param(ex, a, m, id=f"{ex}-{m}-{i}")
+                          for ex, rows in POD_WRONG.items() for i, (a, m) in enumerate(rows)])
+def test_notebooks_02_03_wrong_answers_name_their_misconception(ex, answer, misconception):
+    fb = check(ex, answer)
+    assert not fb.correct
+    assert fb.misconception == misconception, str(fb)
+    assert fb.hint and str(fb).startswith("Not yet.") and "Hint: " in str(fb)
+
+
+@pytest.mark.parametrize("ex", list(POD_WRONG))
+def test_notebooks_02_03_misconceptions_get_different_feedback(ex):
+    by_kind = {}
+    for answer, misconception in POD_WRONG[ex]:
+        by_kind.setdefault(misconception, set()).add(check(ex, answer).message)
+    firsts = {min(ms) for ms in by_kind.values()}
+    assert len(firsts) == len(by_kind), "two misconceptions share one message"
+
+
+def test_notebooks_02_03_every_exercise_has_fixtures():
+    assert set(POD_RIGHT) == set(POD_WRONG)
+    assert set(POD_RIGHT) <= set(EXERCISES)
+
+
+def test_notebooks_02_03_answer_keys_come_from_the_model():
+    from fractions import Fraction
+    from k8slab.exercises import (_all_terminating_key, _hand_shares, _health_key, _itp_key,
+                                  _keepalive_key, _local_share_key, _nat_key, _readiness_key,
+                                  _rolling_key, _source_key)
+    assert _hand_shares() == [Fraction(1, 3), Fraction(2, 9), Fraction(4, 9)]
+    assert _readiness_key()["pods"] == 3 and _readiness_key()["chance"] == pytest.approx(1 / 3)
+    assert _nat_key() == {"pods": 1, "of": 3}
+    assert _keepalive_key() == {"pods_used": 1, "busiest": 9000, "pods": 3}
+    assert _source_key() == {"Cluster": "node", "Local": "client"}
+    assert _health_key() == {"node-a": 503, "node-b": 200, "node-c": 503}
+    assert _local_share_key()["pods"] == {"node-a": 3, "node-b": 2}
+    assert _local_share_key()["shares"] == pytest.approx({"node-a": 1 / 6, "node-b": 1 / 4})
+    assert _itp_key() == {"pod/client": 0, "node/node-a": 2, "node/node-b": 1}
+    assert _rolling_key() == pytest.approx({"terminating": 0, "ready": 0.5, "starting": 0})
+    assert _all_terminating_key() == {"answered": True, "pods": 3}
+
+
+def test_notebooks_02_03_placeholders_are_unanswered():
+    placeholders = {
+        "cascade": [..., ..., ...], "readiness": {"pods": ..., "chance": ...}, "nat": ...,
+        "keepalive": {"pods_used": ..., "busiest": ...}, "spread": {...},
+        "source-ip": {"Cluster": ..., "Local": ...},
+        "health-check": {"node-a": ..., "node-b": ..., "node-c": ...},
+        "local-share": {"node-a": ..., "node-b": ...},
+        "internal-local": {"pod/client": ..., "node/node-a": ..., "node/node-b": ...},
+        "rolling-update": {"terminating": ..., "ready": ..., "starting": ...},
+        "all-terminating": {"answered": ..., "pods": ...},
+    }
+    assert set(placeholders) == set(POD_RIGHT)
+    for ex, answer in placeholders.items():
+        assert check(ex, answer).misconception == "unanswered", ex
+
+
+def test_the_spread_choices_are_shown_to_the_learner():
+    from k8slab.exercises import SPREAD_FIXES
+    assert list(SPREAD_FIXES) == ["a", "b", "c", "d", "e", "f"]
+    assert check("spread", set(SPREAD_FIXES)).misconception == "affinity-spreads"
+
+
+@pytest.mark.parametrize("name,expected", [
+    (NB02, {"cascade", "readiness", "nat", "keepalive", "spread"}),
+    (NB03, {"source-ip", "health-check", "local-share", "internal-local", "rolling-update",
+            "all-terminating"}),
+])
+def test_notebooks_02_03_check_their_exercises_and_frame_the_lesson(name, expected):
+    cs = cells(name)
+    sources = ["".join(c["source"]) for c in cs if c["cell_type"] == "code"]
+    checked = [m for s in sources for m in re.findall(r'exercises\.check\("([\w-]+)"', s)]
+    solved = [m for s in sources for m in re.findall(r'exercises\.solution\("([\w-]+)"\)', s)]
+    assert set(checked) == expected and set(checked) <= set(solved)
+    first, last = "".join(cs[0]["source"]), "".join(cs[-1]["source"])
+    assert cs[0]["cell_type"] == "markdown" and "you will be able to" in first.lower()
+    assert cs[-1]["cell_type"] == "markdown" and "## Summary" in last
+    text = (NOTEBOOKS / name).read_text(encoding="utf-8")
+    assert not re.search(r" at 0x[0-9a-f]{6,}", text)
+    assert "widgets" not in json.loads(text).get("metadata", {})

@@ -150,8 +150,9 @@ def test_load_balancer_without_a_cloud_is_pending(make_cluster):
     r = c.route(client="internet", service="web-lb")
     assert (r.reachable, r.code, r.entry) == (False, "lb-pending", None)
     assert "minikube tunnel" in r.reason and "MetalLB" in r.reason
-    # The node port still works for a client that can reach node IPs.
-    assert c.route(client="laptop", service="web-lb").entry == "NodePort"
+    # The node port still works for a client that can reach node IPs, and the reason says why.
+    r = c.route(client="laptop", service="web-lb")
+    assert r.entry == "NodePort" and r.reachable and "<pending>" in r.reason
 
 
 def test_snapshot_with_empty_load_balancer_status_is_pending(make_cluster):

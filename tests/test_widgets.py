@@ -223,3 +223,213 @@ def test_a_bad_setting_changes_nothing(ex):
     with pytest.raises(K8slabError):
         ex.set(external_traffic_policy="Sometimes")
     assert ex.state == before
+
+
+# -- kube-proxy's mode, session affinity, and the Service's pods -----------------------------
+from k8slab.widgets import AFFINITIES, MODES, choice_text, progress, with_replicas  # noqa: E402
+
+
+def test_new_controls_start_at_the_clusters_own_values(ex, demo):
+    s = ex.state
+    assert s["mode"] == demo.proxy.mode == "iptables"
+    assert s["session_affinity"] == "None"
+    assert s["pods"] == {"replicas": 3, "ready": 3, "terminating": 0}
+    assert ex.cluster is demo or ex.cluster.pods == demo.pods
+    assert list(MODES) == ["iptables", "ipvs", "nftables"] and list(AFFINITIES) == ["None", "ClientIP"]
+    assert "what if" not in ex.text()
+
+
+def test_mode_and_affinity_rewrite_a_copy(ex, demo):
+    ex.set(client="pod/client", mode="ipvs", session_affinity="ClientIP")
+    assert ex.cluster.proxy.mode == "ipvs" and demo.proxy.mode == "iptables"
+    assert ex.service.session_affinity == "ClientIP" and ex.service.session_affinity_timeout == 10800
+    assert demo.service("web").session_affinity == "None"
+    assert "sessionAffinity: ClientIP" in ex._yaml.value
+    assert "what if: kube-proxy mode=ipvs  sessionAffinity=ClientIP" in ex.text()
+    assert json.loads(json.dumps(ex.state)) == ex.state
+
+
+def test_the_choice_panel_follows_the_mode(ex):
+    ex.set(client="pod/client")
+    text = ex.choice_text()
+    assert "iptables mode" in text and "kube-proxy on node-c (the client's own node)" in text
+    assert "random, probability 0.3333333333" in text and "random, probability 0.5000000000" in text
+    assert "always (no condition)" in text
+    assert text.count("33.3%") >= 3
+    ex.set(mode="nftables")
+    assert "numgen random mod 3" in ex.choice_text()
+    ex.set(mode="ipvs")
+    assert "scheduler rr (round robin)" in ex.choice_text()
+    assert "new connections take turns" in ex.choice_text()
+    assert "take turns" in ex._choice.value
+    ex.set(session_affinity="ClientIP")
+    assert "persistent 10800" in ex.choice_text()
+    ex.set(mode="iptables")
+    assert "`recent` rule per pod" in ex.choice_text()
+
+
+def test_the_small_simulation_shows_how_each_mode_differs(ex):
+    ex.set(client="pod/client", mode="ipvs")
+    assert sorted(ex.state["simulated"].values()) == [333, 333, 334]      # round robin: even
+    ex.set(mode="iptables")
+    counts = ex.state["simulated"]
+    assert sum(counts.values()) == 1000 and sorted(counts.values()) != [333, 333, 334]
+    ex.set(session_affinity="ClientIP")
+    assert all(c % 100 == 0 for c in ex.state["simulated"].values())     # 10 addresses, 100 each
+    assert "of 1,000*" in ex._pods.value
+
+
+def test_scaling_updates_the_probabilities_live(ex):
+    ex.set(client="pod/client", replicas=5)
+    assert ex.state["pods"] == {"replicas": 5, "ready": 5, "terminating": 0}
+    assert list(ex.state["endpoints"].values()) == [0.2] * 5
+    ex.set(ready=3)
+    assert list(ex.state["endpoints"].values()) == [0.3333] * 3
+    assert ex._pods.value.count("cannot answer: not ready") == 2
+    assert "pods=5 (3 ready, 0 terminating, 2 starting)" in ex.text()
+    ex.set(replicas=1, ready=0)
+    assert ex.state["code"] == "no-endpoints"
+
+
+def test_the_sliders_stay_consistent(ex):
+    ctl = ex.controls
+    ctl["replicas"].value = 6                 # every pod ready stays so
+    assert ex.pods == (6, 6, 0)
+    ctl["terminating"].value = 2
+    assert ex.pods == (6, 4, 2) and ctl["ready"].max == 4
+    ctl["ready"].value = 1                    # now one of four is ready: kept when scaling
+    ctl["replicas"].value = 8
+    assert ex.pods == (8, 1, 2)
+    ctl["replicas"].value = 1
+    assert ex.pods == (1, 0, 1) and ctl["terminating"].max == 1
+    assert ex.state["pods"] == {"replicas": 1, "ready": 0, "terminating": 1}
+
+
+def test_every_terminating_pod_still_serves(ex):
+    ex.set(client="pod/client", replicas=3, ready=0, terminating=3)
+    assert ex.state["reachable"] and len(ex.state["endpoints"]) == 3
+    assert "terminating but still serving" in ex.route.reason
+    ex.set(ready=2, terminating=1)
+    assert len(ex.state["endpoints"]) == 2
+    assert "terminating: used only while no pod is ready" in ex._pods.value
+
+
+def test_local_policy_with_uneven_pods(ex):
+    ex.set(client="internet", service_type="LoadBalancer", external_traffic_policy="Local",
+           replicas=5)
+    shares = sorted(set(ex.state["endpoints"].values()))
+    assert shares == [0.1667, 0.25]
+    assert "kube-proxy on node-a" in ex.choice_text() and "kube-proxy on node-b" in ex.choice_text()
+    assert "1/2 each" in ex.choice_text()
+
+
+def test_new_controls_redraw_and_bad_values_change_nothing(ex):
+    ex.set(client="pod/client")
+    seen = set()
+    for name, value in [("mode", "ipvs"), ("affinity", "ClientIP"), ("mode", "nftables"),
+                        ("replicas", 4), ("ready", 2), ("terminating", 1)]:
+        before = (ex._choice.value, ex._pods.value)
+        ex.controls[name].value = value
+        after = (ex._choice.value, ex._pods.value)
+        assert after != before, f"changing {name} to {value!r} did not redraw"
+        seen.add(after)
+    before = dict(ex.state)
+    for bad in [dict(mode="userspace"), dict(session_affinity="Cookie"), dict(replicas=-1),
+                dict(replicas=2, terminating=3), dict(ready=9), dict(replicas=True),
+                dict(replicas=100)]:
+        with pytest.raises(K8slabError):
+            ex.set(client="laptop", **bad)
+    assert ex.state == before
+
+
+def test_starting_settings_for_the_new_controls(demo):
+    e = explorer(demo, client="pod/client", mode="nftables", session_affinity="ClientIP",
+                 replicas=4, ready=3)
+    assert (e.state["mode"], e.state["session_affinity"]) == ("nftables", "ClientIP")
+    assert e.state["pods"] == {"replicas": 4, "ready": 3, "terminating": 0}
+    assert len(e.state["endpoints"]) == 3
+
+
+def test_headless_services_lock_mode_and_affinity(demo):
+    e = explorer(demo, service="web-headless", client="pod/client")
+    assert e.controls["mode"].disabled and e.controls["affinity"].disabled
+    assert "client itself picks" in e.choice_text()
+    e.set(replicas=5)
+    assert len(e.state["endpoints"]) == 5               # one A record per ready pod
+    assert e.simulation is None
+
+
+def test_services_without_pods_cannot_be_scaled(make_cluster):
+    c = make_cluster("""
+apiVersion: v1
+kind: Service
+metadata: {name: ext}
+spec:
+  ports: [{port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ext-1, labels: {kubernetes.io/service-name: ext}}
+addressType: IPv4
+ports: [{port: 80}]
+endpoints: [{addresses: [10.1.2.3]}]
+""")
+    e = explorer(c, service="ext", client="node/" + c.nodes[0].name)
+    assert e.controls["replicas"].disabled
+    with pytest.raises(K8slabError, match="EndpointSlices"):
+        e.set(replicas=2)
+
+
+def test_with_replicas_names_and_places_pods_as_the_loader_does(demo):
+    from importlib.resources import files
+    from k8slab.manifests import load_texts
+    text = files("k8slab").joinpath("data/demo.yaml").read_text(encoding="utf-8")
+    for n in (1, 2, 4, 5, 8):
+        loaded = load_texts([("demo.yaml", text.replace("replicas: 3", f"replicas: {n}"))])
+        scaled = with_replicas(demo, demo.service("web"), n)
+        assert sorted((p.name, p.node, p.ip) for p in scaled.pods) == \
+            sorted((p.name, p.node, p.ip) for p in loaded.pods), n
+    assert [p.name for p in demo.pods] == [p.name for p in with_replicas(demo, demo.service("web"), 3).pods]
+
+
+def test_with_replicas_orders_a_rolling_update(demo):
+    c = with_replicas(demo, demo.service("web"), 4, ready=2, terminating=1)
+    web = [p for p in c.pods if p.labels.get("app") == "web"]
+    assert [(p.ready, p.terminating) for p in web] == [(True, True), (True, False), (True, False),
+                                                       (False, False)]
+    eps = {e.pod: e for e in c.endpoints(c.service("web"), c.service("web").ports[0])}
+    old = eps[web[0].name]
+    assert (old.ready, old.serving, old.terminating) == (False, True, True)
+    assert not eps[web[3].name].ready and not eps[web[3].name].serving
+    assert demo.pods == k8slab.demo_cluster().pods                         # the input is untouched
+
+
+def test_choice_text_for_routes_that_pick_no_pod(demo):
+    r = demo.route(client="laptop", service="web")
+    assert choice_text(r).startswith("No pod is chosen")
+
+
+def test_progress_yields_everything_and_prints_nothing(capsys):
+    assert list(progress(range(5), description="runs")) == [0, 1, 2, 3, 4]
+    assert list(progress(iter("ab"), total=2)) == ["a", "b"]
+    with pytest.raises(K8slabError):
+        list(progress(iter("ab")))
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+
+
+def test_progress_shows_a_bar_with_stable_text_in_a_kernel(monkeypatch):
+    import IPython
+    import IPython.display
+    shown = []
+
+    class Shell:
+        kernel = object()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    assert sum(progress(range(250), description="200 runs")) == sum(range(250))
+    (view,) = shown
+    bundle = view._repr_mimebundle_()
+    assert bundle["text/plain"] == "<progress: 200 runs, 250 steps>"
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert view.bar.value == 250 and view.bar.bar_style == "success"
