@@ -185,16 +185,40 @@ def read_text(path: str) -> str:
         raise K8slabError(problems=[Problem(path, f"not UTF-8 text (byte {e.start})")])
 
 
-def read_objects(filename: str, text: str) -> tuple[list[_Object], list[Problem], list[str]]:
-    """The Kubernetes objects in one text, with Lists opened; problems and notes found on the way."""
+def read_objects(filename: str, text: str) -> tuple[list[_Object], list[Problem]]:
+    """The Kubernetes objects in one text, with Lists opened, and the problems found on the way."""
     objects: list[_Object] = []
     problems: list[Problem] = []
-    notes: list[str] = []
     for i, doc in enumerate(_yaml_documents(filename, text)):
         if doc is None:
             continue                                   # an empty document, as `---` at the end
         _open_lists(filename, doc, f"document {i + 1}", objects, problems)
-    return objects, problems, notes
+    return objects, problems
+
+
+def _read_all(texts) -> tuple[list[_Object], list[Problem]]:
+    """Every object of every (filename, text) pair, and every problem; one bad file stops none."""
+    objects: list[_Object] = []
+    problems: list[Problem] = []
+    for filename, text in texts:
+        try:
+            found, bad = read_objects(filename, text)
+        except K8slabError as e:
+            problems.extend(e.problems)
+            continue
+        objects.extend(found)
+        problems.extend(bad)
+    return objects, problems
+
+
+def _read_files(paths) -> tuple[list[tuple[str, str]], list[Problem]]:
+    texts, problems = [], []
+    for path in paths:
+        try:
+            texts.append((path, read_text(path)))
+        except K8slabError as e:
+            problems.extend(e.problems)
+    return texts, problems
 
 
 def _open_lists(filename, doc, where, objects, problems, depth=0):
@@ -306,18 +330,10 @@ def _check_proxy_config(conf: dict) -> list[tuple[str, str]]:
 
 def validate_files(paths: Iterable[str]) -> list[Problem]:
     """Every problem in these files, as `kubectl apply` would report them (empty: all valid)."""
-    problems: list[Problem] = []
-    objects: list[_Object] = []
-    for path in paths:
-        try:
-            found, bad, _ = read_objects(path, read_text(path))
-        except K8slabError as e:
-            problems.extend(e.problems)
-            continue
-        objects.extend(found)
-        problems.extend(bad)
+    texts, problems = _read_files(paths)
+    objects, bad = _read_all(texts)
     more, _ = _validate(objects)
-    return problems + more
+    return problems + bad + more
 
 
 # ---------------------------------------------------------------------------------------
@@ -332,13 +348,7 @@ def load(*paths: str, cloud: bool | None = None) -> Cluster:
     """
     if not paths:
         raise K8slabError("no files given")
-    texts = []
-    problems = []
-    for p in paths:
-        try:
-            texts.append((p, read_text(p)))
-        except K8slabError as e:
-            problems.extend(e.problems)
+    texts, problems = _read_files(paths)
     if problems:
         raise K8slabError(problems=problems)
     return load_texts(texts, cloud=cloud)
@@ -346,16 +356,7 @@ def load(*paths: str, cloud: bool | None = None) -> Cluster:
 
 def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Cluster:
     """A cluster from (filename, YAML text) pairs; K8slabError lists every problem found."""
-    objects: list[_Object] = []
-    problems: list[Problem] = []
-    for filename, text in texts:
-        try:
-            found, bad, _ = read_objects(filename, text)
-        except K8slabError as e:
-            problems.extend(e.problems)
-            continue
-        objects.extend(found)
-        problems.extend(bad)
+    objects, problems = _read_all(texts)
     more, notes = _validate(objects)
     problems.extend(more)
     if problems:
