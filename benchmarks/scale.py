@@ -147,10 +147,11 @@ def snapshot_route(pods: int) -> tuple[float, float, float]:
         path = os.path.join(tmp, "snapshot.yaml")
         snapshot_yaml(path, pods)
         size = os.path.getsize(path) / 2**20
-        # The child reports its own peak: a fork of this (large) process would count ours too.
-        code = ("import resource, sys\nfrom k8slab.cli import main\nrc = main(sys.argv[1:])\n"
-                "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-                "sys.exit(rc)")
+        # The child reports its own peak from /proc (VmHWM starts afresh at exec; getrusage's
+        # maxrss would keep the peak of this large process, from which the child is forked).
+        code = ("import sys\nfrom k8slab.cli import main\nrc = main(sys.argv[1:])\n"
+                "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+                "print('PEAK', hwm.split()[1], file=sys.stderr)\nsys.exit(rc)")
         cmd = [sys.executable, "-c", code, "route", path, "--service", "app2", "--namespace", "ns-2",
                "--client", "laptop", "--json"]
         t = time.perf_counter()

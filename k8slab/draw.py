@@ -220,9 +220,7 @@ def _legend(g, which: str) -> None:
     g.body.extend(_legend_lines(which))
 
 
-@functools.lru_cache(maxsize=None)
-def _legend_lines(which: str) -> tuple[str, ...]:
-    import graphviz
+def _legend_entries(which: str):
     if which == "route":
         entries = [(_LEGEND_NAMES[k], _hop_style(k)) for k in HOP_COLOURS] + [
             ("cannot answer", _EXCLUDED_STYLE), ("\u2715 stopped", _STOP_STYLE)]
@@ -231,17 +229,79 @@ def _legend_lines(which: str) -> tuple[str, ...]:
         entries = [("Service", _hop_style("cluster-ip")), ("Service, DNS only", _hop_style("dns")),
                    ("pod", _hop_style("pod")), ("pod, not ready", _EXCLUDED_STYLE)]
         notes = ["arrow: the Service", "selects that pod"]
+    return entries, notes
+
+
+def _legend_cluster(holder, which: str, reverse: bool) -> None:
+    entries, notes = _legend_entries(which)
     small = {"fontsize": "9", "margin": "0.06,0.02", "height": "0.26", "width": "1.7"}
-    holder = graphviz.Digraph()
     with holder.subgraph(name="cluster_legend") as lg:
         # What the arrows mean is text: arrow samples would cost a tenth of the render time.
         _box(lg, ["legend", *notes], color="#cccccc", fontcolor=_GREY_TEXT, fontsize="9")
-        # One column. dot stacks a rank bottom-up when rankdir=LR: emit in reverse order.
         ids = [f"legend{i}" for i in range(len(entries))]
-        for node_id, (text, style) in reversed(list(zip(ids, entries))):
+        pairs = list(zip(ids, entries))
+        for node_id, (text, style) in reversed(pairs) if reverse else pairs:
             _node(lg, node_id, style | small | {"label": _label(text)})
-        _same_rank(lg, ids)
+        if reverse:
+            _same_rank(lg, ids)
+            return
+        # A strip of rows of four, each entry above the one of the next row.
+        rows = [ids[i:i + 4] for i in range(0, len(ids), 4)]
+        for row in rows:
+            _same_rank(lg, row)
+        for upper, lower in zip(rows, rows[1:]):
+            for a, b in zip(upper, lower):
+                _edge(lg, a, b, {"style": "invis"})
+
+
+@functools.lru_cache(maxsize=None)
+def _legend_lines(which: str) -> tuple[str, ...]:
+    """The legend as a column inside the picture's DOT (for `.source`, `dot` and PNG/PDF)."""
+    import graphviz
+    holder = graphviz.Digraph()
+    # One column. dot stacks a rank bottom-up when rankdir=LR: emit in reverse order.
+    _legend_cluster(holder, which, reverse=True)
     return tuple(holder.body)
+
+
+@functools.lru_cache(maxsize=None)
+def _legend_svg(which: str) -> tuple[float, float, str]:
+    """The legend as a strip, rendered once per process: (width, height, SVG body)."""
+    import graphviz
+    g = graphviz.Digraph("legend")
+    _graph_attrs(g, {"rankdir": "TB", "newrank": "true", "pad": "0.2", "bgcolor": "white",
+                     "nodesep": "0.12", "ranksep": "0.12"})
+    _graph_attrs(g, _NODE_DEFAULTS, "node")
+    _legend_cluster(g, which, reverse=False)
+    width, height, body = _svg_parts(render_svg(g.source))
+    # Its ids must not clash with the picture's (both start at graph0, node1, clust1).
+    return width, height, body.replace(' id="', ' id="legend_')
+
+
+def _svg_parts(svg: str) -> tuple[float, float, str]:
+    """Width and height in points of a Graphviz SVG, and what its root <svg> element holds."""
+    start = svg.index("<svg ")
+    head_end = svg.index(">", start) + 1
+    head = svg[start:head_end]
+    width = float(head.split('width="', 1)[1].split("pt", 1)[0])
+    height = float(head.split('height="', 1)[1].split("pt", 1)[0])
+    return width, height, svg[head_end:svg.rindex("</svg>")]
+
+
+def _with_legend(svg: str, which: str) -> str:
+    """The picture with its legend strip below: the legend is rendered once, not every time
+    (it is a third of a route picture's layout work)."""
+    width, height, body = _svg_parts(svg)
+    lw, lh, legend = _legend_svg(which)
+    total_w, total_h = max(width, lw), height + lh
+    return (svg[:svg.index("<svg ")]
+            + f'<svg width="{total_w:g}pt" height="{total_h:g}pt" viewBox="0 0 {total_w:g} {total_h:g}" '
+            'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">\n'
+            f'<rect width="{total_w:g}" height="{total_h:g}" fill="white"/>\n'
+            f'<svg x="0" y="0" width="{width:g}" height="{height:g}" viewBox="0 0 {width:g} {height:g}">'
+            f"{body}</svg>\n"
+            f'<svg x="0" y="{height:g}" width="{lw:g}" height="{lh:g}" viewBox="0 0 {lw:g} {lh:g}">'
+            f"{legend}</svg>\n</svg>\n")
 
 
 # -- the Diagram ---------------------------------------------------------------------------------
@@ -251,9 +311,10 @@ class Diagram:
     In Jupyter it displays itself as SVG rendered in-process: no system Graphviz needed.
     """
 
-    def __init__(self, graph, summary: str):
+    def __init__(self, graph, summary: str, legend: str | None = None):
         self.graph = graph
         self.summary = summary
+        self.legend = legend            # "route" or "cluster": which key the picture carries
         self._rendered: tuple[str, str] | None = None   # (source, svg): redone if graph changes
 
     @property
@@ -264,7 +325,12 @@ class Diagram:
         """The picture as SVG text, the same bytes on every machine."""
         source = self.source
         if self._rendered is None or self._rendered[0] != source:
-            self._rendered = (source, render_svg(source))
+            block = "".join(_legend_lines(self.legend)) if self.legend else ""
+            if block and block in source:
+                svg = _with_legend(render_svg(source.replace(block, "", 1)), self.legend)
+            else:
+                svg = render_svg(source)
+            self._rendered = (source, svg)
         return self._rendered[1]
 
     def save(self, path) -> Path:
@@ -561,7 +627,7 @@ class _RoutePicture:
         self._context()
         g = _new_graph("route", self._caption())
         self._assemble(g)
-        return Diagram(g, self._summary())
+        return Diagram(g, self._summary(), legend="route")
 
     def _client(self) -> list[str]:
         r = self.r
@@ -968,7 +1034,7 @@ class _ClusterPicture:
                         "style": "solid" if ready else "dashed", "penwidth": "1.3"})
         summary = (f"<Diagram: cluster, {_plural(len(c.nodes), 'node')}, "
                    f"{_plural(len(c.pods), 'pod')}, {_plural(len(c.services), 'service')}>")
-        return Diagram(g, summary)
+        return Diagram(g, summary, legend="cluster")
 
     @staticmethod
     def _service_lines(s) -> list[str]:
