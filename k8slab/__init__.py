@@ -26,11 +26,13 @@ def demo_cluster() -> Cluster:
     return load_texts([("demo.yaml", text)])
 
 
-def draw(obj):
-    """A Diagram of a route or of a whole cluster (renders itself in Jupyter)."""
+def draw(obj, *, caption: bool = True):
+    """A Diagram of a route or of a whole cluster (renders itself in Jupyter).
+
+    `caption=False` leaves out a route picture's headline and reason."""
     # The submodule k8slab.draw shares this name: it is imported above, once, so that importing
     # it again elsewhere never replaces this function with the module.
-    return _draw_module.draw(obj)
+    return _draw_module.draw(obj, caption=caption)
 
 
 def explorer(cluster: Cluster | None = None):

@@ -555,12 +555,16 @@ class _PublicBackend:
 
 
 # -- draw ----------------------------------------------------------------------------------------
-def draw(obj) -> Diagram:
-    """A Diagram of a route (`cluster.route(...)`) or of a whole Cluster."""
+def draw(obj, *, caption: bool = True) -> Diagram:
+    """A Diagram of a route (`cluster.route(...)`) or of a whole Cluster.
+
+    `caption=False` leaves out a route's headline and reason, for a page that prints them
+    already (the explorer).
+    """
     if isinstance(obj, Cluster):
         return _ClusterPicture(obj).diagram()
     if all(hasattr(obj, a) for a in ("hops", "service", "cluster", "client", "endpoints")):
-        return _RoutePicture(obj).diagram()
+        return _RoutePicture(obj, caption).diagram()
     raise TypeError("draw() takes a route (cluster.route(client=..., service=...)) or a "
                     f"Cluster, not {type(obj).__name__}")
 
@@ -578,8 +582,9 @@ class _RoutePicture:
     nodes with their pods. The route's hops decide what is on the path; the rest is context.
     """
 
-    def __init__(self, route):
+    def __init__(self, route, caption: bool = True):
         self.r = route
+        self.with_caption = caption
         self.cluster = route.cluster
         self.service = route.service
         self.hops = [h for h in route.hops if isinstance(h, dict)]
@@ -625,7 +630,7 @@ class _RoutePicture:
             if index == self.stop:
                 self._stop_mark(hop, frontier)
         self._context()
-        g = _new_graph("route", self._caption())
+        g = _new_graph("route", self._caption() if self.with_caption else [])
         self._assemble(g)
         return Diagram(g, self._summary(), legend="route")
 

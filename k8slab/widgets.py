@@ -594,7 +594,7 @@ class Explorer:
             self._hops.value = self._pods.value = self._choice.value = ""
             self._yaml.value = _pre(manifests.service_to_yaml(self.service))
             return
-        self.diagram = draw(r)
+        self.diagram = draw(r, caption=False)     # the headline and reason are printed above it
         _show(self._diagram, self.diagram)
         if r.reachable:
             head = f"<b style='color:{_GOOD}'>\u2714 Reachable</b> via {html.escape(r.entry)}"

@@ -507,3 +507,14 @@ def test_without_a_writable_cache_it_still_renders(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stderr == ""
     assert p.stdout.split("\n")[1] == "None"
+
+
+def test_caption_false_leaves_out_the_headline_and_reason():
+    import k8slab
+    c = k8slab.demo_cluster()
+    r = c.route(client="laptop", service="web")
+    with_caption = k8slab.draw(r).svg()
+    without = k8slab.draw(r, caption=False).svg()
+    assert "NOT reachable" in with_caption and "NOT reachable" not in without
+    assert "NodePort" in with_caption and "NodePort" not in without   # named by the reason only
+    assert "no way in" in without               # the stop mark stays in the picture
