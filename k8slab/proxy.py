@@ -413,19 +413,22 @@ class AffinityTable:
 # The cloud load balancer in front of node ports
 # ---------------------------------------------------------------------------------------
 
-def load_balancer_shares(per_node: Mapping[str, Sequence[Endpoint]]) -> dict[Endpoint, float]:
+def load_balancer_shares(per_node: Mapping[str, Sequence[Endpoint]],
+                         counts: Mapping[str, int] | None = None) -> dict[Endpoint, float]:
     """Each pod's share when a cloud load balancer spreads connections evenly over nodes.
 
     `per_node` maps each node that passes the health check to the endpoints its kube-proxy
     picks among (under externalTrafficPolicy: Local, its own ready pods). Every node gets
     1/N of the connections and splits its part evenly, so a pod alone on its node takes
-    more than pods that share one. A node with no endpoints drops its part.
+    more than pods that share one. A node with no endpoints drops its part. `counts` lets
+    one key stand for several nodes that pick alike (routing groups thousands of nodes so).
     """
-    nodes = [n for n in per_node]
+    weight = {n: (counts or {}).get(n, 1) for n in per_node}
+    nodes = sum(weight.values())
     total: dict[Endpoint, float] = {}
-    for n in nodes:
-        for e, p in shares(list(per_node[n])).items():
-            total[e] = total.get(e, 0.0) + p / len(nodes)
+    for n, endpoints in per_node.items():
+        for e, p in shares(list(endpoints)).items():
+            total[e] = total.get(e, 0.0) + p * weight[n] / nodes
     return total
 
 

@@ -466,12 +466,11 @@ class _Router:
         groups: dict[object, list[Node]] = {}
         for n in healthy:
             groups.setdefault(n.name if local else n.zone, []).append(n)
-        totals: dict[Endpoint, float] = {}
-        for members in groups.values():
+        per_group = {}
+        for key, members in groups.items():
             view = self.view(sp, members[0])
-            chosen = view.local if local else view.cluster
-            for e, p in proxy.shares(chosen).items():
-                totals[e] = totals.get(e, 0.0) + p * len(members) / len(healthy)
+            per_group[key] = view.local if local else view.cluster
+        totals = proxy.load_balancer_shares(per_group, {k: len(m) for k, m in groups.items()})
         if not totals:
             return self.no_endpoints(sp, "LoadBalancer")     # rejected on the receiving node
         if not local:
@@ -638,7 +637,7 @@ class _Router:
                            excluded=self.left_out(sp, {}, node, local=True), port=sp)
 
     def ranked(self, shares: dict[Endpoint, float]) -> list[RouteEndpoint]:
-        return [RouteEndpoint(e, p) for e, p in sorted(shares.items(), key=lambda kv: _order(kv[0]))]
+        return [RouteEndpoint(e, p) for e, p in sorted(shares.items(), key=lambda kv: kv[0].ip_port)]
 
     def left_out(self, sp: ServicePort, shares, node: Node | None, local: bool,
                  policy: str = "externalTrafficPolicy") -> list[tuple[Endpoint, str]]:
@@ -665,10 +664,6 @@ def _why_not_ready(e: Endpoint) -> str:
     if e.terminating:
         return "terminating and no longer serving"
     return "not ready (its readiness probe has not passed)"
-
-
-def _order(e: Endpoint) -> str:
-    return e.ip_port
 
 
 def _who_inside(c: Client) -> str:
