@@ -149,6 +149,7 @@ class Endpoint:
     serving: bool = True
     terminating: bool = False
     hint_zones: tuple[str, ...] | None = None     # hints.forZones, for topology-aware routing
+    hint_nodes: tuple[str, ...] | None = None     # hints.forNodes (trafficDistribution: PreferSameNode)
 
     @property
     def ip_port(self) -> str:
@@ -302,16 +303,20 @@ class Cluster:
             node = self.node(pod.node) if pod.node else None
             ready = (pod.ready and not pod.terminating) or service.publish_not_ready_addresses
             zone = node.zone if node else None
-            # trafficDistribution: PreferClose makes the controller hint each ready endpoint
-            # for its own zone (pkg/controller/endpointslice/trafficdist, preferCloseHeuristic).
-            hinted = service.traffic_distribution in ("PreferClose", "PreferSameZone") and ready and zone
+            # trafficDistribution makes the controller hint each ready endpoint for its own zone
+            # (PreferSameZone, and PreferClose, its deprecated name) and, for PreferSameNode,
+            # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
+            close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
+            same_node = service.traffic_distribution == "PreferSameNode" and ready and pod.node
             found.append(Endpoint(
                 address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
                 serving=pod.ready or service.publish_not_ready_addresses,
-                terminating=pod.terminating, hint_zones=(zone,) if hinted else None))
+                terminating=pod.terminating,
+                hint_zones=(zone,) if close and ready and zone else None,
+                hint_nodes=(pod.node,) if same_node else None))
         return found
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
     return Endpoint(e.address, port, e.pod, e.node, e.zone, e.ready, e.serving,
-                    e.terminating, e.hint_zones)
+                    e.terminating, e.hint_zones, e.hint_nodes)
