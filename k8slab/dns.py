@@ -248,7 +248,10 @@ class _Index:
     def endpoints(self, svc: Service) -> tuple[DnsEndpoint, ...]:
         found = self._endpoints.get(svc.key)
         if found is None:
-            found = tuple(sorted(self._compute(svc), key=lambda e: _ip_key(e.address)))
+            # CoreDNS answers in EndpointSlice order (and `loadbalance` shuffles A records per
+            # answer); k8slab shows named endpoints by name, the others by address.
+            found = tuple(sorted(self._compute(svc), key=lambda e: (
+                e.hostname is None, e.hostname or "", _ip_key(e.address))))
             self._endpoints[svc.key] = found
         return found
 

@@ -766,3 +766,11 @@ def test_cli_text_and_bad_input(tmp_path, capsys):
     assert "TXT" in capsys.readouterr().err
     assert main(["dns", str(f), "--client", "pod/shop/front", "--name", "x" * 300]) == 1
     assert "253" in capsys.readouterr().err
+
+
+def test_shop_manifest_in_the_notebooks_is_the_package_copy():
+    import os
+    from importlib.resources import files
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "notebooks/manifests/shop.yaml"), encoding="utf-8") as f:
+        assert f.read() == files("k8slab").joinpath("data/shop.yaml").read_text(encoding="utf-8")
