@@ -750,7 +750,9 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
     with at least `ndots` dots is asked as given first, then with each search domain; one with
     fewer goes down the search list first and is asked as given last. A try that returns
     records ends the lookup; NXDOMAIN, an empty NOERROR and SERVFAIL go on to the next. A try
-    that leaves the cluster (UPSTREAM) also ends it here: k8slab cannot know that answer.
+    that leaves the cluster (UPSTREAM) is taken to find nothing, and the search goes on; if the
+    upstream resolver does know that name, its answer is what the client gets (the note says
+    so). With no records in the end, an UPSTREAM try makes the rcode UPSTREAM: unknown here.
     For PTR, an IPv4 or IPv6 address stands for its reverse name, as with `dig -x`.
     """
     qtype = _check_type(qtype)
@@ -773,7 +775,7 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
         answer = _ask(idx, res, candidate, qtype)
         tried.append(Try(candidate, answer.rcode, answer.records))
         final = answer
-        if answer.records or answer.rcode == "UPSTREAM":
+        if answer.records:
             break
         if as_is and as_is_first and i == 0:
             saved = answer.rcode
@@ -784,8 +786,10 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
     if final is None:
         raise K8slabError(f"name {typed!r}: every name the search list makes of it is longer "
                           "than 253 characters")
-    if final.records or final.rcode == "UPSTREAM":
+    if final.records:
         rcode = final.rcode
+    elif any(t.rcode == "UPSTREAM" for t in tried):
+        rcode = "UPSTREAM"
     elif saved is not None:
         rcode = saved
     elif got_nodata:
@@ -851,14 +855,20 @@ def _lookup_note(res: Resolver, final: Answer, tried: list[Try], asked: str, qty
         else:
             notes.append(f"This pod's first nameserver, {res.nameservers[0]}, is not the cluster DNS "
                          f"({res.cluster_dns}), so {_ZONE} names are unknown to it.")
+    went_out = [t.name for t in tried[:-1] if t.rcode == "UPSTREAM"] if final.records else []
+    if went_out:
+        notes.append(f"{went_out[0]} went to the upstream resolver first: if it knows that name, "
+                     "its answer is what the client gets, and the search stops there.")
     if final.records and any(r.type == "CNAME" for r in final.records) and qtype in ("A", "AAAA"):
         last = final.records[-1]
         if last.type == "CNAME":
             notes.append(f"The cluster DNS answers with a CNAME to {last.value}; the addresses of "
                          f"that name come from the upstream resolver (forward . /etc/resolv.conf), "
                          "which k8slab does not model.")
-    elif final.rcode == "UPSTREAM":
-        notes.append(final.note)
+    elif any(t.rcode == "UPSTREAM" for t in tried):
+        notes.append(final.note if final.rcode == "UPSTREAM" else next(
+            t for t in tried if t.rcode == "UPSTREAM").name + " went to the upstream resolver, "
+            "which k8slab does not model; the cluster DNS knew none of the other names.")
     elif not final.records:
         misses = sum(1 for t in tried if t.rcode == "NXDOMAIN")
         if final.note:

@@ -283,7 +283,11 @@ def test_external_name_costs_every_search_domain_first(shop):
 def test_name_with_ndots_dots_is_tried_as_given_first(shop):
     # glibc res_query.c: dots >= ndots -> as given first
     got = ask(shop, "a.b.c.d.e.example.com")
-    assert [t.name for t in got.tried] == ["a.b.c.d.e.example.com."]
+    assert [t.name for t in got.tried] == ["a.b.c.d.e.example.com.",
+                                           "a.b.c.d.e.example.com.default.svc.cluster.local.",
+                                           "a.b.c.d.e.example.com.svc.cluster.local.",
+                                           "a.b.c.d.e.example.com.cluster.local."]
+    assert got.rcode == "UPSTREAM"
 
 
 def test_fqdn_without_trailing_dot_still_searches(shop):
@@ -774,3 +778,20 @@ def test_shop_manifest_in_the_notebooks_is_the_package_copy():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(root, "notebooks/manifests/shop.yaml"), encoding="utf-8") as f:
         assert f.read() == files("k8slab").joinpath("data/shop.yaml").read_text(encoding="utf-8")
+
+
+def test_an_upstream_try_does_not_end_the_search():
+    # glibc res_query.c: a failed as-given try (saved_herrno) goes on to the search list;
+    # k8slab cannot know the upstream's answer, and says so
+    c = cluster_from("""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          nodeName: node-a
+          dnsConfig: {options: [{name: ndots, value: "1"}]}
+          containers: [{name: c, image: x}]
+        """)
+    got = ask(c, "kubernetes.default", client="pod/p")
+    assert [t.rcode for t in got.tried] == ["UPSTREAM", "NXDOMAIN", "NOERROR"]
+    assert values(got) == ["10.96.0.1"] and "upstream resolver first" in got.note
