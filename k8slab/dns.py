@@ -750,9 +750,8 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
     with at least `ndots` dots is asked as given first, then with each search domain; one with
     fewer goes down the search list first and is asked as given last. A try that returns
     records ends the lookup; NXDOMAIN, an empty NOERROR and SERVFAIL go on to the next. A try
-    that leaves the cluster (UPSTREAM) is taken to find nothing, and the search goes on; if the
-    upstream resolver does know that name, its answer is what the client gets (the note says
-    so). With no records in the end, an UPSTREAM try makes the rcode UPSTREAM: unknown here.
+    that leaves the cluster (UPSTREAM) ends what k8slab can follow: if the upstream resolver
+    knows the name, that is the answer; if not, glibc goes on, and the note names the rest.
     For PTR, an IPv4 or IPv6 address stands for its reverse name, as with `dig -x`.
     """
     qtype = _check_type(qtype)
@@ -775,7 +774,7 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
         answer = _ask(idx, res, candidate, qtype)
         tried.append(Try(candidate, answer.rcode, answer.records))
         final = answer
-        if answer.records:
+        if answer.records or answer.rcode == "UPSTREAM":
             break
         if as_is and as_is_first and i == 0:
             saved = answer.rcode
@@ -786,10 +785,8 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
     if final is None:
         raise K8slabError(f"name {typed!r}: every name the search list makes of it is longer "
                           "than 253 characters")
-    if final.records:
+    if final.records or final.rcode == "UPSTREAM":
         rcode = final.rcode
-    elif any(t.rcode == "UPSTREAM" for t in tried):
-        rcode = "UPSTREAM"
     elif saved is not None:
         rcode = saved
     elif got_nodata:
@@ -798,8 +795,9 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
         rcode = "SERVFAIL"
     else:
         rcode = final.rcode
+    left = [c for c, _ in candidates[len(tried):]] if final.rcode == "UPSTREAM" else []
     return Lookup(res.client, typed, qtype, res, tuple(tried), rcode, final.records if final.records else (),
-                  _lookup_note(res, final, tried, asked, qtype))
+                  _lookup_note(res, final, tried, asked, qtype, left))
 
 
 def _candidates(name: str, res: Resolver) -> list[tuple[str, bool]]:
@@ -840,7 +838,8 @@ def _ask(idx: _Index, res: Resolver, name: str, qtype: str) -> Answer:
     return Answer("UPSTREAM", note=f"What {who} answers for {name} k8slab does not model.")
 
 
-def _lookup_note(res: Resolver, final: Answer, tried: list[Try], asked: str, qtype: str) -> str:
+def _lookup_note(res: Resolver, final: Answer, tried: list[Try], asked: str, qtype: str,
+                 left: list[str]) -> str:
     notes = []
     if not res.asks_cluster_dns and res.nameservers:
         if res.policy == "node":
@@ -855,20 +854,19 @@ def _lookup_note(res: Resolver, final: Answer, tried: list[Try], asked: str, qty
         else:
             notes.append(f"This pod's first nameserver, {res.nameservers[0]}, is not the cluster DNS "
                          f"({res.cluster_dns}), so {_ZONE} names are unknown to it.")
-    went_out = [t.name for t in tried[:-1] if t.rcode == "UPSTREAM"] if final.records else []
-    if went_out:
-        notes.append(f"{went_out[0]} went to the upstream resolver first: if it knows that name, "
-                     "its answer is what the client gets, and the search stops there.")
+    if not res.asks_cluster_dns:
+        return " ".join(notes)
     if final.records and any(r.type == "CNAME" for r in final.records) and qtype in ("A", "AAAA"):
         last = final.records[-1]
         if last.type == "CNAME":
             notes.append(f"The cluster DNS answers with a CNAME to {last.value}; the addresses of "
                          f"that name come from the upstream resolver (forward . /etc/resolv.conf), "
                          "which k8slab does not model.")
-    elif any(t.rcode == "UPSTREAM" for t in tried):
-        notes.append(final.note if final.rcode == "UPSTREAM" else next(
-            t for t in tried if t.rcode == "UPSTREAM").name + " went to the upstream resolver, "
-            "which k8slab does not model; the cluster DNS knew none of the other names.")
+    elif final.rcode == "UPSTREAM":
+        notes.append(final.note)
+        if left:
+            notes.append("If the upstream resolver does not know it either, the resolver goes on "
+                         "with " + ", ".join(left) + ".")
     elif not final.records:
         misses = sum(1 for t in tried if t.rcode == "NXDOMAIN")
         if final.note:
