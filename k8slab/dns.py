@@ -659,6 +659,8 @@ def resolver(cluster: Cluster, client: str, namespace: str = "default") -> Resol
 def _pod_resolver(client: str, pod: Pod, dns_ip: str) -> Resolver:
     """dns.go, GetPodDNS: the dnsPolicy picks the base, then spec.dnsConfig is appended."""
     policy = pod.dns_policy or "ClusterFirst"
+    if policy not in ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"):
+        policy = "ClusterFirst"       # the kubelet's fallback for a value it does not know
     host_search: list[str] = []                       # the node's search line: none here
     if policy == "None":
         servers, searches, options = [], [], []
