@@ -794,3 +794,63 @@ def test_an_upstream_try_ends_what_k8slab_can_follow():
     got = ask(c, "kubernetes.default", client="pod/p")
     assert [t.name for t in got.tried] == ["kubernetes.default."] and got.rcode == "UPSTREAM"
     assert "kubernetes.default.default.svc.cluster.local." in got.note
+
+
+# -- the route reads the lookup ----------------------------------------------------------------
+
+def test_route_by_name_carries_the_a_answer():
+    # DESIGN.md route JSON: a pod or node that dials a proxied Service by name -> the A answer;
+    # dialed by address (a forced entry) -> null
+    from k8slab.routing import route
+    c = _demo()
+    by_name = route(c, "pod/client", "web").to_dict()["dns"]
+    assert by_name == {"name": "web.default.svc.cluster.local",
+                       "records": [{"type": "A", "value": c.service("web").cluster_ip}]}
+    assert route(c, "node/node-a", "web").dns == by_name
+    assert route(c, "pod/client", "web", entry="ClusterIP").dns is None
+    assert route(c, "laptop", "web-nodeport").dns is None
+
+
+def test_headless_route_lists_every_published_address(shop):
+    # the route's dns and endpoints are CoreDNS's A answer: one per ready pod, no probability
+    from k8slab.routing import route
+    r = route(shop, "pod/shop/front", "db", namespace="shop")
+    answer = one(shop, "db.shop.svc.cluster.local.")
+    assert [x["value"] for x in r.dns["records"]] == [x.value for x in answer.records]
+    assert [e.endpoint.address for e in r.endpoints] == [x.value for x in answer.records]
+    assert all(e.probability is None for e in r.endpoints)
+
+
+def test_headless_route_keeps_a_pod_without_the_named_port():
+    # epslice reconciler.go: such a pod is published (a slice without the port), so a client
+    # may pick it: the route lists it and says why it may find nothing listening
+    from k8slab.routing import route
+    c = cluster_from("""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: a, labels: {app: x}}
+        spec: {nodeName: node-a, containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: b, labels: {app: x}}
+        spec: {nodeName: node-b, containers: [{name: c, image: x}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: hl}
+        spec: {clusterIP: None, selector: {app: x}, ports: [{name: http, port: 80, targetPort: http}]}
+        """)
+    r = route(c, "pod/a", "hl")
+    assert sorted(e.endpoint.pod for e in r.endpoints) == ["a", "b"]
+    assert {e.endpoint.pod: e.endpoint.port for e in r.endpoints} == {"a": 8080, "b": 80}
+    assert len(r.dns["records"]) == 2 and "no container port named 'http'" in r.reason
+
+
+def test_external_name_route_to_an_ip_is_nxdomain(shop):
+    # coredns kubernetes.go findServices: no record for an externalName that is an IP
+    from k8slab.routing import route
+    r = route(shop, "pod/shop/front", "legacy", namespace="shop")
+    assert (r.reachable, r.code, r.dns["records"]) == (False, "nxdomain", [])
+    ok = route(shop, "pod/shop/front", "pay", namespace="shop")
+    assert ok.dns["records"] == [{"type": "CNAME", "value": "pay.example.com"}]
