@@ -52,7 +52,7 @@ WRONG = [
     ("statefulset-name", "kafka-1.events.svc.cluster.local", "missing-subdomain"),
     ("statefulset-name", "kafka-1.kafka-brokers", "short-name"),
     ("statefulset-name", "10-244-1-2.events.pod.cluster.local", "pod-zone"),
-    ("externalname-https", "a", "externalname-no-record"),
+    ("externalname-https", "a", "cname-not-followed"),
     ("externalname-https", "b", "externalname-needs-proxy"),
     ("externalname-https", "d", "cname-port"),
 ]

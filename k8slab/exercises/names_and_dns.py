@@ -15,10 +15,10 @@ __all__ = ["EXTERNALNAME_CAUSES", "shop_cluster"]
 
 #: Exercise 6's choices: why `curl https://payments/...` fails through an ExternalName Service.
 EXTERNALNAME_CAUSES = {
-    "a": "the cluster DNS has no record for payments, so the name does not resolve",
+    "a": "the cluster DNS answers with a CNAME, which curl cannot follow, so it never gets an address",
     "b": "kube-proxy writes no rules for an ExternalName Service, so the connection reaches nobody",
-    "c": "curl checks the provider's certificate against the name it used, payments, and the "
-         "certificate is for api.payments.example.com",
+    "c": "curl sends and checks the name in the URL, payments, and the provider's certificate "
+         "names only api.payments.example.com",
     "d": "the CNAME carries no port, so curl connects to the wrong port",
 }
 
@@ -299,9 +299,10 @@ def _check_externalname_https(answer) -> Feedback:
                          "`payments`. Use the provider's own name in the URL, or set the server "
                          "name and Host header to it.")
     if letter == "a":
-        return wrong(ex, "externalname-no-record",
-                     f"The lookup works: `payments` answers with a CNAME to `{cname}`, and the "
-                     "error comes from TLS, after the connection was made.", hint)
+        return wrong(ex, "cname-not-followed",
+                     f"The resolver follows the CNAME for curl: `payments` answers with an alias, "
+                     f"`{cname}`, and that name's address comes from upstream. A certificate error "
+                     "means the connection was made.", hint)
     if letter == "b":
         return wrong(ex, "externalname-needs-proxy",
                      "Right that kube-proxy writes no rules for it, but none are needed: the client "
