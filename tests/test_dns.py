@@ -854,3 +854,22 @@ def test_external_name_route_to_an_ip_is_nxdomain(shop):
     assert (r.reachable, r.code, r.dns["records"]) == (False, "nxdomain", [])
     ok = route(shop, "pod/shop/front", "pay", namespace="shop")
     assert ok.dns["records"] == [{"type": "CNAME", "value": "pay.example.com"}]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_every_service_answers_its_name_from_every_pod(data):
+    # invariants over the shop cluster: the complete name always resolves the same way from any
+    # cluster-DNS pod, and a short name from the Service's own namespace costs exactly one try
+    c = cluster_from(SHOP)
+    svc = data.draw(st.sampled_from([s for s in c.services if s.type != "ExternalName"
+                                     or not s.external_name[0].isdigit()]))
+    pod = data.draw(st.sampled_from([p for p in c.pods if p.ip]))
+    full = dns.lookup(c, f"pod/{pod.namespace}/{pod.name}", svc.dns_name + ".")
+    assert len(full.tried) == 1
+    expected = one(c, svc.dns_name + ".")
+    assert (full.rcode, full.answer) == (expected.rcode, expected.records)
+    same_ns = [p for p in c.pods if p.namespace == svc.namespace and p.ip]
+    if same_ns:
+        short = dns.lookup(c, f"pod/{svc.namespace}/{same_ns[0].name}", svc.name)
+        assert [t.name for t in short.tried] == [svc.dns_name + "."]
