@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
 from . import iptables
@@ -522,8 +522,7 @@ def kube_proxy_endpoints(endpoints) -> tuple[Endpoint, ...]:
             changed = True
             continue
         if ip != e.address:
-            e = Endpoint(ip, e.port, e.pod, e.node, e.zone, e.ready, e.serving, e.terminating,
-                         e.hint_zones, e.hint_nodes)
+            e = replace(e, address=ip)
             changed = True
         key = endpoint_string(e)
         if key in by_key:
