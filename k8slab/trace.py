@@ -37,6 +37,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
+import weakref
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -97,6 +98,9 @@ _HOOK_NOTES = {
     ("filter", "INPUT"): "the packet is for this node itself: the filter table's turn",
     ("nat", "POSTROUTING"): "the packet leaves the node: kube-proxy masquerades marked packets here",
 }
+
+#: Parsed rules per cluster and node: a Cluster is read-only once built, so its rules are too.
+_PARSED: "weakref.WeakKeyDictionary[Cluster, dict[str, Ruleset]]" = weakref.WeakKeyDictionary()
 
 _MAX_HOPS = 8          # nodes a packet may cross (a pod's node, a load balancer's choice, ...)
 _LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
@@ -321,6 +325,7 @@ class _Path:
     steps: tuple | None             # (step, previous) or None
     packet: Packet
     recent: frozenset               # (node, list name, source) entries the walk has set
+    handed: frozenset = frozenset() # what the outside network did already: "lb", "external"
     outcome: str = "continue"       # continue, ACCEPT, DROP, REJECT, DNAT, MASQUERADE, RETURN
 
     def step(self, **step) -> "_Path":
@@ -366,7 +371,7 @@ class _Walker:
     def __init__(self, cluster: Cluster, via: Node | None):
         self.cluster = cluster
         self.via = via or (cluster.nodes[0] if cluster.nodes else None)
-        self.rulesets: dict[str, Ruleset] = {}
+        self.rulesets: dict[str, Ruleset] = _PARSED.setdefault(cluster, {})
         self.node_by_ip = {n.address: n for n in cluster.nodes}
         self.pod_by_ip = {}
         for p in cluster.pods:
@@ -659,13 +664,15 @@ class _Walker:
             # DNATed to an address outside the cluster (a hand-written EndpointSlice):
             # the node's routes send it on; k8slab does not model what lies beyond.
             return [self.deliver(path, node, entered, *self.who_has(pkt.dst, pkt.dport))]
-        if pkt.dst in self.lb_ips and hop < _MAX_HOPS:
-            p = path.step(node=node.name, table=None, chain=None, rule=None, matched=None,
+        if pkt.dst in self.lb_ips and "lb" not in path.handed:
+            p = replace(path, handed=path.handed | {"lb"}).step(node=node.name, table=None, chain=None, rule=None, matched=None,
                           note=f"routing: {pkt.dst} is a load balancer's address: the packet leaves "
                                "the cluster for the cloud load balancer")
             return self.load_balancer(p, hop + 1)
-        if pkt.dst in self.external_ips and self.via is not None and self.via.name != node.name:
-            p = path.step(node=node.name, table=None, chain=None, rule=None, matched=None,
+        if pkt.dst in self.external_ips and self.via is not None and "external" not in path.handed:
+            # The nodes' network routes an external IP to one node (the admin's job; k8slab
+            # takes `via`), even when it came from that node: it leaves by the default route.
+            p = replace(path, handed=path.handed | {"external"}).step(node=node.name, table=None, chain=None, rule=None, matched=None,
                           note=f"routing: the network routes external IP {pkt.dst} to {self.via.name}")
             return self.arrive(self.via, p, hop + 1, entered)
         return [self.end(path, "unrouted", node, entered,
@@ -911,7 +918,9 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
     if who.kind == "pod" and not who.pod.host_network:
         src = who.pod.ip
     elif who.inside:
-        src = who.node.address
+        # A local process dialing a loopback address sends from 127.0.0.1 (route_localnet
+        # lets kube-proxy's localhost node ports DNAT it; the masquerade gives it the node's).
+        src = "127.0.0.1" if ipaddress.IPv4Address(address) in _LOOPBACK else who.node.address
     else:
         src = CLIENT_ADDRESSES[who.kind]
     packet = Packet(src, address, port, protocol)
@@ -953,6 +962,10 @@ def _start(walker: _Walker, who: routing.Client, path: _Path) -> list:
     """Where the client's packet first meets a kube-proxy node, or the network outside."""
     pkt = path.packet
     if who.kind == "pod" and not who.pod.host_network:
+        if ipaddress.IPv4Address(pkt.dst) in _LOOPBACK:
+            return [walker.end(path, "rejected", None, None,
+                               f"{pkt.dst} is the pod's own loopback: no node sees the packet, and "
+                               "nothing k8slab knows of listens there (connection refused)")]
         if pkt.dst == who.pod.ip:
             return [(path, Branch(path.chance, "delivered", who.node.name, who.pod.name,
                                   who.node.name, f"{pkt.dst}:{pkt.dport}", pkt.src, None))]
@@ -962,14 +975,15 @@ def _start(walker: _Walker, who: routing.Client, path: _Path) -> list:
         return walker.send(who.node, path, 0)
     # Outside the cluster: the nodes' network (laptop, another cluster) or the internet.
     if pkt.dst in walker.lb_ips:
-        return walker.load_balancer(path, 0)
+        return walker.load_balancer(replace(path, handed=frozenset({"lb"})), 0)
     target = walker.node_by_ip.get(pkt.dst)
     if who.kind != "internet":
         if target is not None:
             return walker.arrive(target, path, 0, None)
         if pkt.dst in walker.external_ips and walker.via is not None:
-            p = path.step(node=None, table=None, chain=None, rule=None, matched=None,
-                          note=f"routing: the network routes external IP {pkt.dst} to {walker.via.name}")
+            p = replace(path, handed=frozenset({"external"})).step(
+                node=None, table=None, chain=None, rule=None, matched=None,
+                note=f"routing: the network routes external IP {pkt.dst} to {walker.via.name}")
             return walker.arrive(walker.via, p, 0, None)
         why = (f"{pkt.dst} is not an address {who.text} can route to: cluster IPs and pod IPs "
                "exist only inside the cluster")
