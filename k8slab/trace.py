@@ -45,7 +45,7 @@ from . import proxy, routing
 from .errors import K8slabError
 from .model import Cluster, Node
 
-__all__ = ["Trace", "Branch", "Ruleset", "Rule", "trace", "parse_rules", "parse_dial",
+__all__ = ["Trace", "Branch", "Ruleset", "Rule", "NodeWalk", "trace", "walk", "parse_rules", "parse_dial",
            "DialError", "JUMP_RULES", "CLIENT_ADDRESSES", "VERDICTS", "PROTOCOLS"]
 
 VERDICTS = ("delivered", "rejected", "dropped", "unrouted")
@@ -368,8 +368,9 @@ class Branch:
 class _Walker:
     """Walks one packet through the nodes it enters; every random branch is followed."""
 
-    def __init__(self, cluster: Cluster, via: Node | None):
+    def __init__(self, cluster: Cluster, via: Node | None, local_addresses=()):
         self.cluster = cluster
+        self.extra_local = frozenset(local_addresses)
         self.via = via or (cluster.nodes[0] if cluster.nodes else None)
         self.rulesets: dict[str, Ruleset] = _PARSED.setdefault(cluster, {})
         self.node_by_ip = {n.address: n for n in cluster.nodes}
@@ -397,7 +398,8 @@ class _Walker:
     def local(self, node: Node, address: str) -> bool:
         """addrtype LOCAL: the node's own address or loopback (cluster IPs are not local in
         iptables mode: no interface carries them)."""
-        return address == node.address or ipaddress.IPv4Address(address) in _LOOPBACK
+        return (address == node.address or address in self.extra_local
+                or ipaddress.IPv4Address(address) in _LOOPBACK)
 
     def who_has(self, address: str, port: int) -> tuple[str | None, str | None]:
         """(pod, node) of what listens at address:port, for naming the receiver."""
@@ -948,6 +950,65 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
     return Trace(client=who.text, dial=dial, resolved=resolved, repeat=repeat,
                  packet={"src": src, "dst": address, "protocol": protocol, "dport": port},
                  steps=_steps(chosen), branches=branches, verdict=verdict)
+
+
+@dataclass(frozen=True)
+class NodeWalk:
+    """One way a packet can go through one node's tables (`walk`), without leaving it."""
+
+    chance: Fraction
+    outcome: str                    # ACCEPT (passed), DROP or REJECT
+    packet: Packet                  # after the node's DNAT and MASQUERADE, if any
+    marked: bool                    # KUBE-MARK-MASQ marked it (to be masqueraded on the way out)
+    steps: list[dict]
+
+
+def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: str = "tcp",
+         local_addresses=(), recent=(), rules: str | None = None) -> list[NodeWalk]:
+    """A raw packet through the tables of one node: every way it can go, and where it stops.
+
+    A packet from one of the node's own addresses (its InternalIP, loopback, or
+    `local_addresses`) is sent from the node (nat OUTPUT, filter OUTPUT, then INPUT when it
+    stays on the node); any other arrives (nat PREROUTING, then filter INPUT or FORWARD).
+    `recent` lists (list name, source) pairs the node's `-m recent` lists already hold.
+    This is the walk kube-proxy's own tests do (proxier_test.go, tracePacket), rule by rule.
+    `rules` walks the given iptables-save text instead of what `proxy.rules` prints.
+    """
+    the_node = cluster.node(node)
+    if the_node is None:
+        raise K8slabError(f"no node {node!r} in this cluster")
+    walker = _Walker(cluster, None, local_addresses)
+    if rules is not None:
+        walker.rulesets = {node: parse_rules(rules)}
+    start = _Path(Fraction(1), None, Packet(src, dst, dport, protocol),
+                  frozenset((node, name, source) for name, source in recent))
+    mask = 1 << int(getattr(cluster.proxy, "masquerade_bit", 14))
+    out = []
+    sent_here = walker.local(the_node, src)
+    first = walker.hook(the_node, "nat", "OUTPUT" if sent_here else "PREROUTING", start)
+    for p in first:
+        marked = bool(p.packet.mark & mask)
+        if p.outcome in ("DROP", "REJECT"):
+            out.append(NodeWalk(p.chance, p.outcome, p.packet, marked, _steps(p)))
+            continue
+        p = replace(p, outcome="continue")
+        if sent_here:
+            tables = [("filter", "OUTPUT")] + ([("filter", "INPUT")] if walker.local(the_node, p.packet.dst) else [])
+        else:
+            tables = [("filter", "INPUT" if walker.local(the_node, p.packet.dst) else "FORWARD")]
+        paths = [p]
+        for table, chain in tables:
+            nxt = []
+            for q in paths:
+                if q.outcome in ("DROP", "REJECT"):
+                    nxt.append(q)
+                    continue
+                nxt += walker.hook(the_node, table, chain, replace(q, outcome="continue"))
+            paths = nxt
+        for q in paths:
+            out.append(NodeWalk(q.chance, q.outcome if q.outcome in ("DROP", "REJECT") else "ACCEPT",
+                                q.packet, marked, _steps(q)))
+    return out
 
 
 def _overall(branches: list[Branch]) -> str:

@@ -370,3 +370,53 @@ def test_cli_a_name_an_outside_client_cannot_resolve_is_a_usage_error(capsys, tm
     f.write_text(__import__("textwrap").dedent(service(CLUSTER_IP)))
     assert main(["trace", str(f), "--client", "laptop", "--dial", "web:80"]) == 2
     assert "dial an address" in capsys.readouterr().err
+
+
+# -- kube-proxy's own packet-flow tests, walked by trace ---------------------------------------
+
+def _upstream_flow_tests():
+    import inspect
+    import test_rules as upstream
+    return upstream, [n for n in dir(upstream) if n.startswith("test_")
+                      and "run_flows(" in inspect.getsource(getattr(upstream, n))]
+
+
+def _walk_like_upstream(upstream):
+    """test_rules' `trace(text, src, dst, dport, proto)` answered by trace.walk instead."""
+    from k8slab.model import Cluster, Node
+    node = Cluster([Node(upstream.NODE, upstream.NODE_IP)])
+    local = {ip for ip in upstream.LOCAL_IPS if ":" not in ip}
+
+    def walked(text, src, dst, dport, proto="tcp"):
+        walks = trace.walk(node, upstream.NODE, src, dst, int(dport), proto, local_addresses=local, rules=text)
+        targets = sorted({f"{w.packet.dst}:{w.packet.dport}" for w in walks if w.packet.dnat},
+                         key=lambda t: tuple(int(x) for x in t.replace(":", ".").split(".")))
+        matched = [s["rule"] for w in walks for s in w.steps if s["matched"]]
+        if targets:
+            out = ", ".join(targets)
+        elif any(w.outcome in ("DROP", "REJECT") for w in walks):
+            out = next(w.outcome for w in walks if w.outcome in ("DROP", "REJECT"))
+        elif any(r.startswith("-A KUBE-NODEPORTS") and r.endswith("-j ACCEPT") for r in matched):
+            out = "ACCEPT"                   # the health-check node port
+        else:
+            out = ""
+        return out, any(w.marked for w in walks), matched
+    return walked
+
+
+@pytest.mark.parametrize("name", _upstream_flow_tests()[1])
+def test_kube_proxys_packet_flows_give_the_same_answers_through_trace(name, monkeypatch):
+    """Every packet-flow case of proxier_test.go that tests/test_rules.py reproduces, walked
+    by trace.walk (all hooks, marks, conntrack states) instead of upstream's small tracer."""
+    import itertools
+    upstream, _ = _upstream_flow_tests()
+    monkeypatch.setattr(upstream, "trace", _walk_like_upstream(upstream))
+    fn = getattr(upstream, name)
+    marks = [m for m in getattr(fn, "pytestmark", []) if m.name == "parametrize"]
+    axes = []
+    for m in marks:
+        names = [n.strip() for n in m.args[0].split(",")] if isinstance(m.args[0], str) else list(m.args[0])
+        axes.append([dict(zip(names, v if len(names) > 1 else (v,))) for v in m.args[1]])
+    for combo in itertools.product(*axes):
+        kwargs = {k: v for d in combo for k, v in d.items()}
+        fn(**kwargs)
