@@ -11,11 +11,10 @@ import base64
 import hashlib
 import ipaddress
 
-from . import proxy
 from .errors import K8slabError
 from .model import Cluster, Endpoint, Service, ServicePort
 
-__all__ = ["rules", "chains_for", "MODES", "KUBE_PROXY_VERSION"]
+__all__ = ["write", "chains_for", "ipv4", "ipv4_network", "MODES", "KUBE_PROXY_VERSION"]
 
 #: The kube-proxy release whose rule-writing code this reproduces (pkg/proxy/iptables,
 #: unchanged in what it writes from v1.33 through the v1.34 sources compared).
@@ -70,27 +69,11 @@ _HOOKS = {
 # Public entry points
 # ---------------------------------------------------------------------------------------
 
-def rules(cluster: Cluster, node_name: str, mode: str = "iptables", explain: bool = False) -> str:
-    """What kube-proxy on `node_name` programs for `cluster`, as text.
-
-    mode "iptables": the filter and nat tables kube-proxy hands to iptables-restore, in
-    the normalised order of proxier_test.go's sortIPTablesRules (kube-proxy itself walks
-    Services in Go's random map order). mode "ipvs": what `ipvsadm -Ln` lists. With
-    `explain`, every chain gets a `#` line naming the hop of a route it implements
-    (iptables-restore ignores such lines). Raises K8slabError for an unknown node or mode.
-    """
-    if not isinstance(mode, str) or mode not in MODES:
-        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
-    if not isinstance(node_name, str) or cluster.node(node_name) is None:
-        names = [n.name for n in cluster.nodes]
-        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-        raise K8slabError(f"no node {node_name!r} in this cluster"
-                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
-    if mode == "nftables":
-        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
-                          "default) or ipvs")
-    node = cluster.node(node_name)
-    ports = _service_ports(cluster, node)
+def write(cluster: Cluster, node, decisions, mode: str = "iptables", explain: bool = False) -> str:
+    """The text of what kube-proxy on `node` decided (`proxy.decisions`): iptables-save's
+    filter and nat tables, or (mode "ipvs") what `ipvsadm -Ln` lists. `proxy.rules` is the
+    entry point; this module only writes, it decides nothing."""
+    ports = [_Port(d) for d in decisions]
     if mode == "ipvs":
         return _ipvs(cluster, node, ports, explain)
     return _Writer(cluster, node, ports, explain).run()
@@ -122,7 +105,7 @@ def _port_name(service: Service, port: ServicePort) -> str:
     return f"{base}:{port.name}" if port.name else base
 
 
-def _ipv4(text) -> str | None:
+def ipv4(text) -> str | None:
     """The canonical IPv4 text of `text` (leading zeros allowed, as ParseIPSloppy), else None."""
     if not isinstance(text, str):
         return None
@@ -135,11 +118,11 @@ def _ipv4(text) -> str | None:
     return ".".join(str(n) for n in numbers)
 
 
-def _ipv4_net(text) -> ipaddress.IPv4Network | None:
+def ipv4_network(text) -> ipaddress.IPv4Network | None:
     if not isinstance(text, str) or "/" not in text:
         return None
     addr, _, bits = text.strip().partition("/")
-    ip = _ipv4(addr)
+    ip = ipv4(addr)
     if ip is None or not bits.isdigit() or int(bits) > 32:
         return None
     return ipaddress.IPv4Network(f"{ip}/{int(bits)}", strict=False)
@@ -153,72 +136,33 @@ def _ep_string(e: Endpoint) -> str:
 class _Port:
     """One entry of kube-proxy's service port map, for one node and IP family (IPv4)."""
 
-    __slots__ = ("svc", "port", "name", "proto", "hash", "cluster_ip", "external_ips",
+    __slots__ = ("d", "svc", "port", "name", "proto", "hash", "cluster_ip", "external_ips",
                  "lb_ips", "source_ranges", "node_port", "health_port", "affinity",
                  "endpoints", "etp_local", "itp_local", "view")
 
-    def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view):
+    def __init__(self, d):
+        # d: a proxy.NodeDecision (what kube-proxy decided; this module only writes it)
+        self.d = d
+        svc, port = d.service, d.port
         self.svc, self.port = svc, port
         self.name = _port_name(svc, port)
         self.proto = port.protocol.lower()
         self.hash = _hash(self.name + self.proto)
-        self.cluster_ip = cluster_ip
-        self.external_ips = [ip for ip in map(_ipv4, svc.external_ips) if ip]
-        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS).
-        self.lb_ips = [ip for ip in map(_ipv4, svc.load_balancer_ingress) if ip]
-        self.source_ranges = [n for n in map(_ipv4_net, svc.load_balancer_source_ranges) if n]
-        self.node_port = port.node_port or 0
-        self.health_port = svc.health_check_node_port or 0
-        self.affinity = (svc.session_affinity_timeout or 10800) if svc.session_affinity == "ClientIP" else 0
-        self.endpoints = endpoints
-        self.etp_local = svc.external_traffic_policy == "Local"
-        self.itp_local = svc.internal_traffic_policy == "Local"
-        self.view = view
+        self.cluster_ip = d.cluster_ip
+        self.external_ips = list(d.external_ips)
+        self.lb_ips = list(d.lb_ips)          # only ingress given as an IP, not a hostname
+        self.source_ranges = list(d.source_ranges)
+        self.node_port = d.node_port
+        self.health_port = d.health_port
+        self.affinity = d.affinity
+        self.endpoints = d.endpoints
+        self.etp_local = d.etp_local
+        self.itp_local = d.itp_local
+        self.view = d.view
 
     @property
     def externally_accessible(self) -> bool:
         return bool(self.node_port or self.lb_ips or self.external_ips)
-
-
-def _service_ports(cluster: Cluster, node) -> list[_Port]:
-    """Every proxied IPv4 Service port, in the order the normalised output lists them."""
-    out = []
-    for svc in sorted(cluster.services, key=lambda s: f"{s.namespace}/{s.name}"):
-        if not svc.proxied:
-            continue                      # headless and ExternalName: DNS only, no rules
-        cluster_ip = _ipv4(svc.cluster_ip)
-        if cluster_ip is None:
-            continue                      # an IPv6 Service is in ip6tables, not here
-        for port in svc.ports:
-            eps = _kube_proxy_endpoints(cluster.endpoints(svc, port))
-            view = proxy.categorize(svc, eps, node.name, node.zone)
-            out.append(_Port(svc, port, cluster_ip, eps, view))
-    return out
-
-
-def _kube_proxy_endpoints(endpoints) -> tuple[Endpoint, ...]:
-    """The endpoints as kube-proxy's EndpointSliceCache keeps them: IPv4, one per IP:port
-    (a non-terminating one wins over a terminating duplicate), sorted by "IP:port"."""
-    by_key: dict[str, Endpoint] = {}
-    changed = False
-    for e in endpoints:
-        ip = _ipv4(e.address)
-        if ip is None:
-            changed = True
-            continue
-        if ip != e.address:
-            e = Endpoint(ip, e.port, e.pod, e.node, e.zone, e.ready, e.serving, e.terminating,
-                         e.hint_zones)
-            changed = True
-        key = _ep_string(e)
-        if key in by_key:
-            changed = True
-            if e.terminating:
-                continue
-        by_key[key] = e
-    if not changed:
-        return tuple(endpoints)           # already unique and in this order (model.py)
-    return tuple(by_key[k] for k in sorted(by_key))
 
 
 def _settings(cluster: Cluster) -> dict:
@@ -226,7 +170,7 @@ def _settings(cluster: Cluster) -> dict:
     s = {k: getattr(conf, k, v) for k, v in _DEFAULTS.items()}
     s["masquerade_all"] = bool(getattr(conf, "masquerade_all", False))
     cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
-    s["cluster_cidr"] = next((c for c in cidrs if _ipv4_net(c) is not None), None)
+    s["cluster_cidr"] = next((c for c in cidrs if ipv4_network(c) is not None), None)
     return s
 
 
@@ -264,7 +208,7 @@ class _Writer:
 
     def _np_loopback(self) -> bool:
         for a in self.np_addresses:
-            net = _ipv4_net(a)
+            net = ipv4_network(a)
             if net is not None and ipaddress.IPv4Address("127.0.0.1") in net:
                 return True
         return False
@@ -321,11 +265,11 @@ class _Writer:
             if a == "primary":
                 candidates = [self.node.address]
             else:
-                net = _ipv4_net(a)
+                net = ipv4_network(a)
                 if net is None:
                     continue
                 candidates = [ip for ip in (self.node.address, "127.0.0.1")
-                              if _ipv4(ip) and ipaddress.IPv4Address(_ipv4(ip)) in net]
+                              if ipv4(ip) and ipaddress.IPv4Address(ipv4(ip)) in net]
             for ip in candidates:
                 if ip == "127.0.0.1" and not self.localhost:
                     continue
@@ -338,40 +282,24 @@ class _Writer:
         f, n = self.filter, self.nat
         name, proto, h = p.name, p.proto, p.hash
         match = f"-m {proto} -p {proto}"
-        uses_cluster = not p.itp_local or p.externally_accessible
-        uses_local = p.itp_local or (p.etp_local and p.externally_accessible)
-        view = p.view
-        cluster_eps = list(view.cluster) if uses_cluster else []
-        local_eps = list(view.local) if uses_local else []
-        has_any = bool(cluster_eps)
-        if uses_local and not has_any:
-            has_any = any(e.ready or (e.serving and e.terminating) for e in p.endpoints)
-        if not uses_local:
-            reachable = cluster_eps
-        elif not uses_cluster:
-            reachable = local_eps
-        elif view.topology_zone is None and not view.local_terminating:
-            reachable = cluster_eps
-        else:
-            merged = {_ep_string(e): e for e in cluster_eps}
-            merged.update({_ep_string(e): e for e in local_eps})
-            reachable = list(merged.values())
+        d = p.d                                # what kube-proxy decided for this port here
+        uses_cluster, uses_local = d.uses_cluster, d.uses_local
+        cluster_eps = list(d.cluster_endpoints)
+        local_eps = list(d.local_endpoints)
+        has_any = d.has_endpoints
+        reachable = list(d.reachable)
 
         svc_chain, svl_chain = "KUBE-SVC-" + h, "KUBE-SVL-" + h
         ext_chain, fw_chain = "KUBE-EXT-" + h, "KUBE-FW-" + h
         uses_cluster_chain = bool(cluster_eps) and uses_cluster
         uses_local_chain = bool(local_eps) and uses_local
-        internal_chain, has_internal = svc_chain, has_any
-        if p.itp_local:
-            internal_chain = svl_chain
-            has_internal = has_any and bool(local_eps)
-        external_chain, has_external = svc_chain, has_any
-        if p.etp_local:
-            external_chain = svl_chain
-            has_external = has_any and bool(local_eps)
+        internal_chain = svl_chain if p.itp_local else svc_chain
+        has_internal = d.internal in ("cluster", "local")
+        external_chain = svl_chain if p.etp_local else svc_chain
+        has_external = d.external in ("cluster", "local")
         uses_ext = has_any and p.externally_accessible
         lb_chain = ext_chain
-        uses_fw = has_any and bool(p.lb_ips) and bool(p.source_ranges)
+        uses_fw = d.firewall
         if uses_fw:
             lb_chain = fw_chain
         if not has_any:
@@ -460,13 +388,9 @@ class _Writer:
         if uses_fw:
             fw = n.setdefault(fw_chain, [])
             head = f'-A {fw_chain} -m comment --comment "{name} loadbalancer IP"'
-            node_ip = _ipv4(self.node.address)
-            allow_node = False
             for net in p.source_ranges:
                 fw.append(f"{head} -s {net} -j {ext_chain}")
-                if node_ip and ipaddress.IPv4Address(node_ip) in net:
-                    allow_node = True
-            if allow_node:
+            if d.firewall_allows_lb_ips:       # the node's own address is in a range
                 for ip in p.lb_ips:
                     fw.append(f"{head} -s {ip} -j {ext_chain}")
             fw.append(f'-A {fw_chain} -m comment --comment "other traffic to {name} will be dropped '
@@ -657,7 +581,7 @@ def _ipvs(cluster: Cluster, node, ports: list[_Port], explain: bool) -> str:
         for ip in p.lb_ips:
             entries.append((proto, ip, p.port.port, flags, external, f"load-balancer IP of {p.name}"))
         if p.node_port:
-            entries.append((proto, _ipv4(node.address) or node.address, p.node_port, flags, external,
+            entries.append((proto, ipv4(node.address) or node.address, p.node_port, flags, external,
                             f"node port of {p.name}"))
     entries.sort(key=lambda x: (x[0], ipaddress.IPv4Address(x[1]), x[2]))
     out = ["IP Virtual Server version 1.2.1 (size=4096)",

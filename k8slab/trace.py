@@ -51,11 +51,8 @@ __all__ = ["Trace", "Branch", "Ruleset", "Rule", "NodeWalk", "trace", "walk", "p
 VERDICTS = ("delivered", "rejected", "dropped", "unrouted")
 PROTOCOLS = ("tcp", "udp", "sctp")
 
-#: Source addresses of the clients outside the cluster (documentation ranges, RFC 5737):
-#: a laptop on the nodes' network, another cluster's node (its own nodes masquerade its
-#: pods' traffic on the way out), and a host on the internet.
-CLIENT_ADDRESSES = {"laptop": "198.51.100.10", "other-cluster": "198.51.100.20",
-                    "internet": "198.51.100.30"}
+#: Source addresses of the clients outside the cluster: routing's (one vocabulary).
+CLIENT_ADDRESSES = routing.CLIENT_ADDRESSES
 
 #: The jumps from the built-in chains into kube-proxy's, as kube-proxy (and, for
 #: KUBE-FIREWALL, the kubelet) install them: pkg/proxy/iptables/proxier.go,
@@ -326,6 +323,7 @@ class _Path:
     packet: Packet
     recent: frozenset               # (node, list name, source) entries the walk has set
     handed: frozenset = frozenset() # what the outside network did already: "lb", "external"
+    handled: str | None = None      # the node whose rules DNATed the packet
     outcome: str = "continue"       # continue, ACCEPT, DROP, REJECT, DNAT, MASQUERADE, RETURN
 
     def step(self, **step) -> "_Path":
@@ -352,7 +350,7 @@ class Branch:
     pod_node: str | None = None
     dst: str | None = None          # IP:port the packet is delivered to
     src_seen: str | None = None     # the source address the pod sees
-    entered: str | None = None      # the first node whose kube-proxy rules handled it
+    entered: str | None = None      # the node whose kube-proxy rules DNATed it (else the first it entered)
 
     @property
     def probability(self) -> float:
@@ -426,7 +424,7 @@ class _Walker:
         return None, node.name if node else None
 
     def lb_nodes(self, service) -> list[Node]:
-        return _load_balancer_nodes(self.cluster, service)
+        return routing.load_balancer_nodes(self.cluster, service)
 
     # -- one table's hook ------------------------------------------------------------------
     def hook(self, node: Node, table: str, chain: str, path: _Path) -> list[_Path]:
@@ -506,7 +504,7 @@ class _Walker:
             to = rule.option("--to-destination") or ""
             ip, _, port = to.partition(":")
             moved = replace(pkt, dst=ip, dport=int(port) if port else pkt.dport, dnat=True)
-            return [replace(path, packet=moved, outcome="DNAT")
+            return [replace(path, packet=moved, outcome="DNAT", handled=node.name)
                     .step(node=node.name, table=None, chain=None, rule=None, matched=None,
                           note=f"DNAT: the destination is now {ip}:{moved.dport}")]
         if t == "MASQUERADE":
@@ -718,7 +716,8 @@ class _Walker:
     def end(self, path: _Path, verdict: str, node: Node | None, entered, note: str):
         p = path.step(node=node.name if node else None, table=None, chain=None, rule=None,
                       matched=None, note=note)
-        return (p, Branch(path.chance, verdict, node.name if node else None, entered=entered))
+        return (p, Branch(path.chance, verdict, node.name if node else None,
+                          entered=path.handled or entered))
 
     def deliver(self, path: _Path, node: Node, entered, pod: str | None, pod_node: str | None):
         pkt = path.packet
@@ -726,18 +725,7 @@ class _Walker:
         p = path.step(node=pod_node or node.name, table=None, chain=None, rule=None, matched=None,
                       note=f"delivered to {who} ({pkt.dst}:{pkt.dport}), which sees the source {pkt.src}")
         return (p, Branch(path.chance, "delivered", node.name, pod, pod_node,
-                          f"{pkt.dst}:{pkt.dport}", pkt.src, entered))
-
-
-def _load_balancer_nodes(cluster: Cluster, service) -> list[Node]:
-    # TODO(issue 11): one public health-check function shared with routing.
-    nodes = [n for n in cluster.nodes if n.ready and routing.EXCLUDE_FROM_LB not in n.labels]
-    if service.external_traffic_policy != "Local":
-        return nodes
-    with_ready = set()
-    for sp in service.ports:
-        with_ready |= {e.node for e in cluster.endpoints(service, sp) if e.ready}
-    return [n for n in nodes if n.name in with_ready]
+                          f"{pkt.dst}:{pkt.dport}", pkt.src, path.handled or entered))
 
 
 def _show(net: ipaddress.IPv4Network) -> str:
@@ -917,14 +905,11 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
         if via is None:
             raise K8slabError(f"via node {via_node!r}: no such node")
     walker = _Walker(cluster, via)
-    if who.kind == "pod" and not who.pod.host_network:
-        src = who.pod.ip
-    elif who.inside:
+    src = routing.client_address(who)
+    if who.inside and src == who.node.address and ipaddress.IPv4Address(address) in _LOOPBACK:
         # A local process dialing a loopback address sends from 127.0.0.1 (route_localnet
         # lets kube-proxy's localhost node ports DNAT it; the masquerade gives it the node's).
-        src = "127.0.0.1" if ipaddress.IPv4Address(address) in _LOOPBACK else who.node.address
-    else:
-        src = CLIENT_ADDRESSES[who.kind]
+        src = "127.0.0.1"
     packet = Packet(src, address, port, protocol)
     start = _Path(Fraction(1), None, packet, frozenset())
     ends = _start(walker, who, start)

@@ -25,9 +25,10 @@ from k8slab import manifests, routing, trace
 EXAMPLES = int(os.environ.get("K8SLAB_PROPERTY_EXAMPLES", "300"))
 PER_CLUSTER = 8
 
-#: route's code -> the trace verdict that means the same to the client.
-VERDICT_OF = {"ok": "delivered", "no-endpoints": "rejected", "no-local-endpoints": "dropped",
-              "not-exposed": "unrouted"}
+#: route's code -> the trace verdicts that mean the same to the client (not-exposed: no way
+#: to the pods at all, unrouted, or dropped by loadBalancerSourceRanges; both time out).
+VERDICT_OF = {"ok": {"delivered"}, "no-endpoints": {"rejected"}, "no-local-endpoints": {"dropped"},
+              "not-exposed": {"unrouted", "dropped"}}
 
 NODE_NAMES = ("node-a", "node-b", "node-c", "node-d")
 OUTSIDE = ("laptop", "other-cluster", "internet")
@@ -143,21 +144,38 @@ def check_one(cluster, client, svc, sp, entry, via):
     dial = dial_for(cluster, r, via)
     t = trace.trace(cluster, client, dial, protocol=sp.protocol.lower(), via_node=via.name)
     where = f"{client} -> {svc.name}:{sp.port} by {r.entry} ({dial}), route code {r.code}"
-    expected = VERDICT_OF[r.code]
     verdicts = {b.verdict for b in t.branches}
-    assert verdicts == {expected}, f"{where}: trace ends {sorted(verdicts)}, route says {expected}"
+    want = {e.endpoint.ip_port: Fraction(e.probability).limit_denominator(10_000) for e in r.endpoints}
+    if r.code == "ok" and sum(want.values()) < 1:
+        # A load balancer failing open: the share of nodes with nothing to offer is lost there.
+        assert "delivered" in verdicts and len(verdicts) == 2, f"{where}: trace ends {sorted(verdicts)}"
+    else:
+        assert len(verdicts) == 1 and verdicts <= VERDICT_OF[r.code], \
+            f"{where}: trace ends {sorted(verdicts)}, route says {r.code}"
     if r.code != "ok":
         return r.code
-    want = {e.endpoint.ip_port: Fraction(e.probability).limit_denominator(10_000) for e in r.endpoints}
     got = t.pods()
     assert got == want, f"{where}: trace {got} route {want}"
+    # The source each pod sees: the client's own address, or the address of the node whose
+    # rules masqueraded it.
     src = source_of(cluster, client)
-    node_ips = {n.address for n in cluster.nodes}
+    seen: dict[str, set] = {}
     for b in t.branches:
-        if r.source_ip_preserved:
-            assert b.src_seen == src, f"{where}: route keeps the source {src}, trace shows {b.src_seen} at {b.pod}"
+        if b.verdict != "delivered":
+            continue
+        entered = cluster.node(b.entered)
+        if b.src_seen == src:
+            mark = {"client", "node"} if entered is not None and entered.address == src else {"client"}
         else:
-            assert b.src_seen in node_ips, f"{where}: route masquerades, trace shows {b.src_seen} at {b.pod}"
+            assert entered is not None and b.src_seen == entered.address, \
+                f"{where}: {b.pod} sees {b.src_seen}, neither the client's nor {b.entered}'s address"
+            mark = {"node"}
+        seen.setdefault(b.dst, []).append(mark)
+    for e in r.endpoints:
+        marks = seen[e.endpoint.ip_port]
+        # Each trace branch must be one the route names, and the route must name no more.
+        assert all(m & e.seen for m in marks), f"{where}: {e.endpoint.pod} sees {marks}, route says {set(e.seen)}"
+        assert e.seen <= set().union(*marks), f"{where}: {e.endpoint.pod} sees {marks}, route says {set(e.seen)}"
     return "ok"
 
 

@@ -29,7 +29,7 @@ import pytest
 
 import k8slab
 from k8slab import K8slabError
-from k8slab._iptables import chains_for, rules
+from k8slab.proxy import chains_for, rules
 from k8slab.model import Cluster, Endpoint, EndpointSlice, Node, ProxyConfig, Service, ServicePort
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "rules"
