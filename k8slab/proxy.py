@@ -18,8 +18,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable, Hashable, Mapping, Sequence
 
-from . import _iptables
+from . import iptables
 from .errors import K8slabError
+from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
 from .model import Endpoint, Service, ServicePort
 
 __all__ = [
@@ -29,8 +30,8 @@ __all__ = [
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
     "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable",
-    "load_balancer_shares", "NodeDecision", "Fate", "decide", "decisions", "kube_proxy_endpoints",
-    "chains_for",
+    "load_balancer_shares", "ServicePortState", "service_ports", "kube_proxy_endpoints",
+    "decide", "Fate", "WAYS",
 ]
 
 #: kube-proxy's Linux proxy modes (`mode:` in KubeProxyConfiguration; empty means iptables).
@@ -435,40 +436,9 @@ def load_balancer_shares(per_node: Mapping[str, Sequence[Endpoint]],
     return total
 
 
-def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
-    """What kube-proxy on `node` programs for `cluster`, as text: the `decisions` written out.
-
-    mode "iptables": the filter and nat tables kube-proxy hands to iptables-restore, in
-    the normalised order of proxier_test.go's sortIPTablesRules (kube-proxy itself walks
-    Services in Go's random map order). mode "ipvs": what `ipvsadm -Ln` lists. With
-    `explain`, every chain gets a `#` line naming the hop of a route it implements
-    (iptables-restore ignores such lines). Raises K8slabError for an unknown node or mode.
-    """
-    if not isinstance(mode, str) or mode not in MODES:
-        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
-    if not isinstance(node, str) or cluster.node(node) is None:
-        names = [n.name for n in cluster.nodes]
-        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-        raise K8slabError(f"no node {node!r} in this cluster"
-                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
-    if mode == "nftables":
-        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
-                          "default) or ipvs")
-    the_node = cluster.node(node)
-    return _iptables.write(cluster, the_node, decisions(cluster, the_node), mode=mode, explain=explain)
-
-
-def chains_for(service: Service, port: ServicePort, endpoints=()) -> dict:
-    """The chain names kube-proxy gives one Service port and (optionally) its endpoints."""
-    return _iptables.chains_for(service, port, endpoints)
-
 # ---------------------------------------------------------------------------------------
-# What kube-proxy on one node decides for one Service port (syncProxyRules)
+# What kube-proxy on one node decides for each Service port; rules are written from it
 # ---------------------------------------------------------------------------------------
-
-#: What a packet meets in one node's rules: DNAT to one of the chain's endpoints, or not.
-OUTCOMES = ("dnat", "reject", "drop")
-
 
 @dataclass(frozen=True)
 class Fate:
@@ -476,15 +446,16 @@ class Fate:
 
     `outcome` is dnat, reject (REJECT: connection refused) or drop (DROP: a timeout);
     `why` names the reason when it is not dnat (no-endpoints, no-local-endpoints,
-    source-range); `masquerade` says whether the packet is marked for SNAT on the way in
-    (KUBE-MARK-MASQ), before the endpoint's own hairpin rule.
+    source-range); `masquerade` says whether the way in marks the packet for SNAT
+    (KUBE-MARK-MASQ), before the endpoint's own hairpin rule; `chain` is the policy chain
+    it goes through: cluster (KUBE-SVC) or local (KUBE-SVL).
     """
 
     outcome: str
-    endpoints: tuple[Endpoint, ...] = ()
+    endpoints: tuple = ()
     masquerade: bool = False
     why: str | None = None
-    chain: str = "cluster"        # cluster (KUBE-SVC) or local (KUBE-SVL)
+    chain: str = "cluster"
 
     def masqueraded(self, endpoint: Endpoint, source: str) -> bool:
         """Marked for SNAT: by the way in, or by the endpoint's hairpin rule (a pod reaching
@@ -492,52 +463,78 @@ class Fate:
         return self.masquerade or endpoint.address == source
 
 
-@dataclass(frozen=True)
-class NodeDecision:
-    """What kube-proxy on `node` programs for one Service port: computed once, read by the
-    rules writer (`rules`) and by routing (`fate`).
+#: The ways a packet reaches a Service port's rules (Fate's `way`).
+WAYS = ("cluster-ip", "node-port", "external-ip", "load-balancer")
 
-    pkg/proxy/iptables/proxier.go, syncProxyRules: which endpoints each policy chain uses
-    (`cluster_endpoints` for KUBE-SVC, `local_endpoints` for KUBE-SVL, empty when the chain
-    is not written), whether the Service has any usable endpoint (`has_endpoints`: without,
-    every address REJECTs), what the cluster IP leads to (`internal`) and what the node
-    port, external IPs and load-balancer IPs lead to for traffic from outside
-    (`external`): "cluster", "local", "drop" (a Local policy with nothing on this node) or
-    "reject"; and whether loadBalancerSourceRanges are enforced (`firewall`).
+
+class ServicePortState:
+    """What kube-proxy on one node knows and decides for one Service port: computed once
+    (`decide`), written out by iptables.py and explained by routing (`fate`).
+
+    What it knows: its svcPortMap entry (cluster IP, external and load-balancer IPs, source
+    ranges, node port, affinity) and its endpoints as the EndpointSliceCache keeps them.
+    What it decides (pkg/proxy/iptables/proxier.go, syncProxyRules): which endpoints each
+    policy chain uses (`cluster_endpoints` for KUBE-SVC, `local_endpoints` for KUBE-SVL,
+    empty when that chain is not written), whether any endpoint is usable at all
+    (`has_endpoints`: without one every address REJECTs), what a packet for the cluster IP
+    meets (`internal`) and what outside traffic to the node port, external IPs and
+    load-balancer IPs meets (`external`): "cluster", "local", "drop" (a Local policy and
+    nothing on this node) or "reject"; and whether loadBalancerSourceRanges are enforced
+    (`firewall`).
     """
 
-    service: Service
-    port: ServicePort
-    node: str
-    node_address: str
-    cluster_ip: str
-    external_ips: tuple[str, ...]
-    lb_ips: tuple[str, ...]
-    source_ranges: tuple[ipaddress.IPv4Network, ...]
-    node_port: int
-    health_port: int
-    affinity: int                       # seconds; 0 without sessionAffinity: ClientIP
-    endpoints: tuple[Endpoint, ...]     # every endpoint kube-proxy knows for this port
-    view: NodeView
-    uses_cluster: bool                  # some traffic follows a Cluster policy (KUBE-SVC)
-    uses_local: bool                    # some traffic follows a Local policy (KUBE-SVL)
-    cluster_endpoints: tuple[Endpoint, ...]
-    local_endpoints: tuple[Endpoint, ...]
-    has_endpoints: bool
-    internal: str
-    external: str
-    firewall: bool
-    firewall_allows_lb_ips: bool        # the node's own address is inside a source range
-    masquerade_all: bool
-    local_cidr: ipaddress.IPv4Network | None   # the local-traffic detector (clusterCIDR)
+    __slots__ = ("svc", "port", "name", "proto", "hash", "cluster_ip", "external_ips",
+                 "lb_ips", "source_ranges", "node_port", "health_port", "affinity",
+                 "endpoints", "etp_local", "itp_local", "view", "node", "node_address",
+                 "uses_cluster", "uses_local", "cluster_endpoints", "local_endpoints",
+                 "has_endpoints", "internal", "external", "firewall", "firewall_allows_lb_ips",
+                 "masquerade_all", "local_cidr")
+
+    def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view,
+                 node=None, masquerade_all: bool = False, local_cidr=None):
+        self.svc, self.port = svc, port
+        self.name = port_name(svc, port)
+        self.proto = port.protocol.lower()
+        self.hash = chain_hash(self.name + self.proto)
+        self.cluster_ip = cluster_ip
+        self.external_ips = [ip for ip in map(ipv4, svc.external_ips) if ip]
+        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS).
+        self.lb_ips = [ip for ip in map(ipv4, svc.load_balancer_ingress) if ip]
+        self.source_ranges = [n for n in map(ipv4_net, svc.load_balancer_source_ranges) if n]
+        self.node_port = port.node_port or 0
+        self.health_port = svc.health_check_node_port or 0
+        self.affinity = (svc.session_affinity_timeout or 10800) if svc.session_affinity == "ClientIP" else 0
+        self.endpoints = endpoints
+        self.etp_local = svc.external_traffic_policy == "Local"
+        self.itp_local = svc.internal_traffic_policy == "Local"
+        self.view = view
+        self.node = node.name if node is not None else None
+        self.node_address = node.address if node is not None else None
+        self.masquerade_all = masquerade_all
+        self.local_cidr = local_cidr
+        # The decision (syncProxyRules): which policy chains exist and what they use.
+        accessible = self.externally_accessible
+        self.uses_cluster = not self.itp_local or accessible
+        self.uses_local = self.itp_local or (self.etp_local and accessible)
+        self.cluster_endpoints = tuple(view.cluster) if self.uses_cluster else ()
+        self.local_endpoints = tuple(view.local) if self.uses_local else ()
+        has_any = bool(self.cluster_endpoints)
+        if self.uses_local and not has_any:
+            has_any = any(e.ready or (e.serving and e.terminating) for e in endpoints)
+        self.has_endpoints = has_any
+        if not has_any:
+            self.internal = self.external = "reject"
+        else:
+            self.internal = ("local" if self.local_endpoints else "drop") if self.itp_local else "cluster"
+            self.external = ("local" if self.local_endpoints else "drop") if self.etp_local else "cluster"
+        self.firewall = has_any and bool(self.lb_ips) and bool(self.source_ranges)
+        node_ip = ipv4(self.node_address) if self.node_address else None
+        self.firewall_allows_lb_ips = bool(node_ip) and any(
+            ipaddress.IPv4Address(node_ip) in net for net in self.source_ranges)
 
     @property
-    def etp_local(self) -> bool:
-        return self.service.external_traffic_policy == "Local"
-
-    @property
-    def itp_local(self) -> bool:
-        return self.service.internal_traffic_policy == "Local"
+    def service(self) -> Service:
+        return self.svc
 
     @property
     def externally_accessible(self) -> bool:
@@ -552,29 +549,31 @@ class NodeDecision:
             return self.local_endpoints
         if self.view.topology_zone is None and not self.view.local_terminating:
             return self.cluster_endpoints       # the local ones are among them
-        merged = {e.ip_port: e for e in self.cluster_endpoints}
-        merged.update({e.ip_port: e for e in self.local_endpoints})
+        merged = {endpoint_string(e): e for e in self.cluster_endpoints}
+        merged.update({endpoint_string(e): e for e in self.local_endpoints})
         return tuple(merged.values())
 
     def is_pod_traffic(self, source: str) -> bool:
-        """The local detector: a source inside clusterCIDR is a pod's (a hostNetwork pod
-        sends from its node's address, so it is not)."""
-        return self.local_cidr is not None and ipaddress.IPv4Address(source) in self.local_cidr
+        """The local-traffic detector (detectLocalMode ClusterCIDR): a source inside
+        clusterCIDR is a pod's. A hostNetwork pod sends from its node's address: not one."""
+        return self.local_cidr is not None and ipaddress.ip_address(source) in self.local_cidr
 
     def is_local_source(self, source: str) -> bool:
-        """addrtype --src-type LOCAL: the node's own address or loopback."""
-        return source == self.node_address or source.startswith("127.")
+        """`-m addrtype --src-type LOCAL`: the node's own address, or loopback."""
+        return source == self.node_address or ipaddress.ip_address(source).is_loopback
 
     def fate(self, source: str, way: str) -> Fate:
-        """What this node's rules do with a new connection from `source` arriving by `way`:
-        "cluster-ip", "node-port", "external-ip" or "load-balancer"."""
+        """What this node's rules do with a new connection from `source` arriving by `way`
+        (one of WAYS): the chain it takes, whether it is marked for masquerading, or why not."""
+        if way not in WAYS:
+            raise ValueError(f"way {way!r}: one of {', '.join(WAYS)}")
         if not self.has_endpoints:
-            return Fate("reject", why="no-endpoints")
+            return Fate("reject", why="no-endpoints")          # "... has no endpoints" REJECT
         if way == "cluster-ip":
             if self.internal == "drop":
                 return Fate("drop", why="no-local-endpoints", chain="local")
-            # `! -s clusterCIDR -j KUBE-MARK-MASQ` in the internal chain (all of it with
-            # masqueradeAll; nothing without a local detector).
+            # The internal chain's `! -s clusterCIDR -j KUBE-MARK-MASQ` (all of it with
+            # masqueradeAll; no such rule without a local detector).
             masq = self.masquerade_all or (self.local_cidr is not None and not self.is_pod_traffic(source))
             if self.internal == "local":
                 return Fate("dnat", self.local_endpoints, masq, chain="local")
@@ -582,27 +581,28 @@ class NodeDecision:
         if way == "load-balancer" and self.firewall:
             # KUBE-FW: `-s RANGE -j KUBE-EXT` per range (and the load balancer's own IPs when
             # the node is in a range); the rest falls through to KUBE-PROXY-FIREWALL's DROP.
-            allowed = any(ipaddress.IPv4Address(source) in net for net in self.source_ranges)
+            allowed = any(ipaddress.ip_address(source) in net for net in self.source_ranges)
             if not allowed and not (self.firewall_allows_lb_ips and source in self.lb_ips):
                 return Fate("drop", why="source-range")
         if not self.etp_local:
-            return Fate("dnat", self.cluster_endpoints, True)     # "masquerade traffic for ..."
+            return Fate("dnat", self.cluster_endpoints, True)   # "masquerade traffic for ..."
         if self.is_pod_traffic(source):
-            return Fate("dnat", self.cluster_endpoints, False)    # "pod traffic for ..."
+            return Fate("dnat", self.cluster_endpoints, False)  # "pod traffic for ..."
         if self.is_local_source(source):
-            return Fate("dnat", self.cluster_endpoints, True)     # "masquerade LOCAL traffic ..."
+            return Fate("dnat", self.cluster_endpoints, True)   # "masquerade LOCAL traffic ..."
         if self.external == "drop":
             return Fate("drop", why="no-local-endpoints", chain="local")
         return Fate("dnat", self.local_endpoints, False, chain="local")
 
 
-def decide(cluster, service: Service, port: ServicePort, node, any_family: bool = False) -> NodeDecision | None:
-    """What kube-proxy on `node` (a Node) writes for one Service port; None when it writes
-    nothing (headless, ExternalName, or, unless `any_family`, no IPv4 cluster IP: an IPv6
-    Service's rules are ip6tables', which `rules` does not print)."""
+def decide(cluster, service: Service, port: ServicePort, node,
+           any_family: bool = False) -> ServicePortState | None:
+    """What kube-proxy on `node` (a Node) decides for one Service port; None when it writes
+    nothing for it: headless, ExternalName, or (unless `any_family`) no IPv4 cluster IP
+    (an IPv6 Service's rules are ip6tables', which `rules` does not print)."""
     if not service.proxied:
-        return None
-    cluster_ip = _iptables.ipv4(service.cluster_ip)
+        return None                       # headless and ExternalName: DNS only, no rules
+    cluster_ip = ipv4(service.cluster_ip)
     family = 4
     if cluster_ip is None:
         if not any_family or not service.cluster_ip:
@@ -610,64 +610,34 @@ def decide(cluster, service: Service, port: ServicePort, node, any_family: bool 
         cluster_ip, family = service.cluster_ip, 6
     conf = cluster.proxy
     cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
-    local_cidr = next((n for n in map(_iptables.ipv4_network, cidrs) if n is not None), None)
+    local_cidr = next((n for n in map(ipv4_net, cidrs) if n is not None), None)
     eps = kube_proxy_endpoints(cluster.endpoints(service, port), family)
     view = categorize(service, eps, node.name, node.zone)
-    lb_ips = tuple(ip for ip in map(_iptables.ipv4, service.load_balancer_ingress) if ip)
-    ranges = tuple(n for n in map(_iptables.ipv4_network, service.load_balancer_source_ranges) if n)
-    etp_local = service.external_traffic_policy == "Local"
-    itp_local = service.internal_traffic_policy == "Local"
-    accessible = bool(port.node_port or lb_ips or service.external_ips)
-    uses_cluster = not itp_local or accessible
-    uses_local = itp_local or (etp_local and accessible)
-    cluster_eps = view.cluster if uses_cluster else ()
-    local_eps = view.local if uses_local else ()
-    has_any = bool(cluster_eps)
-    if uses_local and not has_any:
-        has_any = any(e.ready or (e.serving and e.terminating) for e in eps)
-    if not has_any:
-        internal = external = "reject"
-    else:
-        internal = ("local" if local_eps else "drop") if itp_local else "cluster"
-        external = ("local" if local_eps else "drop") if etp_local else "cluster"
-    node_ip = _iptables.ipv4(node.address)
-    firewall = has_any and bool(lb_ips) and bool(ranges)
-    return NodeDecision(
-        service=service, port=port, node=node.name, node_address=node.address,
-        cluster_ip=cluster_ip,
-        external_ips=tuple(ip for ip in map(_iptables.ipv4, service.external_ips) if ip),
-        lb_ips=lb_ips, source_ranges=ranges, node_port=port.node_port or 0,
-        health_port=service.health_check_node_port or 0,
-        affinity=(service.session_affinity_timeout or DEFAULT_AFFINITY_TIMEOUT)
-        if service.session_affinity == "ClientIP" else 0,
-        endpoints=eps, view=view, uses_cluster=uses_cluster, uses_local=uses_local,
-        cluster_endpoints=tuple(cluster_eps),
-        local_endpoints=tuple(local_eps), has_endpoints=has_any, internal=internal,
-        external=external, firewall=firewall,
-        firewall_allows_lb_ips=bool(node_ip) and any(ipaddress.IPv4Address(node_ip) in n for n in ranges),
-        masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr)
+    return ServicePortState(service, port, cluster_ip, eps, view, node,
+                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr)
 
 
-def decisions(cluster, node) -> list[NodeDecision]:
-    """Every Service port kube-proxy on `node` writes rules for, sorted by Service name."""
+def service_ports(cluster, node) -> list[ServicePortState]:
+    """Every proxied IPv4 Service port, decided for `node`, in the order the normalised
+    output lists them."""
     out = []
     for svc in sorted(cluster.services, key=lambda s: f"{s.namespace}/{s.name}"):
         for port in svc.ports:
-            d = decide(cluster, svc, port, node)
-            if d is not None:
-                out.append(d)
+            state = decide(cluster, svc, port, node)
+            if state is not None:
+                out.append(state)
     return out
 
 
 def kube_proxy_endpoints(endpoints, family: int = 4) -> tuple[Endpoint, ...]:
-    """The endpoints as kube-proxy's EndpointSliceCache keeps them: addresses of its IP
-    family only (an FQDN EndpointSlice is no proxier's: pkg/proxy/endpointslicecache.go
-    takes IPv4 and IPv6 slices only), one per IP:port (a non-terminating one wins over a
-    terminating duplicate), sorted by "IP:port"."""
+    """The endpoints as kube-proxy's EndpointSliceCache keeps them: addresses of the
+    proxier's IP family only (an FQDN EndpointSlice is no proxier's: kube-proxy takes IPv4
+    and IPv6 slices only, pkg/proxy/endpointslicecache.go), one per IP:port (a
+    non-terminating one wins over a terminating duplicate), sorted by "IP:port"."""
     by_key: dict[str, Endpoint] = {}
     changed = False
     for e in endpoints:
-        ip = _iptables.ipv4(e.address) if family == 4 else _ipv6(e.address)
+        ip = ipv4(e.address) if family == 4 else _ipv6(e.address)
         if ip is None:
             changed = True
             continue
@@ -675,14 +645,14 @@ def kube_proxy_endpoints(endpoints, family: int = 4) -> tuple[Endpoint, ...]:
             e = Endpoint(ip, e.port, e.pod, e.node, e.zone, e.ready, e.serving, e.terminating,
                          e.hint_zones)
             changed = True
-        key = e.ip_port
+        key = endpoint_string(e)
         if key in by_key:
             changed = True
             if e.terminating:
                 continue
         by_key[key] = e
     if not changed:
-        return tuple(endpoints)
+        return tuple(endpoints)           # already unique and in this order (model.py)
     return tuple(by_key[k] for k in sorted(by_key))
 
 
@@ -692,3 +662,25 @@ def _ipv6(text) -> str | None:
     except ValueError:
         return None
     return str(ip) if ip.version == 6 else None
+
+
+def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
+    """The rules kube-proxy on `node` writes for `cluster`, as `iptables-save` prints them.
+
+    mode "iptables": the filter and nat tables; mode "ipvs": what `ipvsadm -Ln` lists. With
+    `explain`, every chain gets a `#` line naming the hop of a route it implements.
+    Raises K8slabError for an unknown node or mode.
+    """
+    if not isinstance(mode, str) or mode not in MODES:
+        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
+    if not isinstance(node, str) or cluster.node(node) is None:
+        names = [n.name for n in cluster.nodes]
+        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+        raise K8slabError(f"no node {node!r} in this cluster"
+                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
+    if mode == "nftables":
+        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
+                          "default) or ipvs")
+    the_node = cluster.node(node)
+    return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
+                          explain=explain)

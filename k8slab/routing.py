@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 
 from . import proxy
 from .errors import K8slabError
+from .kube_names import chain_hash, port_name
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
 
 __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
-           "ENTRIES", "CODES", "reachability_table", "CLIENT_ADDRESSES", "client_address",
-           "load_balancer_nodes"]
+           "ENTRIES", "CODES", "HOP_KINDS", "reachability_table", "hop_detail",
+           "CLIENT_ADDRESSES", "client_address", "load_balancer_nodes"]
 
 CLIENT_KINDS = ("pod", "node", "laptop", "other-cluster", "internet")
 ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
+#: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
+HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
 CODES = ("ok", "not-exposed", "no-endpoints", "no-local-endpoints", "nxdomain", "lb-pending",
          "no-such-port")
 
@@ -124,7 +127,7 @@ class Route:
         for i, h in enumerate(self.hops):
             arrow = "   " if i == 0 else "-> "
             stop = "   <- stops here" if self.stopped_at == i else ""
-            lines.append(f"  {arrow}{h['kind']:<14}{_hop_detail(h)}{stop}")
+            lines.append(f"  {arrow}{h['kind']:<14}{hop_detail(h)}{stop}")
         lines += ["", "Why: " + self.reason]
         if self.endpoints:
             lines += ["", "Pods that can answer:"]
@@ -140,7 +143,8 @@ class Route:
         return "\n".join(lines)
 
 
-def _hop_detail(h: dict) -> str:
+def hop_detail(h: dict) -> str:
+    """One hop in words, as the hop chain prints it (`192.0.2.11:30080 on node-a`, ...)."""
     kind = h["kind"]
     if kind == "client":
         return h["name"]
@@ -152,8 +156,12 @@ def _hop_detail(h: dict) -> str:
         if h.get("node"):
             return f"{h['node']} {h['address']}"
         return f"port {h['port']} on {', '.join(h.get('nodes') or [])}"
-    if kind == "cluster-ip":
-        return h["address"] + (f" (external IP, routed to {h['node']})" if h.get("external_ip") else "")
+    if kind == "external-ip":
+        return f"{h['address']} (routed to {h['node']})"
+    if kind == "service":
+        where = h.get("node") or ", ".join(h.get("nodes") or [])
+        dialed = f"{h['address']}, " if h.get("address") else ""
+        return f"{h['name']} ({dialed}{h['chain']} on {where})"
     if kind == "pod":
         return f"one of {h['candidates']}" if h["candidates"] != 1 else "the only one"
     if kind == "dns":
@@ -392,7 +400,24 @@ class _Router:
     def view(self, sp: ServicePort, node: Node) -> proxy.NodeView:
         return proxy.categorize(self.svc, self.endpoints(sp), node.name, node.zone)
 
-    def decide(self, sp: ServicePort, node: Node) -> proxy.NodeDecision:
+    def service_hop(self, sp: ServicePort, node: Node | None, local: bool,
+                    dialed: str | None = None, nodes=None) -> None:
+        """The Service's kube-proxy rules on the node that handles the packet: its KUBE-SVC
+        chain, or KUBE-SVL where a Local traffic policy applies (proxier.go's
+        clusterPolicyChain / localPolicyChain). `address` only when the cluster IP was dialed."""
+        name = port_name(self.svc, sp)
+        chain = ("KUBE-SVL-" if local else "KUBE-SVC-") + chain_hash(name + sp.protocol.lower())
+        hop = {"kind": "service", "name": self.svc.name}
+        if dialed:
+            hop["address"] = dialed
+        if node is not None:
+            hop["node"] = node.name
+        else:
+            hop["nodes"] = list(nodes or [])
+        hop["chain"] = chain
+        self.hops.append(hop)
+
+    def decide(self, sp: ServicePort, node: Node) -> proxy.ServicePortState:
         """What kube-proxy on `node` decided for this Service port (the rules say the same)."""
         return proxy.decide(self.cluster, self.svc, sp, node, any_family=True)
 
@@ -417,11 +442,11 @@ class _Router:
 
     def via_cluster_ip(self, sp: ServicePort) -> Route:
         svc, node = self.svc, self.who.node
-        self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
+        local = svc.internal_traffic_policy == "Local"
+        self.service_hop(sp, node, local, dialed=f"{svc.cluster_ip}:{sp.port}")
         d = self.decide(sp, node)
         fate = d.fate(self.source, "cluster-ip")
         view = d.view
-        local = svc.internal_traffic_policy == "Local"
         if fate.outcome == "reject":
             return self.no_endpoints(sp, "ClusterIP")
         if fate.outcome == "drop":
@@ -478,8 +503,7 @@ class _Router:
         svc = self.svc
         node = self.who.node if self.who.inside else self.via
         address = f"{svc.external_ips[0]}:{sp.port}"
-        self.hops.append({"kind": "cluster-ip", "address": address, "node": node.name,
-                          "external_ip": True})
+        self.hops.append({"kind": "external-ip", "address": address, "node": node.name})
         return self.on_node(sp, "ExternalIP", node, address, "external-ip")
 
     def on_node(self, sp: ServicePort, entry: str, node: Node, address: str, way: str) -> Route:
@@ -496,8 +520,7 @@ class _Router:
             return self.no_local(sp, entry, node)
         local = fate.chain == "local"
         chosen = fate.endpoints
-        if not local:
-            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
+        self.service_hop(sp, node, local)
         self.hops.append({"kind": "pod", "candidates": len(chosen)})
         if local:
             reason = (f"{self.sender()} sends to {address} on {node.name}; with externalTrafficPolicy: "
@@ -518,7 +541,7 @@ class _Router:
         return self.answer("ok", entry, reason, self.ranked(shares, seen),
                            self.left_out(sp, shares, node, local=local), source=None, port=sp)
 
-    def blocked(self, sp: ServicePort, entry: str, d: proxy.NodeDecision) -> Route:
+    def blocked(self, sp: ServicePort, entry: str, d: proxy.ServicePortState) -> Route:
         """loadBalancerSourceRanges leave this client out: dropped (a timeout)."""
         ranges = ", ".join(str(r) for r in d.source_ranges)
         reason = (f"Service {self.svc.name} accepts load-balancer traffic only from "
@@ -583,8 +606,7 @@ class _Router:
             if outcomes == {"reject"}:
                 return self.no_endpoints(sp, "LoadBalancer")     # rejected on the receiving node
             return self.no_local(sp, "LoadBalancer", healthy[0])
-        if not local:
-            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
+        self.service_hop(sp, None, local, nodes=[n.name for n in healthy])
         self.hops.append({"kind": "pod", "candidates": len(totals)})
         spread = (f"{self.sender()} connects to {address}; the cloud load balancer spreads new "
                   f"connections evenly over {_names(healthy)}")
@@ -703,7 +725,7 @@ class _Router:
             return self.answer("no-local-endpoints", entry, reason,
                                excluded=self.left_out(sp, {}, local_node, local=True, policy=policy),
                                port=sp)
-        if not svc.selector and not self.cluster._slices_by_service.get(svc.key):
+        if not svc.selector and not self.cluster.slices_for(svc):
             why = "has no selector and no EndpointSlice lists addresses for it"
         elif not everyone and not self.cluster.selected_pods(svc):
             sel = ",".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
