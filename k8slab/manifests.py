@@ -76,6 +76,7 @@ _NO_CLOUD_PROVIDER_IDS = ("kind://", "minikube://", "k3s://", "docker://")
 # Kubernetes' alphabet for generated name suffixes (no vowels, no look-alikes):
 # k8s.io/apimachinery/pkg/util/rand SafeEncodeString.
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_SAFE_TABLE = bytes(ord(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)]) for b in range(256))   # byte -> letter
 
 
 # ---------------------------------------------------------------------------------------
@@ -659,8 +660,8 @@ def _str_map(v) -> dict[str, str]:
 
 def _short_hash(*parts: str, length: int = 10) -> str:
     """A deterministic name suffix in Kubernetes' alphabet (real clusters use random ones)."""
-    digest = hashlib.sha256("\0".join(parts).encode()).digest()
-    return "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in digest[:length])
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).digest()
+    return digest[:length].translate(_SAFE_TABLE).decode("ascii")
 
 
 def _tolerates(tolerations, taint: dict) -> bool:
@@ -701,6 +702,8 @@ class _Builder:
         self.cloud = cloud
         self.files = files
         self.by_kind: dict[str, list[_Object]] = {}
+        self._per_spec: dict[int, tuple] = {}
+        self._per_labels: dict[int, tuple] = {}
         for o in objects:
             self.by_kind.setdefault(o.kind, []).append(o)
 
@@ -794,7 +797,8 @@ class _Builder:
         controllers' pods."""
         pods = [(o.namespace, o.obj, _owner_of(o.obj), o) for o in self.of("Pod")]
         for o, kind in _expanding_controllers(self.by_kind):
-            pods.extend((o.namespace, p, f"{kind}/{o.name}", o) for p in self._expand(o, kind))
+            ns, owner = o.namespace, f"{kind}/{o.name}"
+            pods.extend((ns, p, owner, o) for p in self._expand(o, kind))
         return pods
 
     def _expand(self, o: _Object, kind: str) -> list[dict]:
@@ -806,31 +810,31 @@ class _Builder:
         template_hash = _short_hash(json.dumps(template, sort_keys=True, default=str))
         out = []
 
-        def pod(name, extra_labels, node=None):
-            p_spec = dict(spec)
-            if node:
-                p_spec["nodeName"] = node
-            return {"metadata": {"name": name, "namespace": o.namespace,
-                                 "labels": {**labels, **extra_labels}}, "spec": p_spec}
+        namespace = o.namespace
+
+        def pod(name, pod_labels):
+            # The pods share their template's spec (and their labels, where those are the same):
+            # nothing changes a pod once made, and 150,000 copies would take seconds.
+            return {"metadata": {"name": name, "namespace": namespace, "labels": pod_labels}, "spec": spec}
 
         if kind == "Deployment":
             rs = f"{o.name}-{template_hash}"
+            shared = {**labels, "pod-template-hash": template_hash}
             for i in range(replicas):
-                out.append(pod(f"{rs}-{_short_hash(rs, str(i), length=5)}",
-                               {"pod-template-hash": template_hash}))
+                out.append(pod(f"{rs}-{_short_hash(rs, str(i), length=5)}", shared))
         elif kind in ("ReplicaSet", "ReplicationController"):
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{_short_hash(o.name, str(i), length=5)}", {}))
+                out.append(pod(f"{o.name}-{_short_hash(o.name, str(i), length=5)}", labels))
         elif kind == "StatefulSet":
             for i in range(replicas):
                 out.append(pod(f"{o.name}-{i}", {
-                    "statefulset.kubernetes.io/pod-name": f"{o.name}-{i}",
+                    **labels, "statefulset.kubernetes.io/pod-name": f"{o.name}-{i}",
                     "apps.kubernetes.io/pod-index": str(i),
                     "controller-revision-hash": f"{o.name}-{template_hash}"}))
         elif kind == "DaemonSet":
             # One pod per node that fits: marked with the node now, placed by _pods below.
             out.append({"_daemonset": True, **pod(o.name, {
-                "controller-revision-hash": template_hash,
+                **labels, "controller-revision-hash": template_hash,
                 "pod-template-generation": "1"})})
         return out
 
@@ -848,15 +852,20 @@ class _Builder:
         full = False
 
         def has_room(n: Node) -> bool:
-            nonlocal full
+            nonlocal full, room_left
             room = per_node_total[n.name] < self.max_pods.get(n.name, DEFAULT_MAX_PODS_PER_NODE)
             full = full or not room
+            if not room and all(per_node_total[m.name] >= self.max_pods.get(m.name, DEFAULT_MAX_PODS_PER_NODE)
+                                for m in nodes):
+                room_left = False
             return room
+
+        room_left = bool(nodes)
 
         for ns, p, owner, origin in raw_pods:
             if p.get("_daemonset"):
                 for n in nodes:
-                    if self._fits(p, n, taints, daemon=True) and has_room(n):
+                    if has_room(n) and self._fits(p, n, taints, daemon=True):
                         placed.append((ns, _renamed(p, f"{p['metadata']['name']}-"
                                                        f"{_short_hash(p['metadata']['name'], n.name, length=5)}"),
                                        owner, n.name, origin))
@@ -868,7 +877,8 @@ class _Builder:
             elif node is None:
                 # The scheduler's default spreading: fewest pods of the same owner on the
                 # node, then fewest pods in all, then the node's name for a stable answer.
-                fits = [n for n in nodes if self._fits(p, n, taints) and has_room(n)]
+                # Room first: it is cheap, and once every node is full it settles the rest.
+                fits = [n for n in nodes if has_room(n) and self._fits(p, n, taints)] if room_left else []
                 if fits:
                     best = min(fits, key=lambda n: (per_owner.get((owner, n.name), 0),
                                                     per_node_total[n.name], n.name))
@@ -905,13 +915,23 @@ class _Builder:
     def _pod(self, ns, p, owner, node_name, node: Node | None, pool, origin: _Object) -> Pod:
         meta = p.get("metadata") or {}
         status = p.get("status")
-        ports = []
-        for c in _dig(p, "spec", "containers", default=[]) or []:
-            for cp in (c.get("ports") or []) if isinstance(c, dict) else []:
-                if isinstance(cp, dict) and isinstance(cp.get("containerPort"), int):
-                    ports.append(ContainerPort(cp["containerPort"], cp.get("name"),
-                                               cp.get("protocol") or "TCP"))
-        host_network = bool(_dig(p, "spec", "hostNetwork", default=False))
+        spec = p.get("spec")
+        spec = spec if isinstance(spec, dict) else {}
+        cached = self._per_spec.get(id(spec))
+        if cached is None or cached[0] is not spec:     # a controller's pods share one spec
+            ports = []
+            for c in spec.get("containers") or []:
+                for cp in (c.get("ports") or []) if isinstance(c, dict) else []:
+                    if isinstance(cp, dict) and isinstance(cp.get("containerPort"), int):
+                        ports.append(ContainerPort(cp["containerPort"], cp.get("name"),
+                                                   cp.get("protocol") or "TCP"))
+            cached = self._per_spec[id(spec)] = (spec, tuple(ports), bool(spec.get("hostNetwork")))
+        _, ports, host_network = cached
+        raw_labels = meta.get("labels")
+        labels = self._per_labels.get(id(raw_labels))
+        if labels is None or labels[0] is not raw_labels:
+            labels = self._per_labels[id(raw_labels)] = (raw_labels, _str_map(raw_labels))
+        labels = labels[1]
         if isinstance(status, dict) and status:
             # As a snapshot says: an IP only if it has one, Ready only if the condition says so.
             ip = status.get("podIP")
@@ -921,13 +941,13 @@ class _Builder:
         elif node is not None:
             ip = node.address if host_network else _take(
                 pool, origin, origin.kind, origin.name, "status.podIP",
-                f"pod IP for {_shorten(str(meta.get('name')), 80)} on node {node.name}", node.pod_cidr)
+                lambda: f"pod IP for {_shorten(str(meta.get('name')), 80)} on node {node.name}", node.pod_cidr)
             phase, ready = "Running", True
         else:
             ip, phase, ready = None, "Pending", False
         return Pod(
             name=meta.get("name"), namespace=ns, node=node_name, ip=str(ip) if ip else None,
-            labels=_str_map(meta.get("labels")), ports=tuple(ports), ready=ready,
+            labels=labels, ports=ports, ready=ready,
             terminating=meta.get("deletionTimestamp") is not None, owner=owner, phase=phase,
             host_network=host_network)
 
@@ -1092,8 +1112,9 @@ def _take(pool, o: _Object | None, kind: str, name: str | None, path: str, what:
         pass
     raise K8slabError(problems=[Problem(
         o.file if o is not None else "(filled in by k8slab)",
-        f"no free address left in {where} for a {what}" if what != "node port"
-        else f"no free node port left in {where}", kind, name, path)])
+        (f"no free address left in {where} for a {what() if callable(what) else what}" if what != "node port"
+         else f"no free node port left in {where}")
+        + " (k8slab fills these in from a fixed range: give the field a value yourself)", kind, name, path)])
 
 
 def _max_pods(node: dict) -> int:
