@@ -1261,6 +1261,7 @@ def unusable(obj: dict) -> list[FieldProblem]:
                 out.append(FieldProblem(f"ports[{i}].port", _invalid(number, _PORT_RANGE_MSG + " (the API server "
                                         "stores it, but kube-proxy cannot send traffic to such a port)")))
     elif kind == "Node":
+        internal = []
         for i, address in enumerate((obj.get("status") or {}).get("addresses") or []):
             if isinstance(address, dict) and address.get("type") in ("InternalIP", "ExternalIP"):
                 text = address.get("address") or ""
@@ -1268,4 +1269,10 @@ def unusable(obj: dict) -> list[FieldProblem]:
                     out.append(FieldProblem(f"status.addresses[{i}].address", _invalid(text, msg + (
                         f" (the API server stores any text here, but kube-proxy reads an {address['type']} "
                         "as an IP)"))))
+                if address.get("type") == "InternalIP" and _parse_ip(text) is not None:
+                    internal.append(_as_v4(_parse_ip(text)) is not None)
+        if internal and not any(internal):
+            out.append(FieldProblem("status.addresses", "k8slab models single-stack IPv4 clusters, and this "
+                                    "node has only IPv6 InternalIPs: give it an IPv4 InternalIP too (as a "
+                                    "dual-stack node has)"))
     return out

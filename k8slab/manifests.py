@@ -771,8 +771,11 @@ class _Builder:
             if not named:
                 self.notes.append("no nodes given: filled in node-a, node-b and node-c")
         for i, (name, obj) in enumerate(sorted(specs, key=lambda s: s[0])):
+            # The first IPv4 InternalIP: k8slab models kube-proxy's IPv4 proxier, which ignores
+            # a dual-stack node's IPv6 address.
             ip = next((str(a["address"]) for a in _dig(obj, "status", "addresses", default=[]) or []
-                       if isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address")),
+                       if isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address")
+                       and ":" not in str(a["address"])),
                       None) or _take(ip_pool, origin.get(name), "Node", name, "status.addresses",
                                      "node IP", FILL_IN["node_ips"])
             self.max_pods[name] = _max_pods(obj)

@@ -32,7 +32,7 @@ import yaml
 
 import k8slab
 from k8slab import proxy, routing
-from k8slab.manifests import load, validate_files
+from k8slab.manifests import INTERNAL, load, validate_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_GLOBS = ("notebooks/manifests/*.yaml", "k8slab/data/*.yaml", "tests/fixtures/**/*.yaml")
@@ -290,12 +290,16 @@ def check(path: str, rng: random.Random, draw_rate: float = 0.02, max_routes: in
         out.failures.append(f"escape in validate: {_kind(e)}")
         problems = []
     for p in problems:
+        if p is not None and INTERNAL in p.message:
+            out.failures.append(f"escape in validate (caught by the last-resort handler): {str(p)[:300]}")
         if p is None or p.file != path:
             out.failures.append(f"no-file in validate: {str(p)[:300]}")
             break
     try:
         cluster = load(path)
     except k8slab.K8slabError as e:
+        if INTERNAL in str(e) or "could not build a cluster" in str(e):
+            out.failures.append(f"escape in load (caught by the last-resort handler): {str(e)[:300]}")
         if not e.problems and path not in str(e):
             out.failures.append(f"no-file in load: {str(e)[:300]}")
         elif any(p.file != path for p in e.problems):
