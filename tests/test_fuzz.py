@@ -46,7 +46,9 @@ def test_quick_fuzz_profile(all_seeds, tmp_path):
         suffix, data = fuzzing.make_input(all_seeds, rng)
         path = tmp_path / f"input-{i}{suffix}"
         path.write_bytes(data)
-        out = fuzzing.check(str(path), rng, draw_rate=0.05)
+        # 2 s is the budget (benchmarks/fuzz.py holds every input to it); here, on a machine
+        # shared with the rest of the suite, only a gross overrun fails.
+        out = fuzzing.check(str(path), rng, draw_rate=0.05, slow_seconds=6.0)
         loaded += out.loaded
         failures += [f"input {i}: {f}" for f in out.failures]
     assert not failures, "\n".join(failures[:20])
