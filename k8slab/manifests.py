@@ -22,7 +22,7 @@ from .model import (
 )
 
 __all__ = ["load", "load_texts", "read_objects", "validate_files", "service_to_yaml",
-           "MAX_FILE_BYTES", "FILL_IN"]
+           "MAX_FILE_BYTES", "FILL_IN", "short_hash", "with_service_type"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -658,7 +658,7 @@ def _str_map(v) -> dict[str, str]:
     return {str(k): "" if val is None else str(val) for k, val in v.items()}
 
 
-def _short_hash(*parts: str, length: int = 10) -> str:
+def short_hash(*parts: str, length: int = 10) -> str:
     """A deterministic name suffix in Kubernetes' alphabet (real clusters use random ones)."""
     digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).digest()
     return digest[:length].translate(_SAFE_TABLE).decode("ascii")
@@ -810,7 +810,7 @@ class _Builder:
         labels = _str_map(_dig(template, "metadata", "labels"))
         spec = _dig(template, "spec", default={})
         replicas = _replicas(o.obj)
-        template_hash = _short_hash(json.dumps(template, sort_keys=True, default=str))
+        template_hash = short_hash(json.dumps(template, sort_keys=True, default=str))
         out = []
 
         namespace = o.namespace
@@ -824,10 +824,10 @@ class _Builder:
             rs = f"{o.name}-{template_hash}"
             shared = {**labels, "pod-template-hash": template_hash}
             for i in range(replicas):
-                out.append(pod(f"{rs}-{_short_hash(rs, str(i), length=5)}", shared))
+                out.append(pod(f"{rs}-{short_hash(rs, str(i), length=5)}", shared))
         elif kind in ("ReplicaSet", "ReplicationController"):
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{_short_hash(o.name, str(i), length=5)}", labels))
+                out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", labels))
         elif kind == "StatefulSet":
             for i in range(replicas):
                 out.append(pod(f"{o.name}-{i}", {
@@ -870,7 +870,7 @@ class _Builder:
                 for n in nodes:
                     if has_room(n) and self._fits(p, n, taints, daemon=True):
                         placed.append((ns, _renamed(p, f"{p['metadata']['name']}-"
-                                                       f"{_short_hash(p['metadata']['name'], n.name, length=5)}"),
+                                                       f"{short_hash(p['metadata']['name'], n.name, length=5)}"),
                                        owner, n.name, origin))
                         per_node_total[n.name] += 1
                 continue

@@ -188,6 +188,8 @@ class Cluster:
     """A whole cluster: its nodes, pods, Services, endpoints and kube-proxy settings.
 
     Built by `k8slab.load`, `Cluster.from_yaml` or `k8slab.demo_cluster`; treat it as read-only.
+    Only data lives here: `Cluster.from_yaml` and `Cluster.route` are added by
+    `k8slab.shortcuts`, a layer above the parser and the router.
     """
 
     def __init__(self, nodes=(), pods=(), services=(), slices=(), proxy: ProxyConfig | None = None,
@@ -222,6 +224,10 @@ class Cluster:
 
     def service(self, name: str, namespace: str = "default") -> Service | None:
         return self._service_by_key.get(f"{namespace}/{name}")
+
+    def slices_for(self, service: Service) -> tuple[EndpointSlice, ...]:
+        """The EndpointSlices written for `service` (empty: its endpoints come from its pods)."""
+        return tuple(self._slices_by_service.get(service.key, ()))
 
     def replace_service(self, service: Service) -> "Cluster":
         """A copy of this cluster with one Service replaced (or added)."""
@@ -304,20 +310,6 @@ class Cluster:
                 serving=pod.ready or service.publish_not_ready_addresses,
                 terminating=pod.terminating, hint_zones=(zone,) if hinted else None))
         return found
-
-    # -- conveniences that hand over to the modules downstream ---------------------------------
-    @classmethod
-    def from_yaml(cls, text: str, filename: str = "<string>") -> "Cluster":
-        """A cluster from YAML text (any number of documents, or a `kind: List`)."""
-        from . import manifests   # model stays free of parsing; this is only a shortcut
-        return manifests.load_texts([(filename, text)])
-
-    def route(self, client: str, service: str, namespace: str = "default", port=None,
-              entry: str | None = None, via_node: str | None = None):
-        """How `client` reaches `service`: a `k8slab.routing.Route`."""
-        from . import routing     # a shortcut; routing reads the model, never the reverse
-        return routing.route(self, client=client, service=service, namespace=namespace,
-                             port=port, entry=entry, via_node=via_node)
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
