@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .errors import K8slabError
+from .errors import K8slabError, shown_problems
 
 __all__ = ["main"]
 
@@ -141,8 +141,8 @@ def run(argv: list[str]) -> int:
     if args.command == "validate":
         from .manifests import validate_files
         problems = validate_files(args.files)
-        for p in problems:
-            print(p)
+        for line in shown_problems(problems):      # the first hundred, then how many more
+            print(line)
         if problems:
             print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
             return 1
@@ -185,6 +185,9 @@ def run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; exit codes: 0 done, 1 invalid input, 2 usage."""
+    for stream in (sys.stdout, sys.stderr):   # a name no terminal can print is escaped, not fatal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except K8slabError as e:
