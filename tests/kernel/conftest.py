@@ -4,14 +4,13 @@ It runs when it can (root, `ip netns`, a working iptables-restore) and skips wit
 otherwise; under K8SLAB_REQUIRE_KERNEL=1 (CI) it fails instead of skipping."""
 
 import os
-import pathlib
 
 import pytest
 
 import k8slab
 import netlab
+from kernel_cases import policies_cluster
 
-HERE = pathlib.Path(__file__).parent
 REQUIRED = os.environ.get("K8SLAB_REQUIRE_KERNEL") == "1"
 
 
@@ -48,7 +47,3 @@ def policies_lab(kernel, request):
     lab = _lab(policies_cluster(), kernel)
     request.addfinalizer(lab.close)
     return lab
-
-
-def policies_cluster():
-    return k8slab.load(str(HERE / "policies.yaml"))

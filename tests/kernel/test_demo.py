@@ -3,8 +3,8 @@
 import pytest
 
 import k8slab
-import cases as C
-from known import marks_for, source_check_is_chance
+import kernel_cases as C
+from kernel_known import marks_for, source_check_is_chance
 
 DEMO = k8slab.demo_cluster()
 CASES = C.cases(DEMO)

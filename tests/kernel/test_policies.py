@@ -4,17 +4,12 @@ import collections
 
 import pytest
 
-import cases as C
+import kernel_cases as C
 import netlab
-from conftest import policies_cluster
-from known import marks_for, source_check_is_chance
+from kernel_known import marks_for, source_check_is_chance
 
-CLUSTER = policies_cluster()
-# The demo covers every pod; here: the pod on the batch node, one web pod (on a node with
-# endpoints), the hostNetwork pod, a node, and the outside clients.
-CLIENTS = ["pod/client", "pod/agent",
-           "pod/" + next(p.name for p in CLUSTER.pods if p.name.startswith("web") and p.node == "node-a"),
-           "node/node-b", "laptop", "other-cluster", "internet"]
+CLUSTER = C.policies_cluster()
+CLIENTS = C.policies_clients(CLUSTER)
 CASES = C.cases(CLUSTER, CLIENTS)
 
 

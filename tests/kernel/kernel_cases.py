@@ -5,6 +5,7 @@ Shared by the tests (tests/kernel/test_*.py) and benchmarks/kernel.py."""
 from __future__ import annotations
 
 import collections
+import pathlib
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +24,22 @@ TIMEOUT = 0.5            # seconds a connection that should fail may take (DROP:
 # connections are masqueraded at once (kube-proxy adds --random-fully where iptables has
 # it; `k8slab rules` prints kube-proxy's test output, which has not)
 ANSWER_TIMEOUT = 1.2
+
+
+HERE = pathlib.Path(__file__).parent
+
+
+def policies_cluster():
+    """The second cluster (policies.yaml): Local policies, affinity, UDP, no endpoints, hostNetwork."""
+    import k8slab
+    return k8slab.load(str(HERE / "policies.yaml"))
+
+
+def policies_clients(cluster) -> list[str]:
+    """The demo covers every pod; here: the pod on the batch node, the hostNetwork pod, one web
+    pod on a node with endpoints, a node, and the outside clients."""
+    web = next(p.name for p in cluster.pods if p.name.startswith("web") and p.node == "node-a")
+    return ["pod/client", "pod/agent", f"pod/{web}", "node/node-b", "laptop", "other-cluster", "internet"]
 
 
 @dataclass
