@@ -24,12 +24,12 @@ import netlab  # noqa: E402
 from kernel_known import disagreements, source_check_is_chance  # noqa: E402
 
 
-def measure(name: str, cluster, clients=None, verbose: bool = False) -> dict:
+def measure(name: str, cluster, yaml_path, clients=None, verbose: bool = False) -> dict:
     t0 = time.monotonic()
     all_cases = C.cases(cluster, clients)
     run = [c for c in all_cases if not c.skip]
     t_cases = time.monotonic()
-    lab = netlab.Lab(cluster)
+    lab = netlab.Lab(cluster, rules_for=lambda node: C.cli_rules([yaml_path], node))
     try:
         lab.build()
         t_built = time.monotonic()
@@ -71,11 +71,12 @@ def main(argv=None) -> int:
     netlab.cleanup_leftovers()
     out = {}
     if args.cluster in ("demo", "both"):
-        out["demo"] = measure("demo", k8slab.demo_cluster(), verbose=args.verbose)
+        out["demo"] = measure("demo", k8slab.demo_cluster(), C.DEMO_YAML, verbose=args.verbose)
         print(f"  budget: demo harness <= 60 s: {'met' if out['demo']['total'] <= 60 else 'MISSED'}")
     if args.cluster in ("policies", "both"):
         cluster = C.policies_cluster()
-        out["policies"] = measure("policies", cluster, C.policies_clients(cluster), verbose=args.verbose)
+        out["policies"] = measure("policies", cluster, C.POLICIES_YAML, C.policies_clients(cluster),
+                                   verbose=args.verbose)
     return 1 if any(v["unexpected"] for v in out.values()) else 0
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import k8slab
 import netlab
-from kernel_cases import policies_cluster
+from kernel_cases import DEMO_YAML, POLICIES_YAML, cli_rules, policies_cluster
 
 REQUIRED = os.environ.get("K8SLAB_REQUIRE_KERNEL") == "1"
 
@@ -25,8 +25,9 @@ def kernel():
     return netlab.restore_command()
 
 
-def _lab(cluster, restore):
-    lab = netlab.Lab(cluster, restore=restore)
+def _lab(cluster, restore, yaml_path):
+    # Each node gets exactly what `k8slab rules FILE --node N` prints for it.
+    lab = netlab.Lab(cluster, restore=restore, rules_for=lambda node: cli_rules([yaml_path], node))
     try:
         lab.build()
     except BaseException:
@@ -37,13 +38,13 @@ def _lab(cluster, restore):
 
 @pytest.fixture(scope="session")
 def demo_lab(kernel, request):
-    lab = _lab(k8slab.demo_cluster(), kernel)
+    lab = _lab(k8slab.demo_cluster(), kernel, DEMO_YAML)
     request.addfinalizer(lab.close)
     return lab
 
 
 @pytest.fixture(scope="session")
 def policies_lab(kernel, request):
-    lab = _lab(policies_cluster(), kernel)
+    lab = _lab(policies_cluster(), kernel, POLICIES_YAML)
     request.addfinalizer(lab.close)
     return lab

@@ -27,12 +27,28 @@ ANSWER_TIMEOUT = 1.2
 
 
 HERE = pathlib.Path(__file__).parent
+DEMO_YAML = HERE.parents[1] / "notebooks" / "manifests" / "demo.yaml"
+POLICIES_YAML = HERE / "policies.yaml"
+
+
+def cli_rules(paths, node: str) -> str:
+    """Exactly what `k8slab rules FILE... --node NODE` prints (the CLI, run in-process)."""
+    import contextlib
+    import io
+
+    from k8slab import cli
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["rules", *map(str, paths), "--node", node])
+    if code != 0:
+        raise RuntimeError(f"k8slab rules --node {node} exited {code}")
+    return out.getvalue()
 
 
 def policies_cluster():
     """The second cluster (policies.yaml): Local policies, affinity, UDP, no endpoints, hostNetwork."""
     import k8slab
-    return k8slab.load(str(HERE / "policies.yaml"))
+    return k8slab.load(str(POLICIES_YAML))
 
 
 def policies_clients(cluster) -> list[str]:
@@ -155,7 +171,7 @@ def expected_dial(cluster, case: Case) -> str:
     if case.entry == "LoadBalancer":
         return f"{svc.load_balancer_ingress[0]}:{sp.port}"
     if case.entry == "ExternalIP":
-        return f"{case.dial[0]}:{sp.port}"
+        return f"{svc.external_ips[0]}:{sp.port}"
     raise AssertionError(case.entry)
 
 

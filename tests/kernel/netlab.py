@@ -27,6 +27,7 @@ as a node's default gateway would. The router is also the cloud load balancer: i
 load-balancer address:port to a healthy node's IP:nodePort (new connections spread evenly, by
 `-m statistic`), keeping the client's address (like a pass-through network load balancer with
 client-IP preservation), and silently drops what it has no route for (a cluster IP from outside).
+External IPs it routes to the first node by name, as k8slab's route assumes.
 """
 
 from __future__ import annotations
@@ -534,7 +535,14 @@ class Lab:
                          "link set eth0 up", "link set eth1 up"]
         # What the lab's router cannot deliver it drops silently (a timeout, as on a real
         # network), never sends anywhere: cluster IPs and pod IPs are not routed outside.
-        router_routes += ["route add blackhole 10.0.0.0/8"]
+        router_routes += ["route add blackhole 10.0.0.0/8", "route add blackhole 203.0.113.0/24"]
+        # External IPs: the network delivers them to a node (k8slab's default: the first node
+        # by name), where kube-proxy's "external IP" rule catches them.
+        first = min(c.nodes, key=lambda n: n.name) if c.nodes else None
+        for svc in c.services:
+            for ip in svc.external_ips:
+                if first is not None:
+                    router_routes.append(f"route add {ip}/32 via {first.address}")
         router.addresses = [ROUTER_NODE_SIDE, ROUTER_OUTSIDE]
 
         pod_cidrs = {}
@@ -652,7 +660,6 @@ class Lab:
 
     def _load_balancer(self) -> None:
         """The cloud load balancer in the router: DNAT to a healthy node's node port."""
-        from k8slab import proxy  # noqa: F401 - the model, for healthy nodes
         lines = ["*nat"]
         for svc in self.cluster.services:
             if svc.type != "LoadBalancer":

@@ -26,3 +26,10 @@ def test_demo_matrix_is_complete():
     proxied = [c for c in CASES if not c.skip]
     assert {c.expect for c in proxied} == {"answered"}          # the demo has no broken Service
     assert {c.entry for c in proxied} == {"ClusterIP", "NodePort", "LoadBalancer"}
+
+
+def test_the_demo_file_is_the_demo_cluster():
+    """The lab loads `k8slab rules notebooks/manifests/demo.yaml`; the cases use demo_cluster()."""
+    from k8slab import proxy
+    for node in DEMO.nodes:
+        assert C.cli_rules([C.DEMO_YAML], node.name) == proxy.rules(DEMO, node.name)
