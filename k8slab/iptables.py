@@ -225,7 +225,7 @@ class _Writer:
             reachable = cluster_eps
         elif not uses_cluster:
             reachable = local_eps
-        elif view.topology_zone is None and not view.local_terminating:
+        elif not view.topology_mode and not view.local_terminating:
             reachable = cluster_eps
         else:
             merged = {endpoint_string(e): e for e in cluster_eps}

@@ -767,6 +767,7 @@ class _Builder:
                 # (pkg/proxy/endpointslicecache.go).
                 serving = cond.get("serving") is not False
                 hints = _dig(e, "hints", "forZones")
+                node_hints = _dig(e, "hints", "forNodes")
                 for address in (e.get("addresses") or [])[:1]:
                     endpoints.append(Endpoint(
                         address=str(address), port=0,
@@ -775,7 +776,9 @@ class _Builder:
                         terminating=bool(cond.get("terminating")),
                         hostname=e.get("hostname") if isinstance(e.get("hostname"), str) else None,
                         hint_zones=tuple(h.get("name") for h in hints if isinstance(h, dict))
-                        if isinstance(hints, list) else None))
+                        if isinstance(hints, list) else None,
+                        hint_nodes=tuple(h.get("name") for h in node_hints if isinstance(h, dict))
+                        if isinstance(node_hints, list) else None))
             out.append(EndpointSlice(f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints)))
         return out
 

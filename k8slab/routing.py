@@ -396,6 +396,10 @@ class _Router:
                   f"kube-proxy's rules on {node.name} rewrite it to one pod's address")
         if local:
             reason += (f", chosen only among pods on {who} (internalTrafficPolicy: Local)")
+        elif view.topology_node:
+            reason += (f", keeping to pods on {view.topology_node} itself (trafficDistribution: "
+                       f"{svc.traffic_distribution or 'PreferSameNode'}, through the EndpointSlices' "
+                       "node hints)")
         elif view.topology_zone:
             why = (f"trafficDistribution: {svc.traffic_distribution}" if svc.traffic_distribution
                    else "the EndpointSlices' zone hints")
@@ -428,7 +432,6 @@ class _Router:
 
     def on_node(self, sp: ServicePort, entry: str, node: Node, address: str) -> Route:
         """A packet for a node port or external IP, as kube-proxy's KUBE-EXT chain on `node` treats it."""
-        svc = self.svc
         local = self.external_local(node)
         view = self.view(sp, node)
         chosen = view.local if local else view.cluster
@@ -706,6 +709,10 @@ class _Router:
                 why = "terminating: used only while no pod is ready"
             elif local and node is not None and e.node != node.name:
                 why = f"on {e.node or 'an unknown node'}, not {node.name} ({policy}: Local)"
+            elif e.hint_nodes and node is not None and node.name not in e.hint_nodes and \
+                    proxy.uses_node_hints(self.endpoints(sp), node.name):
+                why = (f"node hints keep it for traffic from {', '.join(e.hint_nodes)} "
+                       "(trafficDistribution: PreferSameNode)")
             elif e.hint_zones is not None and node is not None and node.zone:
                 why = f"topology hints send it traffic from zone(s) {', '.join(e.hint_zones)} only"
             else:
