@@ -321,7 +321,12 @@ _STRUCTS: dict[str, dict[str, str]] = {
     "v1.PodTemplateSpec": {**_META, "spec": "v1.PodSpec"},
     "v1.PodSpec": {"containers": "[]v1.Container", "initContainers": "[]v1.Container", "nodeName": "string",
                    "restartPolicy": "v1.RestartPolicy", "hostNetwork": "bool",
-                   "nodeSelector": "map[string]string", "tolerations": "[]v1.Toleration"},
+                   "nodeSelector": "map[string]string", "tolerations": "[]v1.Toleration",
+                   "hostname": "string", "subdomain": "string", "dnsPolicy": "v1.DNSPolicy",
+                   "dnsConfig": "v1.PodDNSConfig"},
+    "v1.PodDNSConfig": {"nameservers": "[]string", "searches": "[]string",
+                        "options": "[]v1.PodDNSConfigOption"},
+    "v1.PodDNSConfigOption": {"name": "string", "value": "string"},
     "v1.Toleration": {"key": "string", "operator": "v1.TolerationOperator", "value": "string",
                       "effect": "v1.TaintEffect", "tolerationSeconds": "int64"},
     "v1.Container": {"name": "string", "image": "string", "ports": "[]v1.ContainerPort"},
@@ -905,6 +910,54 @@ def _pod_spec(r: _Report, spec: dict, path: str) -> None:
         r.add(f"{path}.restartPolicy", _not_supported(policy, _RESTART_POLICIES))
     for msg in _dns1123_subdomain(spec["nodeName"]) if spec.get("nodeName") else []:
         r.add(f"{path}.nodeName", _invalid(spec["nodeName"], msg))
+    _pod_dns(r, spec, path)
+
+
+# validation.go: validateDNSPolicy lists its values in this order; validatePodDNSConfig's limits.
+_DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
+_MAX_NAMESERVERS, _MAX_SEARCHES, _MAX_SEARCH_CHARS = 3, 32, 2048
+
+
+def _pod_dns(r: _Report, spec: dict, path: str) -> None:
+    """hostname, subdomain, dnsPolicy and dnsConfig, as ValidatePodSpec checks them."""
+    for field in ("hostname", "subdomain"):
+        for msg in _dns1123_label(spec[field]) if spec.get(field) else []:
+            r.add(f"{path}.{field}", _invalid(spec[field], msg))
+    policy = spec.get("dnsPolicy") or "ClusterFirst"       # defaulted when empty
+    if policy not in _DNS_POLICIES:
+        r.add(f"{path}.dnsPolicy", _not_supported(policy, _DNS_POLICIES))
+    config = spec.get("dnsConfig")
+    if policy == "None" and not isinstance(config, dict):
+        r.add(f"{path}.dnsConfig", _required("must provide `dnsConfig` when `dnsPolicy` is None"))
+        return
+    if not isinstance(config, dict):
+        return
+    where = f"{path}.dnsConfig"
+    servers = config.get("nameservers") or []
+    if policy == "None" and not servers:
+        r.add(f"{where}.nameservers", _required("must provide at least one DNS nameserver when "
+                                                 "`dnsPolicy` is None"))
+    if len(servers) > _MAX_NAMESERVERS:
+        r.add(f"{where}.nameservers", _invalid(servers, f"must not have more than "
+                                                        f"{_MAX_NAMESERVERS} nameservers"))
+    for i, ns in enumerate(servers):
+        if not _parse_ip(str(ns)):
+            r.add(f"{where}.nameservers[{i}]", _invalid(ns, "must be valid IP address"))
+    searches = config.get("searches") or []
+    if len(searches) > _MAX_SEARCHES:
+        r.add(f"{where}.searches", _invalid(searches, f"must not have more than {_MAX_SEARCHES} "
+                                                      "search paths"))
+    if len(" ".join(map(str, searches))) > _MAX_SEARCH_CHARS:
+        r.add(f"{where}.searches", _invalid(searches, f"must not have more than "
+                                                      f"{_MAX_SEARCH_CHARS} characters (including "
+                                                      "spaces) in the search list"))
+    for i, s in enumerate(searches):
+        name = str(s)[:-1] if str(s).endswith(".") else str(s)   # a trailing dot is allowed
+        for msg in _dns1123_subdomain(name):
+            r.add(f"{where}.searches[{i}]", _invalid(s, msg))
+    for i, option in enumerate(config.get("options") or []):
+        if isinstance(option, dict) and not option.get("name"):
+            r.add(f"{where}.options[{i}]", _required("Option.Name must not be empty"))
 
 
 def _pod(r: _Report, pod: dict, _node_port_range) -> None:
