@@ -63,7 +63,8 @@ class RouteEndpoint:
     """A pod that can answer this client, and its chance of getting a new connection.
 
     `seen` is which source address the pod sees on such a connection: "client" (the
-    client's own) and/or "node" (the address of the node whose kube-proxy masqueraded it).
+    client's own), "node" (the address of the node whose kube-proxy masqueraded it) or
+    "load-balancer" (a proxying load balancer's own, ipMode: Proxy).
     """
 
     endpoint: Endpoint
@@ -556,7 +557,8 @@ class _Router:
         svc = self.svc
         lb = svc.load_balancer_ingress[0]
         address = f"{lb}:{sp.port}"
-        if self.who.inside and _is_ip(lb):
+        proxy_mode = svc.load_balancer_ip_mode == "Proxy"
+        if self.who.inside and _is_ip(lb) and not proxy_mode:
             # kube-proxy on the client's own node catches packets for the load balancer's IP
             # (KUBE-SERVICES matches it), so they never travel to the cloud and back.
             node = self.who.node
@@ -584,19 +586,30 @@ class _Router:
         groups: dict[object, list[Node]] = {}
         for n in healthy:
             groups.setdefault(n.name if local else n.zone, []).append(n)
+        if proxy_mode and svc.load_balancer_source_ranges and not any(
+                ipaddress.ip_address(self.source) in net for net in _networks(svc.load_balancer_source_ranges)):
+            # A proxying load balancer enforces the ranges itself (kube-proxy never sees the
+            # client's address to check).
+            return self.blocked(sp, "LoadBalancer", self.decide(sp, healthy[0]))
         per_group, fates, seen = {}, {}, {}
         for key, members in groups.items():
             d = self.decide(sp, members[0])
-            fate = fates[key] = d.fate(self.source, "load-balancer")
+            if proxy_mode:
+                # ipMode: Proxy: the load balancer opens its own connection to the node port,
+                # from its own address (k8slab uses its IP): kube-proxy sees that source.
+                fate = fates[key] = d.fate(lb, "node-port")
+            else:
+                fate = fates[key] = d.fate(self.source, "load-balancer")
             per_group[key] = fate.endpoints if fate.outcome == "dnat" else ()
             addresses = {m.address for m in members} if fate.masquerade else set()
             for e in per_group[key]:
                 # Masqueraded unless it is a hostNetwork pod on the receiving node itself.
-                mark = {"node"} if fate.masquerade else {"client"}
+                mark = {"node"} if fate.masquerade else {"load-balancer" if proxy_mode else "client"}
+                unmasked = "load-balancer" if proxy_mode else "client"
                 if e.address in addresses and len(members) == 1:
-                    mark = {"client"}
+                    mark = {unmasked}
                 elif e.address in addresses:
-                    mark = {"node", "client"}
+                    mark = {"node", unmasked}
                 seen[e] = frozenset(seen.get(e, frozenset()) | mark)
         totals = proxy.load_balancer_shares(per_group, {k: len(m) for k, m in groups.items()})
         outcomes = {f.outcome for f in fates.values()}
@@ -624,6 +637,10 @@ class _Router:
             reason = (f"{spread}{to_port}. kube-proxy on the receiving node forwards to any ready pod, "
                       "maybe on another node, and replaces the client's address with the node's "
                       "(externalTrafficPolicy: Cluster).")
+        if proxy_mode:
+            reason += (" This load balancer has ipMode: Proxy: it opens its own connection to the "
+                       "node port, so kube-proxy and the pods see the load balancer's address, never "
+                       "the client's, and pods dialing its address go out to it too.")
         lost = 1 - sum(totals.values())
         if lost > 1e-12:
             reason += (f" No node passes the health check, so the load balancer uses them all (cloud "
@@ -799,6 +816,16 @@ def _names_or(names, word: str = "or") -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + f" {word} " + names[-1]
+
+
+def _networks(ranges):
+    out = []
+    for r in ranges:
+        try:
+            out.append(ipaddress.ip_network(str(r).strip(), strict=False))
+        except ValueError:
+            continue
+    return out
 
 
 def _is_ip(text: str) -> bool:

@@ -83,12 +83,20 @@ def clusters(draw):
             spec["internalTrafficPolicy"] = "Local"
         if draw(st.integers(0, 3)) == 0:
             spec["sessionAffinity"] = "ClientIP"
+        if kind == "LoadBalancer" and draw(st.integers(0, 5)) == 0:
+            spec["allocateLoadBalancerNodePorts"] = False
+        if kind == "LoadBalancer" and draw(st.integers(0, 5)) == 0:
+            spec["loadBalancerClass"] = "example.com/unserved"      # stays <pending>
         if kind == "LoadBalancer" and draw(st.integers(0, 2)) == 0:
             spec["loadBalancerSourceRanges"] = [draw(st.sampled_from(
                 ["198.51.100.0/24", "198.51.100.10/32", "192.0.2.0/24", "0.0.0.0/0"]))]
         if draw(st.integers(0, 3)) == 0:
             spec["externalIPs"] = [f"192.0.2.{200 + k}"]
-        docs.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{k}"}, "spec": spec})
+        service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{k}"}, "spec": spec}
+        if kind == "LoadBalancer" and draw(st.integers(0, 4)) == 0:
+            # A load balancer that proxies (ipMode: Proxy), given as a snapshot's status.
+            service["status"] = {"loadBalancer": {"ingress": [{"ip": f"203.0.113.{50 + k}", "ipMode": "Proxy"}]}}
+        docs.append(service)
         if handwritten and pod_ips:
             chosen = draw(st.lists(st.sampled_from(pod_ips), max_size=3, unique=True))
             endpoints = []
@@ -164,6 +172,9 @@ def check_one(cluster, client, svc, sp, entry, via):
         if b.verdict != "delivered":
             continue
         entered = cluster.node(b.entered)
+        if b.src_seen in r.service.load_balancer_ingress and r.service.load_balancer_ip_mode == "Proxy":
+            seen.setdefault(b.dst, []).append({"load-balancer"})
+            continue
         if b.src_seen == src:
             mark = {"client", "node"} if entered is not None and entered.address == src else {"client"}
         else:
