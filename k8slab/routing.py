@@ -16,6 +16,7 @@ __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_
            "CLIENT_ADDRESSES", "client_address", "load_balancer_nodes"]
 
 CLIENT_KINDS = ("pod", "node", "laptop", "other-cluster", "internet")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
 ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
 #: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
 HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
@@ -250,13 +251,18 @@ def _did_you_mean(word: str, choices) -> str:
 # ---------------------------------------------------------------------------------------
 
 def route(cluster: Cluster, client: str, service: str, namespace: str = "default", port=None,
-          entry: str | None = None, via_node: str | None = None) -> Route:
+          entry: str | None = None, via_node: str | None = None, protocol: str | None = None) -> Route:
     """How `client` reaches Service `namespace/service` on `port`, entering by `entry`.
 
     `port` is the Service port's number or name (default: the first); `entry` forces a way in
     (ClusterIP, NodePort, LoadBalancer, ExternalIP) instead of the one such a client would use;
-    `via_node` is the node whose IP an outside client dials (default: the first by name).
+    `via_node` is the node whose IP an outside client dials (default: the first by name);
+    `protocol` is the client's (TCP, UDP, SCTP; default: the Service port's own).
     """
+    if protocol is not None:
+        if not isinstance(protocol, str) or protocol.upper() not in PROTOCOLS:
+            raise K8slabError(f"protocol {protocol!r}: give one of {', '.join(PROTOCOLS)}")
+        protocol = protocol.upper()
     svc = cluster.service(service, namespace)
     if svc is None:
         names = [s.name for s in cluster.services if s.namespace == namespace]
@@ -270,7 +276,7 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
         if target is None:
             raise K8slabError(f"via node {via_node!r}: no such node"
                               f"{_did_you_mean(via_node, [n.name for n in cluster.nodes])}")
-    return _Router(cluster, who, svc, target).run(port, entry)
+    return _Router(cluster, who, svc, target).run(port, entry, protocol)
 
 
 class _Router:
@@ -296,7 +302,7 @@ class _Router:
             stopped_at=None if reachable else len(self.hops) - 1)
 
     # -- the decision, step by step --------------------------------------------------------
-    def run(self, port, entry) -> Route:
+    def run(self, port, entry, protocol=None) -> Route:
         svc = self.svc
         sp = svc.port_for(port)
         if port is not None and sp is None:
@@ -304,6 +310,11 @@ class _Router:
             return self.answer("no-such-port", None,
                                f"Service {svc.name} has no port {port}; its ports are {listed or 'none'}. "
                                "Name a port by its number or its name.")
+        if protocol is not None and sp is not None and sp.protocol != protocol and svc.proxied:
+            same = next((p for p in svc.ports if p.port == sp.port and p.protocol == protocol), None)
+            if same is None:
+                return self.protocol_mismatch(sp, protocol)
+            sp = same
         if not svc.proxied:
             return self.dns_route(sp, entry)
         if sp is None:
@@ -386,6 +397,16 @@ class _Router:
         else:
             reason = f"{name} lists no spec.externalIPs, so no external IP leads to it."
         return self.answer("not-exposed", None, reason, port=sp)
+
+    def protocol_mismatch(self, sp: ServicePort, protocol: str) -> Route:
+        """A client speaking another protocol than the port: kube-proxy's rules match `-p`."""
+        svc = self.svc
+        reason = (f"Service {svc.name} port {sp.port} is {sp.protocol} only, and the client sends "
+                  f"{protocol}: every kube-proxy rule for it matches `-p {sp.protocol.lower()}`, so "
+                  f"the {protocol} packet matches none. To a cluster IP it is lost (a timeout); to a node "
+                  "port the node itself answers that nothing listens (connection refused). Add a "
+                  f"{protocol} port to the Service, or connect over {sp.protocol}.")
+        return self.answer("no-such-port", None, reason, port=sp)
 
     def lb_pending(self, sp: ServicePort) -> Route:
         return self.answer("lb-pending", None, (
@@ -742,7 +763,13 @@ class _Router:
             return self.answer("no-local-endpoints", entry, reason,
                                excluded=self.left_out(sp, {}, local_node, local=True, policy=policy),
                                port=sp)
-        if not svc.selector and not self.cluster.slices_for(svc):
+        slices = self.cluster.slices_for(svc)
+        if slices and not everyone and all(sl.address_type == "FQDN" for sl in slices) and not svc.selector:
+            names = ", ".join(sl.name for sl in slices)
+            why = (f"lists its endpoints only in EndpointSlices of addressType FQDN ({names}), which "
+                   "kube-proxy ignores: it proxies to IPv4 and IPv6 addresses only "
+                   "(pkg/proxy/endpointslicecache.go), so it writes no endpoint for them")
+        elif not svc.selector and not slices:
             why = "has no selector and no EndpointSlice lists addresses for it"
         elif not everyone and not self.cluster.selected_pods(svc):
             sel = ",".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
