@@ -399,6 +399,7 @@ class _Walker:
                 self.lb_ips.setdefault(ip, s)
             self.external_ips.update(s.external_ips)
         self._endpoint_pods: dict[str, tuple[str | None, str | None]] | None = None
+        self.health_ports = {s.health_check_node_port for s in cluster.services if s.health_check_node_port}
 
     # -- what the network knows -------------------------------------------------------------
     def rules(self, node: Node) -> Ruleset:
@@ -646,6 +647,10 @@ class _Walker:
                 continue
             pkt = p.packet
             pod, pod_node = self.who_has(pkt.dst, pkt.dport)
+            if pod is None and pkt.dport in self.health_ports:
+                # kube-proxy itself listens on a health-check node port (pkg/proxy/healthcheck).
+                out.append(self.deliver(p, node, entered, None, node.name))
+                continue
             if pod is not None:
                 out.append(self.deliver(p, node, entered, pod, pod_node))
             else:
