@@ -560,8 +560,9 @@ class _Walker:
         if rule.source is not None:
             net, neg = rule.source
             if _inside(pkt.src, net) == neg:
-                inside = "inside" if neg else "outside"
-                return f"source {pkt.src} is {inside} {_show(net)}"
+                if net.prefixlen == 32:
+                    return f"source {pkt.src} is {'' if neg else 'not '}{_show(net)}"
+                return f"source {pkt.src} is {'inside' if neg else 'outside'} {_show(net)}"
         for which, kind, neg in rule.addrtype:
             address = pkt.dst if which == "dst" else pkt.src
             if kind != "LOCAL":

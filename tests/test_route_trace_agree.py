@@ -37,13 +37,21 @@ OUTSIDE = ("laptop", "other-cluster", "internet")
 @st.composite
 def clusters(draw):
     """YAML text of a small cluster, and how many nodes it has."""
-    docs = [{"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
-             "mode": "iptables", "clusterCIDR": "10.244.0.0/16"}]
+    proxy_conf = {"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+                  "mode": "iptables", "clusterCIDR": "10.244.0.0/16"}
+    setting = draw(st.sampled_from(["default"] * 6 + ["masquerade-all", "no-local-detector"]))
+    if setting == "masquerade-all":
+        proxy_conf["iptables"] = {"masqueradeAll": True}
+    elif setting == "no-local-detector":
+        del proxy_conf["clusterCIDR"]
+    docs = [proxy_conf]
     n_nodes = draw(st.integers(1, 4))
     for i in range(n_nodes):
+        labels = {"topology.kubernetes.io/zone": f"zone-{i % 2}"}
+        if i and draw(st.integers(0, 7)) == 0:
+            labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
         docs.append({"apiVersion": "v1", "kind": "Node",
-                     "metadata": {"name": NODE_NAMES[i],
-                                  "labels": {"topology.kubernetes.io/zone": f"zone-{i % 2}"}},
+                     "metadata": {"name": NODE_NAMES[i], "labels": labels},
                      "status": {"addresses": [{"type": "InternalIP", "address": f"192.0.2.{11 + i}"}]}})
     pod_ips = []
     for j in range(draw(st.integers(0, 6))):
@@ -91,6 +99,8 @@ def clusters(draw):
             spec["internalTrafficPolicy"] = "Local"
         if draw(st.integers(0, 3)) == 0:
             spec["sessionAffinity"] = "ClientIP"
+        if draw(st.integers(0, 5)) == 0:
+            spec["trafficDistribution"] = "PreferClose"      # zone hints from the controller
         if kind == "LoadBalancer" and draw(st.integers(0, 5)) == 0:
             spec["allocateLoadBalancerNodePorts"] = False
         if kind == "LoadBalancer" and draw(st.integers(0, 5)) == 0:
