@@ -22,6 +22,8 @@ def _route_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--entry", choices=("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"),
                    help="force the way in (default: what such a client would use)")
     p.add_argument("--via-node", metavar="NODE", help="the node whose IP an outside client dials")
+    p.add_argument("--protocol", type=str.upper, choices=("TCP", "UDP", "SCTP"),
+                   help="the client's protocol (default: the Service port's own)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,8 +124,10 @@ def _port(text: str | None):
 def _route(args):
     from .manifests import load
     cluster = load(*args.files)
-    return cluster, cluster.route(client=args.client, service=args.service, namespace=args.namespace,
-                                  port=_port(args.port), entry=args.entry, via_node=args.via_node)
+    from .routing import route
+    return cluster, route(cluster, client=args.client, service=args.service, namespace=args.namespace,
+                          port=_port(args.port), entry=args.entry, via_node=args.via_node,
+                          protocol=args.protocol)
 
 
 def _notes(cluster) -> None:
