@@ -15,8 +15,8 @@ from .model import (
     ServicePort,
 )
 
-__all__ = ["load", "load_texts", "read_objects", "validate_files", "service_to_yaml",
-           "MAX_FILE_BYTES", "FILL_IN", "short_hash", "with_service_type"]
+__all__ = ["load", "load_texts", "read_objects", "validate_files", "validate_texts",
+           "service_to_yaml", "MAX_FILE_BYTES", "FILL_IN", "short_hash", "with_service_type"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -334,6 +334,13 @@ def validate_files(paths: Iterable[str]) -> list[Problem]:
     objects, bad = _read_all(texts)
     more, _ = _validate(objects)
     return problems + bad + more
+
+
+def validate_texts(texts: list[tuple[str, str]]) -> list[Problem]:
+    """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
+    objects, bad = _read_all(texts)
+    more, _ = _validate(objects)
+    return bad + more
 
 
 # ---------------------------------------------------------------------------------------
