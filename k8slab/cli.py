@@ -92,8 +92,9 @@ INPUT_SUFFIXES = (".json", ".yaml", ".yml")
 
 def _expand(files) -> list[str]:
     """FILE arguments with each directory replaced by its manifests, the way `kubectl apply -f DIR`
-    does: not recursive, only *.json, *.yaml and *.yml (the suffix as written: kubectl skips
-    `.YAML`), in name order (filepath.Walk sorts names bytewise, as Python sorts str here)."""
+    reads one (k8s.io/cli-runtime/pkg/resource/visitor.go, ExpandPathsToFileVisitors): not
+    recursive, only names ending in .json, .yaml or .yml as written (`.YAML` is skipped), in
+    name order (filepath.Walk sorts names bytewise; Python's str order is the same for UTF-8)."""
     paths: list[str] = []
     stdin = 0
     for f in files:
