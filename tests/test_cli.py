@@ -361,3 +361,24 @@ def test_each_readme_example_runs_as_written_from_the_repository_root(tmp_path, 
     assert "Traceback" not in p.stderr and p.stdout
     if "-o" in argv:
         assert (tmp_path / argv[argv.index("-o") + 1]).stat().st_size > 0
+
+
+# -- packaging -----------------------------------------------------------------------------------------
+def test_a_non_editable_install_has_every_subpackage_and_the_data_and_no_setuptools_banner(tmp_path):
+    target = tmp_path / "site"
+    p = subprocess.run([sys.executable, "-m", "pip", "install", "-v", "--no-deps", "--no-compile",
+                        "--disable-pip-version-check", "--target", str(target), ROOT],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    for banner in ("BuildBackendWarning", "is absent from the `packages` configuration"):
+        assert banner not in p.stdout + p.stderr
+    check = ("import k8slab, k8slab.exercises, k8slab.cli; "
+             "print(k8slab.__file__); print(k8slab.exercises.__file__); "
+             "print(len(k8slab.demo_cluster().services))")
+    q = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(target)}, timeout=120)
+    assert q.returncode == 0, q.stderr
+    init, exercises, services = q.stdout.split()
+    assert init == str(target / "k8slab" / "__init__.py")
+    assert exercises == str(target / "k8slab" / "exercises" / "__init__.py")
+    assert int(services) >= 5
