@@ -382,3 +382,32 @@ def test_a_non_editable_install_has_every_subpackage_and_the_data_and_no_setupto
     assert init == str(target / "k8slab" / "__init__.py")
     assert exercises == str(target / "k8slab" / "exercises" / "__init__.py")
     assert int(services) >= 5
+
+
+# -- what a command costs ----------------------------------------------------------------------------
+@pytest.mark.parametrize("columns", ["57", "0", "wide", None])
+def test_help_is_as_wide_as_shutil_would_make_it(monkeypatch, columns):
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert cli._terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_route_imports_only_what_it_needs():
+    code = ("import sys, k8slab.cli as c; c.main(['route', sys.argv[1], '--service', 'web', '--client', 'laptop']);"
+            "print(' '.join(sorted(sys.modules)))")
+    p = subprocess.run([sys.executable, "-c", code, DEMO], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    loaded = set(p.stdout.split())
+    assert "k8slab.routing" in loaded
+    for heavy in ("shutil", "graphviz", "wasmtime", "numpy", "ipywidgets", "k8slab.simulate", "k8slab.widgets"):
+        assert heavy not in loaded, heavy
+
+
+def test_draw_from_the_command_line_uses_the_wasmtime_module_cache(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    p = subprocess.run([sys.executable, "-m", "k8slab", "draw", DEMO, "--service", "web-lb", "--client", "internet",
+                        "-o", str(tmp_path / "a.svg")], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    cached = [f for f in (tmp_path / "cache" / "k8slab" / "wasmtime").rglob("*") if f.is_file()]
+    assert cached, "the compiled Graphviz was not cached: every k8slab draw would compile it again (~0.6 s)"
