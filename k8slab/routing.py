@@ -203,8 +203,13 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
             raise K8slabError(f"client {text}: the pod is Pending (no node, no IP), so it cannot "
                               "send anything yet")
         return Client(text, "pod", pod=pod, node=cluster.node(pod.node))
+    # A mistyped kind (`lapto`, `pods/web-1`) gets the nearest real client, as names do.
+    known = ["laptop", "other-cluster", "internet", *(f"node/{n.name}" for n in cluster.nodes),
+             *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
+    close = difflib.get_close_matches(text, known, n=3)
+    hint = "; did you mean " + " or ".join(close) + "?" if close else ""
     raise K8slabError(f"client {text!r}: give one of pod/NAME, pod/NAMESPACE/NAME, node/NAME, "
-                      "laptop, other-cluster, internet")
+                      f"laptop, other-cluster, internet{hint}")
 
 
 def client_address(client: Client) -> str:
