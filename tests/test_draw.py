@@ -537,3 +537,37 @@ def test_caption_false_leaves_out_the_headline_and_reason():
     assert "NOT reachable" in with_caption and "NOT reachable" not in without
     assert "NodePort" in with_caption and "NodePort" not in without   # named by the reason only
     assert "no way in" in without               # the stop mark stays in the picture
+
+
+# -- pictures fit a laptop's notebook column --------------------------------------------------------
+def _min_font(svg: str) -> float:
+    return min(float(x) for x in re.findall(r'font-size="([\d.]+)"', svg))
+
+
+def test_wide_routes_are_laid_out_top_to_bottom_and_fit(demo):
+    from k8slab.draw import MAX_WIDTH_PT, _svg_parts
+    lb = draw(demo.route(client="internet", service="web-lb"))
+    assert lb.rankdir == "TB" and 'rankdir="TB"' in lb.source
+    assert _svg_parts(lb.svg())[0] <= MAX_WIDTH_PT
+    # Narrow pictures keep the left-to-right reading order.
+    assert draw(demo.route(client="pod/client", service="web")).rankdir == "LR"
+    assert draw(demo).rankdir == "LR"
+
+
+def test_every_golden_picture_keeps_its_text_at_10_css_px_in_a_934_px_column():
+    # 934 px: JupyterLab 4's output area at a 1366x768 window with the file browser open.
+    from k8slab.draw import _svg_parts
+    for name, subject in draw_goldens.golden_subjects().items():
+        svg = draw(subject).svg()
+        width_px = _svg_parts(svg)[0] * 4 / 3
+        scale = min(1.0, 934 / width_px)
+        assert _min_font(svg) * 4 / 3 * scale >= 10, (name, width_px)
+
+
+def test_top_to_bottom_reads_nodes_left_to_right(demo):
+    svg = draw(demo.route(client="internet", service="web-lb")).svg()
+    xs = {}
+    for name in ("node-a", "node-b"):
+        m = re.search(r'<text[^>]*x="([\d.]+)"[^>]*>' + name.replace("-", "&#45;") + "</text>", svg)
+        xs[name] = float(m.group(1))
+    assert xs["node-a"] < xs["node-b"]
