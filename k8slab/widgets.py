@@ -230,14 +230,15 @@ class Explorer:
         # Panels wrap onto new rows rather than clip: each may shrink to nothing (min_width 0)
         # and its text wraps. The rule tables of "How kube-proxy picks" are up to ~90
         # characters wide: that panel gets a row of its own, below the other two.
+        # The pod table needs about 560 px to keep each row on one line; the YAML, less.
         left = w.VBox([w.HTML("<b>Hop chain</b>"), self._hops, w.HTML("<b>Pods</b>"), self._pods],
-                      layout=w.Layout(flex="1 1 320px", min_width="0", margin="0 16px 0 0"))
+                      layout=w.Layout(flex="2 1 420px", min_width="0", margin="0 16px 0 0"))
         picks = w.VBox([w.HTML("<b>How kube-proxy picks</b>"), self._choice],
                        layout=w.Layout(flex="1 1 100%", min_width="0"))
         right = w.VBox([w.HTML("<b>Service YAML</b> <span class='k8slab-note'>(what "
                                "<code>kubectl apply -f</code> takes; one click selects it "
                                "all, ready to copy)</span>"), self._yaml],
-                       layout=w.Layout(flex="1 1 280px", min_width="0"))
+                       layout=w.Layout(flex="1 1 260px", min_width="0"))
         self.widget = w.VBox(
             [title, rows, self._headline, self._reason, self._diagram,
              w.Box([left, right, picks], layout=w.Layout(display="flex", flex_flow="row wrap",
