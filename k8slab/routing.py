@@ -73,10 +73,19 @@ class RouteEndpoint:
     probability: float | None
     seen: frozenset = frozenset({"client"})
 
+    @property
+    def source_seen(self) -> str:
+        """"client", "node" or "client or node": whose address this pod sees as the source."""
+        return " or ".join(k for k in ("client", "node") if k in self.seen) or "client"
+
     def to_dict(self) -> dict:
         e = self.endpoint
+        # `source_seen` is per pod: a pod reaching itself through its Service is masqueraded
+        # (hairpin) while the others see its own address, which one `source_ip_preserved`
+        # for the whole route cannot say (tests/kernel measures it in a real kernel).
         return {"pod": e.pod, "node": e.node, "address": e.ip_port,
-                "probability": None if self.probability is None else round(self.probability, 10)}
+                "probability": None if self.probability is None else round(self.probability, 10),
+                "source_seen": self.source_seen}
 
 
 @dataclass(frozen=True)
@@ -568,6 +577,7 @@ class _Router:
                       "to any ready pod of the Service, on this node or another"
                       + self.policy_note(fate))
         reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating) + "."
+        reason += self.asymmetric_note(fate, node, chosen)
         seen = {e: self.seen(fate, e, node) for e in chosen}
         if not fate.masquerade:
             reason += self.source_note(fate, seen, node)
@@ -783,6 +793,26 @@ class _Router:
                     "sends pod traffic cluster-wide)")
         return (" (externalTrafficPolicy: Local applies only to traffic from outside: kube-proxy "
                 "sends the node's own traffic cluster-wide, masqueraded)")
+
+    def asymmetric_note(self, fate: proxy.Fate, node: Node, chosen) -> str:
+        """A pod dialing another node's node port under externalTrafficPolicy: Local.
+
+        The "pod traffic for external destinations" rule sends it to any endpoint without
+        masquerading it; a pod elsewhere than `node` then answers the client directly, not
+        through `node`, so the reply matches no connection and the handshake never completes
+        (measured in a real kernel by tests/kernel). Only pods on `node` answer.
+        """
+        if (self.svc.external_traffic_policy != "Local" or fate.masquerade or self.who.kind != "pod"
+                or self.who.node is None or self.who.node.name == node.name):
+            return ""
+        away = [e for e in chosen if e.node != node.name and e.address != self.source]
+        if not away:
+            return ""
+        return (f" Beware: a connection that lands on a pod off {node.name} "
+                f"({_names_or(sorted({e.pod or e.address for e in away}), 'and')}) times out, because "
+                f"that pod answers the client pod directly instead of through {node.name}, and the "
+                "reply matches no connection (no masquerade here, the pod's address is kept). From a "
+                "pod, dial the cluster IP instead.")
 
     def terminating_note(self, terminating: bool) -> str:
         return ("; no pod is ready, so kube-proxy falls back to pods that are terminating but still "
