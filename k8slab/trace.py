@@ -42,7 +42,7 @@ import weakref
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from . import proxy, routing
+from . import iptables, proxy, routing
 from .errors import K8slabError
 from .model import Cluster, Node
 
@@ -56,36 +56,13 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 CLIENT_ADDRESSES = routing.CLIENT_ADDRESSES
 
 #: The jumps from the built-in chains into kube-proxy's, as kube-proxy (and, for
-#: KUBE-FIREWALL, the kubelet) install them: pkg/proxy/iptables/proxier.go,
-#: iptablesJumpChains. Order within a built-in chain is the order they are inserted at.
-JUMP_RULES = {
-    ("filter", "INPUT"): [
-        '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-        '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
-        '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-        '-A INPUT -j KUBE-FIREWALL',
-    ],
-    ("filter", "FORWARD"): [
-        '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-        '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-        '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-        '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    ],
-    ("filter", "OUTPUT"): [
-        '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-        '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-        '-A OUTPUT -j KUBE-FIREWALL',
-    ],
-    ("nat", "PREROUTING"): [
-        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    ],
-    ("nat", "OUTPUT"): [
-        '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    ],
-    ("nat", "POSTROUTING"): [
-        '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
-    ],
-}
+#: KUBE-FIREWALL, the kubelet) install them (pkg/proxy/iptables/proxier.go,
+#: iptablesJumpChains): {(table, built-in chain): [rule, ...]}, in the order they sit there.
+#: They are not part of what `rules` restores (`rules --explain` lists them as comments).
+JUMP_RULES: dict[tuple[str, str], list[str]] = {}
+for _table, _rules in iptables.JUMP_RULES.items():
+    for _rule in _rules:
+        JUMP_RULES.setdefault((_table, _rule.split()[1]), []).append(_rule)
 
 #: Where a learner reads what each built-in chain is for.
 _HOOK_NOTES = {
