@@ -512,8 +512,12 @@ def _ipvs(cluster: Cluster, node, ports: list, explain: bool) -> str:
         for ip in p.lb_ips:
             entries.append((proto, ip, p.port.port, flags, external, f"load-balancer IP of {p.name}"))
         if p.node_port:
-            entries.append((proto, ipv4(node.address) or node.address, p.node_port, flags, external,
-                            f"node port of {p.name}"))
+            entries.append((proto, node.address, p.node_port, flags, external, f"node port of {p.name}"))
+    # The IPv4 proxier k8slab models binds only IPv4 addresses and sends only to IPv4 endpoints
+    # (the IPv6 one, in a dual-stack cluster, handles the rest): an IPv6 node address gets no
+    # node-port virtual server here, as in kube-proxy.
+    entries = [(proto, ipv4(ip), port, flags, [e for e in dests if ipv4(e.address)], what)
+               for proto, ip, port, flags, dests, what in entries if ipv4(ip)]
     entries.sort(key=lambda x: (x[0], ipaddress.IPv4Address(x[1]), x[2]))
     out = ["IP Virtual Server version 1.2.1 (size=4096)",
            "Prot LocalAddress:Port Scheduler Flags",
@@ -529,6 +533,6 @@ def _ipvs(cluster: Cluster, node, ports: list, explain: bool) -> str:
             out.append(f"# [hop: {hop}] {what} -> [hop: pod] {len(dests)} endpoint"
                        f"{'s' if len(dests) != 1 else ''}, taken in turn ({scheduler})")
         out.append(f"{proto}  {ip}:{port} {scheduler}{flags}")
-        for e in sorted(dests, key=lambda e: (ipaddress.IPv4Address(e.address), e.port)):
+        for e in sorted(dests, key=lambda e: (ipaddress.IPv4Address(ipv4(e.address)), e.port)):
             out.append(f"  -> {endpoint_string(e):<28} {'Masq':<7} {1:<6} {0:<10} {0:<10}")
     return "\n".join(out) + "\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
 from . import iptables
@@ -24,7 +24,7 @@ from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
 from .model import Endpoint, Service, ServicePort
 
 __all__ = [
-    "NodeView", "categorize", "shares", "uses_topology_hints", "rules",
+    "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints", "rules",
     "MODES", "cascade", "cascade_shares", "probability_text",
     "numgen_map", "numgen_rule", "nft_endpoint_chain",
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
@@ -61,7 +61,13 @@ class NodeView:
     local: tuple[Endpoint, ...]
     cluster_terminating: bool = False
     local_terminating: bool = False
-    topology_zone: str | None = None     # set when topology hints narrowed `cluster`
+    topology_zone: str | None = None     # set when zone hints narrowed `cluster`
+    topology_node: str | None = None     # set when node hints narrowed it (PreferSameNode)
+
+    @property
+    def topology_mode(self) -> str:
+        """"", "PreferSameZone" or "PreferSameNode": topology.go's topologyModeFromHints."""
+        return "PreferSameNode" if self.topology_node else "PreferSameZone" if self.topology_zone else ""
 
 
 def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
@@ -75,8 +81,8 @@ def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
     the Service's topology annotation): the Service's `trafficDistribution` matters through
     the EndpointSlice controller, which writes the hints (each ready endpoint hinted for its
     own zone) only for such Services. `service` is kept for the signature; hints in
-    EndpointSlices given as written are honoured as they stand. PreferSameNode's node hints
-    are not modelled.
+    EndpointSlices given as written are honoured as they stand. Node hints
+    (PreferSameNode) take precedence: see `uses_node_hints`.
     """
     if not zone:
         return False
@@ -86,6 +92,22 @@ def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
     return any(zone in e.hint_zones for e in ready)
 
 
+def uses_node_hints(endpoints, node: str | None) -> bool:
+    """Whether kube-proxy keeps to this node's endpoints (topology.go, topologyModeFromHints).
+
+    Only when every ready endpoint carries a node hint (the EndpointSlice controller writes
+    them for trafficDistribution: PreferSameNode) and one names this node; otherwise node
+    hints are ignored and zone hints are tried (the PreferSameTrafficDistribution gate, GA in
+    Kubernetes 1.35, is taken as on).
+    """
+    if not node:
+        return False
+    ready = [e for e in endpoints if e.ready]
+    if not ready or any(not e.hint_nodes for e in ready):
+        return False
+    return any(node in e.hint_nodes for e in ready)
+
+
 def categorize(service: Service, endpoints, node: str | None, zone: str | None = None) -> NodeView:
     """kube-proxy's CategorizeEndpoints for one node: the endpoints each traffic policy uses.
 
@@ -93,9 +115,12 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
     serving-and-terminating ones stand in, so a rolling update does not drop connections.
     Topology hints narrow the Cluster list only, never the Local one.
     """
-    hinted = uses_topology_hints(service, endpoints, zone)
+    same_node = uses_node_hints(endpoints, node)
+    hinted = not same_node and uses_topology_hints(service, endpoints, zone)
 
     def in_topology(e: Endpoint) -> bool:
+        if same_node:
+            return e.hint_nodes is not None and node in e.hint_nodes
         return not hinted or (e.hint_zones is not None and zone in e.hint_zones)
 
     cluster = tuple(e for e in endpoints if e.ready and in_topology(e))
@@ -112,7 +137,7 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
                       and node is not None)
         local_terminating = bool(local)
     return NodeView(cluster, local, cluster_terminating, local_terminating,
-                    zone if hinted else None)
+                    zone if hinted else None, node if same_node else None)
 
 
 def shares(endpoints) -> dict[Endpoint, float]:
@@ -550,7 +575,7 @@ class ServicePortState:
             return self.cluster_endpoints
         if not self.uses_cluster:
             return self.local_endpoints
-        if self.view.topology_zone is None and not self.view.local_terminating:
+        if not self.view.topology_mode and not self.view.local_terminating:
             return self.cluster_endpoints       # the local ones are among them
         merged = {endpoint_string(e): e for e in self.cluster_endpoints}
         merged.update({endpoint_string(e): e for e in self.local_endpoints})
@@ -645,8 +670,7 @@ def kube_proxy_endpoints(endpoints, family: int = 4) -> tuple[Endpoint, ...]:
             changed = True
             continue
         if ip != e.address:
-            e = Endpoint(ip, e.port, e.pod, e.node, e.zone, e.ready, e.serving, e.terminating,
-                         e.hint_zones)
+            e = replace(e, address=ip)
             changed = True
         key = endpoint_string(e)
         if key in by_key:
