@@ -376,6 +376,7 @@ class _Walker:
                 self.lb_ips.setdefault(ip, s)
             self.external_ips.update(s.external_ips)
         self._endpoint_pods: dict[str, tuple[str | None, str | None]] | None = None
+        self.client_src: str | None = None     # the client's own address (trace sets it)
         self.health_ports = {s.health_check_node_port for s in cluster.services if s.health_check_node_port}
 
     # -- what the network knows -------------------------------------------------------------
@@ -766,8 +767,29 @@ class _Walker:
         return (p, Branch(path.chance, verdict, node.name if node else None,
                           entered=path.handled or entered))
 
+    def home_of(self, address: str) -> str | None:
+        """The node an address lives on: a pod's node, or the node itself."""
+        pod = self.pod_by_ip.get(address)
+        if pod is not None:
+            return pod.node
+        node = self.node_by_ip.get(address)
+        return node.name if node else None
+
     def deliver(self, path: _Path, node: Node, entered, pod: str | None, pod_node: str | None):
         pkt = path.packet
+        if (path.handled is not None and self.client_src is not None and pkt.src == self.client_src
+                and path.handled not in {pod_node or node.name, self.home_of(pkt.src)}):
+            # Conntrack undoes a DNAT only on the node that did it. Not masqueraded, the pod
+            # answers the client's own address straight from its node, bypassing that node: the
+            # client gets a reply from an address it never dialed and drops it (it keeps
+            # retrying the node it dialed): the connection times out.
+            p = path.step(node=pod_node or node.name, table=None, chain=None, rule=None, matched=None,
+                          note=f"reaches {f'pod {pod}' if pod else pkt.dst} ({pkt.dst}:{pkt.dport}), but its "
+                               f"reply goes from {pod_node or node.name} straight to {pkt.src}, not back "
+                               f"through {path.handled}, which DNATed it: only {path.handled} could undo "
+                               "that, so the client discards the reply and the connection times out")
+            return (p, Branch(path.chance, "dropped", pod_node or node.name, pod, pod_node,
+                              f"{pkt.dst}:{pkt.dport}", None, path.handled))
         who = f"pod {pod}" if pod else pkt.dst
         p = path.step(node=pod_node or node.name, table=None, chain=None, rule=None, matched=None,
                       note=f"delivered to {who} ({pkt.dst}:{pkt.dport}), which sees the source {pkt.src}")
@@ -973,6 +995,7 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
         # lets kube-proxy's localhost node ports DNAT it; the masquerade gives it the node's).
         src = "127.0.0.1"
     packet = Packet(src, address, port, protocol)
+    walker.client_src = src
     start = _Path(Fraction(1), None, packet, frozenset())
     ends = _start(walker, who, start)
     if repeat:
