@@ -21,8 +21,10 @@ from .model import (
     Service, ServicePort,
 )
 
-__all__ = ["load", "load_texts", "read_objects", "validate_files", "service_to_yaml",
-           "MAX_FILE_BYTES", "FILL_IN", "short_hash", "with_service_type"]
+__all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
+           "service_to_yaml", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
+           "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
+           "with_service_type"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -230,6 +232,9 @@ def _as_sent(filename: str, index: int, doc):
         t = type(v)
         if t is str:
             return v if v.isascii() else _no_surrogates(v)
+        if t is int and not -(2**63) <= v < 2**64:
+            # As go-yaml resolves an integer past 64 bits (the fast parser keeps it whole).
+            return float(v) if v.bit_length() < 1024 else _go_int_text(v)
         if v is None or t is int or t is bool:
             return v
         if t is float:
@@ -549,6 +554,15 @@ def validate_files(paths: Iterable[str]) -> list[Problem]:
     if not (problems or bad or more):
         more = _beyond_limits(objects)
     return problems + bad + more
+
+
+def validate_texts(texts: list[tuple[str, str]]) -> list[Problem]:
+    """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
+    objects, bad = _read_all(texts)
+    more, _ = _validate(objects)
+    if not (bad or more):
+        more = _beyond_limits(objects)
+    return bad + more
 
 
 def _beyond_limits(objects: list[_Object]) -> list[Problem]:

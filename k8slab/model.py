@@ -7,7 +7,7 @@ from typing import Mapping
 
 __all__ = [
     "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
-    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "CONTROLLER", "PodDNSConfig",
+    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig", "CONTROLLER",
 ]
 
 #: The well-known node label topology-aware routing reads.

@@ -73,11 +73,20 @@ class RouteEndpoint:
     probability: float | None
     seen: frozenset = frozenset({"client"})
 
+    @property
+    def source_seen(self) -> str:
+        """"client", "node", "client or node" or "load-balancer" (ipMode: Proxy): whose address
+        this pod sees as the source."""
+        return " or ".join(k for k in ("client", "node", "load-balancer") if k in self.seen) or "client"
+
     def to_dict(self) -> dict:
         e = self.endpoint
+        # `source_seen` is per pod: a pod reaching itself through its Service is masqueraded
+        # (hairpin) while the others see its own address, which one `source_ip_preserved`
+        # for the whole route cannot say (tests/kernel measures it in a real kernel).
         return {"pod": e.pod, "node": e.node, "address": e.ip_port,
                 "probability": None if self.probability is None else round(self.probability, 10),
-                "seen": sorted(self.seen)}
+                "source_seen": self.source_seen}
 
 
 @dataclass(frozen=True)
@@ -204,8 +213,13 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
             raise K8slabError(f"client {text}: the pod is Pending (no node, no IP), so it cannot "
                               "send anything yet")
         return Client(text, "pod", pod=pod, node=cluster.node(pod.node))
+    # A mistyped kind (`lapto`, `pods/web-1`) gets the nearest real client, as names do.
+    known = ["laptop", "other-cluster", "internet", *(f"node/{n.name}" for n in cluster.nodes),
+             *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
+    close = difflib.get_close_matches(text, known, n=3)
+    hint = "; did you mean " + " or ".join(close) + "?" if close else ""
     raise K8slabError(f"client {text!r}: give one of pod/NAME, pod/NAMESPACE/NAME, node/NAME, "
-                      "laptop, other-cluster, internet")
+                      f"laptop, other-cluster, internet{hint}")
 
 
 def client_address(client: Client) -> str:

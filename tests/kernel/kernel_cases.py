@@ -320,13 +320,11 @@ def _judge_source(lab: Lab, case: Case, answers: list[Outcome], v: Verdict) -> N
         if e is None:
             continue
         exact = e.get("source_seen") or e.get("src_seen")
-        if e.get("seen") is not None:
-            # route's per-endpoint view: the client's own address and/or a handling node's
-            # (MASQUERADE takes the outgoing interface's address: the node's, or its bridge's).
-            allowed = (({client_ip} if "client" in e["seen"] else set())
-                       | (node_addrs if "node" in e["seen"] else set()))
+        if exact in ("client", "node", "client or node"):
+            # route's per-pod answer: the client's own address, or one of the handling node's
+            allowed = ({client_ip} if "client" in exact else set()) | (node_addrs if "node" in exact else set())
             if o.seen not in allowed:
-                wrong[(o.pod, o.seen, f"route: {'/'.join(e['seen'])}")] += 1
+                wrong[(o.pod, o.seen, f"route: {exact}")] += 1
         elif exact is not None:
             if o.seen != exact:
                 wrong[(o.pod, o.seen, f"route: {exact}")] += 1
