@@ -75,8 +75,9 @@ class RouteEndpoint:
 
     @property
     def source_seen(self) -> str:
-        """"client", "node" or "client or node": whose address this pod sees as the source."""
-        return " or ".join(k for k in ("client", "node") if k in self.seen) or "client"
+        """"client", "node", "client or node" or "load-balancer" (ipMode: Proxy): whose address
+        this pod sees as the source."""
+        return " or ".join(k for k in ("client", "node", "load-balancer") if k in self.seen) or "client"
 
     def to_dict(self) -> dict:
         e = self.endpoint
@@ -577,8 +578,10 @@ class _Router:
                       "to any ready pod of the Service, on this node or another"
                       + self.policy_note(fate))
         reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating) + "."
-        reason += self.asymmetric_note(fate, node, chosen)
         seen = {e: self.seen(fate, e, node) for e in chosen}
+        bypass = [e for e in chosen if seen[e] == {"client"} and not self.replies_via(e, node)]
+        if bypass:
+            return self.asymmetric(sp, entry, node, chosen, bypass, seen, reason, local)
         if not fate.masquerade:
             reason += self.source_note(fate, seen, node)
         elif any(s == {"client"} for s in seen.values()):
@@ -587,6 +590,44 @@ class _Router:
         shares = proxy.shares(chosen)
         return self.answer("ok", entry, reason, self.ranked(shares, seen),
                            self.left_out(sp, shares, node, local=local), source=None, port=sp)
+
+    def home_of(self, e: Endpoint) -> str | None:
+        """The node an endpoint's address lives on."""
+        if e.node:
+            return e.node
+        for p in self.cluster.pods:
+            if p.ip == e.address and not p.host_network:
+                return p.node
+        n = next((n for n in self.cluster.nodes if n.address == e.address), None)
+        return n.name if n else None
+
+    def replies_via(self, e: Endpoint, node: Node) -> bool:
+        """Whether the pod's reply passes `node`, which DNATed the packet and alone can undo it.
+
+        Not masqueraded, the pod answers the client's own address: the reply leaves the pod's
+        node straight for the client's (a pod's or node's), or for the network outside.
+        """
+        homes = {self.home_of(e) or node.name}
+        if self.who.inside:
+            homes.add(self.who.node.name)
+        return node.name in homes
+
+    def asymmetric(self, sp, entry, node, chosen, bypass, seen, reason, local) -> Route:
+        """Some (or all) pods' replies bypass the node that DNATed: those connections time out."""
+        n = len(chosen)
+        fine = [e for e in chosen if e not in bypass]
+        names = _names_or([e.pod or e.address for e in bypass], "and")
+        why = (f"the reply of {names} goes from its node straight to the client's address, not back "
+               f"through {node.name}, which rewrote the destination: only {node.name}'s conntrack "
+               "can undo that, so the client discards the reply and the connection times out "
+               "(kube-proxy sends pod traffic for a node port cluster-wide without masquerading it)")
+        excluded = [(e, why) for e in bypass] + self.left_out(sp, {e: 1 for e in chosen}, node, local=local)
+        if not fine:
+            return self.answer("no-local-endpoints", entry, reason + " But " + why + ". Dial the node "
+                               "the pods run on, or the cluster IP, instead.", excluded=excluded, port=sp)
+        reason += (f" But {len(bypass)} of {n} new connections fail: " + why + ".")
+        shares = {e: 1.0 / n for e in fine}
+        return self.answer("ok", entry, reason, self.ranked(shares, seen), excluded, source=None, port=sp)
 
     def blocked(self, sp: ServicePort, entry: str, d: proxy.ServicePortState) -> Route:
         """loadBalancerSourceRanges leave this client out: dropped (a timeout)."""
@@ -793,26 +834,6 @@ class _Router:
                     "sends pod traffic cluster-wide)")
         return (" (externalTrafficPolicy: Local applies only to traffic from outside: kube-proxy "
                 "sends the node's own traffic cluster-wide, masqueraded)")
-
-    def asymmetric_note(self, fate: proxy.Fate, node: Node, chosen) -> str:
-        """A pod dialing another node's node port under externalTrafficPolicy: Local.
-
-        The "pod traffic for external destinations" rule sends it to any endpoint without
-        masquerading it; a pod elsewhere than `node` then answers the client directly, not
-        through `node`, so the reply matches no connection and the handshake never completes
-        (measured in a real kernel by tests/kernel). Only pods on `node` answer.
-        """
-        if (self.svc.external_traffic_policy != "Local" or fate.masquerade or self.who.kind != "pod"
-                or self.who.node is None or self.who.node.name == node.name):
-            return ""
-        away = [e for e in chosen if e.node != node.name and e.address != self.source]
-        if not away:
-            return ""
-        return (f" Beware: a connection that lands on a pod off {node.name} "
-                f"({_names_or(sorted({e.pod or e.address for e in away}), 'and')}) times out, because "
-                f"that pod answers the client pod directly instead of through {node.name}, and the "
-                "reply matches no connection (no masquerade here, the pod's address is kept). From a "
-                "pod, dial the cluster IP instead.")
 
     def terminating_note(self, terminating: bool) -> str:
         return ("; no pod is ready, so kube-proxy falls back to pods that are terminating but still "
