@@ -24,6 +24,8 @@ def _route_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--entry", choices=("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"),
                    help="force the way in (default: what such a client would use)")
     p.add_argument("--via-node", metavar="NODE", help="the node whose IP an outside client dials")
+    p.add_argument("--protocol", type=str.upper, choices=("TCP", "UDP", "SCTP"),
+                   help="the client's protocol (default: the Service port's own)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,7 +130,8 @@ def _route(args):
     from .routing import route
     cluster = _cluster(args)
     return cluster, route(cluster, client=args.client, service=args.service, namespace=args.namespace,
-                          port=_port(args.port), entry=args.entry, via_node=args.via_node)
+                          port=_port(args.port), entry=args.entry, via_node=args.via_node,
+                          protocol=args.protocol)
 
 
 # -- FILE arguments: paths, `-` for standard input, directories as `kubectl apply -f DIR` ---------
