@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # JupyterLab refuses to run as root unless told to (containers, CI, classroom VMs).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test clean
+.PHONY: lab test test-image clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ lab: $(VENV)/.lab-installed
 
 test: $(VENV)/.test-installed
 	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider
+
+# The hub's image (deploy/singleuser), built and every notebook run inside it: minutes, so it is
+# not part of `make test`. Needs a running dockerd, and root the first time (debootstrap).
+test-image: $(VENV)/.test-installed
+	K8SLAB_DOCKER_TESTS=1 $(PY) -m pytest tests/docker -p no:cacheprovider -s
 
 clean:
 	rm -rf $(VENV)

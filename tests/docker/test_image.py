@@ -123,6 +123,7 @@ def image(tmp_path_factory) -> str:
 def test_wheels(image, tmp_path_factory) -> Path:
     """pytest and nbval for the image's Python (same resolution as the image's wheelhouse)."""
     wheels = tmp_path_factory.mktemp("k8slab-test-wheels")
+    os.chmod(wheels, 0o755)                 # the container's user (uid 1000) reads it
     python = run(["docker", "run", "--rm", "--network", "none", image, "python", "-c",
                   "import platform; print(platform.python_version())"], timeout=120)
     run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
