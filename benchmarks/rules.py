@@ -19,7 +19,7 @@ import tracemalloc
 sys.path.insert(0, __file__.rsplit("/benchmarks/", 1)[0])
 
 from k8slab.model import Cluster, ContainerPort, Node, Pod, ProxyConfig, Service, ServicePort  # noqa: E402
-from k8slab._iptables import rules  # noqa: E402
+from k8slab.proxy import rules  # noqa: E402
 
 
 def build(services: int, endpoints: int, nodes: int) -> Cluster:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import draw as _draw_module  # noqa: F401 - first, so `k8slab.draw` below stays the function
 from .errors import K8slabError, Problem
 from .model import Cluster
+from . import shortcuts as _shortcuts  # noqa: F401 - adds Cluster.from_yaml and Cluster.route
 
 __all__ = ["Cluster", "K8slabError", "Problem", "load", "demo_cluster", "draw", "explorer",
            "doctor", "__version__"]

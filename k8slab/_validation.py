@@ -769,8 +769,12 @@ def _service(r: _Report, svc: dict, node_port_range: tuple[int, int]) -> None:
     # Defaulted to Cluster for every type but ExternalName, so only a wrong value can fail.
     if s.get("internalTrafficPolicy", "Cluster") not in ("Cluster", "Local"):
         r.add("spec.internalTrafficPolicy", _not_supported(s["internalTrafficPolicy"], ("Cluster", "Local")))
-    if s.get("trafficDistribution", "PreferClose") != "PreferClose":
-        r.add("spec.trafficDistribution", _not_supported(s["trafficDistribution"], ("PreferClose",)))
+    # validation.go (validateServiceTrafficDistribution): PreferSameZone and PreferSameNode
+    # (PreferSameTrafficDistribution, GA in 1.35) beside PreferClose, its deprecated older
+    # name; the message lists them as sets.List sorts them.
+    distributions = ("PreferClose", "PreferSameNode", "PreferSameZone")
+    if s.get("trafficDistribution", "PreferClose") not in distributions:
+        r.add("spec.trafficDistribution", _not_supported(s["trafficDistribution"], distributions))
     _node_port_allocation(r, v, health, node_port_range)
 
 

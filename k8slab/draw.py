@@ -22,7 +22,8 @@ HOP_COLOURS: dict[str, tuple[str, str]] = {
     "client": ("#4d4d4d", "#ececec"),
     "load-balancer": ("#d95f02", "#fde4cf"),
     "node-port": ("#1b9e77", "#d3efe6"),
-    "cluster-ip": ("#2166ac", "#d8e6f4"),
+    "external-ip": ("#2166ac", "#d8e6f4"),
+    "service": ("#2166ac", "#d8e6f4"),
     "pod": ("#762a83", "#ecdcf0"),
     "dns": ("#8c6d1f", "#f4ebcf"),
 }
@@ -30,7 +31,7 @@ _LEGEND_NAMES = {
     "client": "client",
     "load-balancer": "cloud load balancer",
     "node-port": "node port",
-    "cluster-ip": "Service (kube-proxy rules)",
+    "service": "Service (kube-proxy rules)",
     "pod": "pod that can answer",
     "dns": "cluster DNS answer",
 }
@@ -222,11 +223,12 @@ def _legend(g, which: str) -> None:
 
 def _legend_entries(which: str):
     if which == "route":
-        entries = [(_LEGEND_NAMES[k], _hop_style(k)) for k in HOP_COLOURS] + [
+        # An external IP is drawn in the Service's colours: one legend entry covers both.
+        entries = [(_LEGEND_NAMES[k], _hop_style(k)) for k in HOP_COLOURS if k in _LEGEND_NAMES] + [
             ("cannot answer", _EXCLUDED_STYLE), ("\u2715 stopped", _STOP_STYLE)]
         notes = ["bold arrow: the path taken", "dashed grey arrow: not taken"]
     else:
-        entries = [("Service", _hop_style("cluster-ip")), ("Service, DNS only", _hop_style("dns")),
+        entries = [("Service", _hop_style("service")), ("Service, DNS only", _hop_style("dns")),
                    ("pod", _hop_style("pod")), ("pod, not ready", _EXCLUDED_STYLE)]
         notes = ["arrow: the Service", "selects that pod"]
     return entries, notes
@@ -657,9 +659,14 @@ class _RoutePicture:
             return self._load_balancer(hop, frontier, taken)
         if kind == "node-port":
             return self._node_port(hop, frontier, taken)
-        if kind == "cluster-ip" and hop.get("external_ip"):
+        if kind == "external-ip":
             return self._external_ip(hop, frontier, taken)
-        if kind == "cluster-ip":
+        if kind == "service":
+            if str(hop.get("chain", "")).startswith("KUBE-SVL") and frontier and \
+                    all(f in self.node_of for f in frontier):
+                # A Local policy's rules on each receiving node pick only that node's pods:
+                # drawn as node port -> own pods, which says it better than one shared box.
+                return frontier
             return self._service(hop, frontier, taken)
         if kind == "pod":
             return self._pods(frontier, taken)
@@ -724,12 +731,12 @@ class _RoutePicture:
         node = hop.get("node")
         lines = ["external IP", *_wrap(hop.get("address") or "", 26, 1),
                  *(_wrap(f"routed to {node}", 26, 2) if node else [])]
-        self._add("xip", _hop_style("cluster-ip", label=_label(*lines)))
+        self._add("xip", _hop_style("service", label=_label(*lines)))
         if node:
             self.node_of["xip"] = node
             self._mark(node, "receives the packet (external IP)")
         label = f"dials {hop['address']}" if hop.get("address") else None
-        self._edges(frontier, "xip", _path_edge("cluster-ip", label) if taken
+        self._edges(frontier, "xip", _path_edge("service", label) if taken
                     else _faint_edge(label))
         return ["xip"]
 
@@ -757,12 +764,12 @@ class _RoutePicture:
 
     def _service(self, hop, frontier, taken):
         if "svc" not in self.drawn:
-            self._add("svc", _hop_style("cluster-ip", label=_label(*self._service_lines(hop))))
+            self._add("svc", _hop_style("service", label=_label(*self._service_lines(hop))))
         label = None
         if frontier == ["client"] and hop.get("address"):
             label = f"dials {hop['address']}"
         self._edges([f for f in frontier if f != "svc"], "svc",
-                    _path_edge("cluster-ip", label) if taken else _faint_edge(label))
+                    _path_edge("service", label) if taken else _faint_edge(label))
         return ["svc"]
 
     def _pods(self, frontier, taken):
@@ -856,7 +863,7 @@ class _RoutePicture:
         hub_was_drawn = hub in self.drawn
         if not hub_was_drawn:
             lines = self._dns_lines(None) if self.via_dns else self._service_lines()
-            self._add(hub, _hop_style("dns" if self.via_dns else "cluster-ip",
+            self._add(hub, _hop_style("dns" if self.via_dns else "service",
                                       style="filled,rounded,dashed", label=_label(*lines)))
             # Layout only: the Service sits right of where the packet went (or stopped), and
             # left of the pods (a Local policy's path skips it: node port straight to pods).
@@ -996,7 +1003,7 @@ class _ClusterPicture:
                  fontcolor=_BOUNDARY, fontsize="12")
             for i in reversed(range(len(c.services))):
                 s = c.services[i]
-                _node(k8s, f"svc{i}", _hop_style("cluster-ip" if s.proxied else "dns",
+                _node(k8s, f"svc{i}", _hop_style("service" if s.proxied else "dns",
                                                  label=_label(*self._service_lines(s))))
             names = [n.name for n in c.nodes]
             groups: dict[str | None, list] = {name: [] for name in names}
@@ -1030,7 +1037,7 @@ class _ClusterPicture:
         if c.services and column:
             _edge(g, "svc0", column[0], _INVISIBLE)
         for i, s in enumerate(c.services):
-            colour = HOP_COLOURS["cluster-ip" if s.proxied else "dns"][0]
+            colour = HOP_COLOURS["service" if s.proxied else "dns"][0]
             for p in c.selected_pods(s):
                 if p.key in pod_ids:
                     ready = p.ready and not p.terminating

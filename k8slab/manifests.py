@@ -16,7 +16,7 @@ from .model import (
 )
 
 __all__ = ["load", "load_texts", "read_objects", "validate_files", "service_to_yaml",
-           "MAX_FILE_BYTES", "FILL_IN"]
+           "MAX_FILE_BYTES", "FILL_IN", "short_hash", "with_service_type"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -391,7 +391,7 @@ def _str_map(v) -> dict[str, str]:
     return {str(k): "" if val is None else str(val) for k, val in v.items()}
 
 
-def _short_hash(*parts: str, length: int = 10) -> str:
+def short_hash(*parts: str, length: int = 10) -> str:
     """A deterministic name suffix in Kubernetes' alphabet (real clusters use random ones)."""
     digest = hashlib.sha256("\0".join(parts).encode()).digest()
     return "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in digest[:length])
@@ -546,7 +546,7 @@ class _Builder:
         spec = _dig(template, "spec", default={})
         replicas = _dig(o.obj, "spec", "replicas", default=1)
         replicas = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
-        template_hash = _short_hash(json.dumps(template, sort_keys=True, default=str))
+        template_hash = short_hash(json.dumps(template, sort_keys=True, default=str))
         out = []
 
         def pod(name, extra_labels, node=None):
@@ -559,11 +559,11 @@ class _Builder:
         if kind == "Deployment":
             rs = f"{o.name}-{template_hash}"
             for i in range(replicas):
-                out.append(pod(f"{rs}-{_short_hash(rs, str(i), length=5)}",
+                out.append(pod(f"{rs}-{short_hash(rs, str(i), length=5)}",
                                {"pod-template-hash": template_hash}))
         elif kind in ("ReplicaSet", "ReplicationController"):
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{_short_hash(o.name, str(i), length=5)}", {}))
+                out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", {}))
         elif kind == "StatefulSet":
             for i in range(replicas):
                 out.append(pod(f"{o.name}-{i}", {
@@ -593,7 +593,7 @@ class _Builder:
                 for n in nodes:
                     if self._fits(p, n, taints, daemon=True):
                         placed.append((ns, _renamed(p, f"{p['metadata']['name']}-"
-                                                       f"{_short_hash(p['metadata']['name'], n.name, length=5)}"),
+                                                       f"{short_hash(p['metadata']['name'], n.name, length=5)}"),
                                        owner, n.name))
                         per_node_total[n.name] += 1
                 continue
@@ -759,6 +759,7 @@ class _Builder:
                 # (pkg/proxy/endpointslicecache.go).
                 serving = cond.get("serving") is not False
                 hints = _dig(e, "hints", "forZones")
+                node_hints = _dig(e, "hints", "forNodes")
                 for address in (e.get("addresses") or [])[:1]:
                     endpoints.append(Endpoint(
                         address=str(address), port=0,
@@ -766,7 +767,9 @@ class _Builder:
                         node=e.get("nodeName"), zone=e.get("zone"), ready=ready, serving=serving,
                         terminating=bool(cond.get("terminating")),
                         hint_zones=tuple(h.get("name") for h in hints if isinstance(h, dict))
-                        if isinstance(hints, list) else None))
+                        if isinstance(hints, list) else None,
+                        hint_nodes=tuple(h.get("name") for h in node_hints if isinstance(h, dict))
+                        if isinstance(node_hints, list) else None))
             out.append(EndpointSlice(f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints)))
         return out
 

@@ -149,6 +149,7 @@ class Endpoint:
     serving: bool = True
     terminating: bool = False
     hint_zones: tuple[str, ...] | None = None     # hints.forZones, for topology-aware routing
+    hint_nodes: tuple[str, ...] | None = None     # hints.forNodes (trafficDistribution: PreferSameNode)
 
     @property
     def ip_port(self) -> str:
@@ -188,6 +189,8 @@ class Cluster:
     """A whole cluster: its nodes, pods, Services, endpoints and kube-proxy settings.
 
     Built by `k8slab.load`, `Cluster.from_yaml` or `k8slab.demo_cluster`; treat it as read-only.
+    Only data lives here: `Cluster.from_yaml` and `Cluster.route` are added by
+    `k8slab.shortcuts`, a layer above the parser and the router.
     """
 
     def __init__(self, nodes=(), pods=(), services=(), slices=(), proxy: ProxyConfig | None = None,
@@ -222,6 +225,10 @@ class Cluster:
 
     def service(self, name: str, namespace: str = "default") -> Service | None:
         return self._service_by_key.get(f"{namespace}/{name}")
+
+    def slices_for(self, service: Service) -> tuple[EndpointSlice, ...]:
+        """The EndpointSlices written for `service` (empty: its endpoints come from its pods)."""
+        return tuple(self._slices_by_service.get(service.key, ()))
 
     def replace_service(self, service: Service) -> "Cluster":
         """A copy of this cluster with one Service replaced (or added)."""
@@ -296,30 +303,20 @@ class Cluster:
             node = self.node(pod.node) if pod.node else None
             ready = (pod.ready and not pod.terminating) or service.publish_not_ready_addresses
             zone = node.zone if node else None
-            # trafficDistribution: PreferClose makes the controller hint each ready endpoint
-            # for its own zone (pkg/controller/endpointslice/trafficdist, preferCloseHeuristic).
-            hinted = service.traffic_distribution in ("PreferClose", "PreferSameZone") and ready and zone
+            # trafficDistribution makes the controller hint each ready endpoint for its own zone
+            # (PreferSameZone, and PreferClose, its deprecated name) and, for PreferSameNode,
+            # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
+            close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
+            same_node = service.traffic_distribution == "PreferSameNode" and ready and pod.node
             found.append(Endpoint(
                 address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
                 serving=pod.ready or service.publish_not_ready_addresses,
-                terminating=pod.terminating, hint_zones=(zone,) if hinted else None))
+                terminating=pod.terminating,
+                hint_zones=(zone,) if close and ready and zone else None,
+                hint_nodes=(pod.node,) if same_node else None))
         return found
-
-    # -- conveniences that hand over to the modules downstream ---------------------------------
-    @classmethod
-    def from_yaml(cls, text: str, filename: str = "<string>") -> "Cluster":
-        """A cluster from YAML text (any number of documents, or a `kind: List`)."""
-        from . import manifests   # model stays free of parsing; this is only a shortcut
-        return manifests.load_texts([(filename, text)])
-
-    def route(self, client: str, service: str, namespace: str = "default", port=None,
-              entry: str | None = None, via_node: str | None = None):
-        """How `client` reaches `service`: a `k8slab.routing.Route`."""
-        from . import routing     # a shortcut; routing reads the model, never the reverse
-        return routing.route(self, client=client, service=service, namespace=namespace,
-                             port=port, entry=entry, via_node=via_node)
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
     return Endpoint(e.address, port, e.pod, e.node, e.zone, e.ready, e.serving,
-                    e.terminating, e.hint_zones)
+                    e.terminating, e.hint_zones, e.hint_nodes)

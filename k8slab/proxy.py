@@ -18,16 +18,19 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable, Hashable, Mapping, Sequence
 
-from .model import Endpoint, Service
+from . import iptables
+from .errors import K8slabError
+from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
+from .model import Endpoint, Service, ServicePort
 
 __all__ = [
-    "NodeView", "categorize", "shares", "uses_topology_hints", "rules",
+    "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints", "rules",
     "MODES", "cascade", "cascade_shares", "probability_text",
     "numgen_map", "numgen_rule", "nft_endpoint_chain",
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
     "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable",
-    "load_balancer_shares",
+    "load_balancer_shares", "ServicePortState", "service_ports", "kube_proxy_endpoints",
 ]
 
 #: kube-proxy's Linux proxy modes (`mode:` in KubeProxyConfiguration; empty means iptables).
@@ -57,7 +60,13 @@ class NodeView:
     local: tuple[Endpoint, ...]
     cluster_terminating: bool = False
     local_terminating: bool = False
-    topology_zone: str | None = None     # set when topology hints narrowed `cluster`
+    topology_zone: str | None = None     # set when zone hints narrowed `cluster`
+    topology_node: str | None = None     # set when node hints narrowed it (PreferSameNode)
+
+    @property
+    def topology_mode(self) -> str:
+        """"", "PreferSameZone" or "PreferSameNode": topology.go's topologyModeFromHints."""
+        return "PreferSameNode" if self.topology_node else "PreferSameZone" if self.topology_zone else ""
 
 
 def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
@@ -71,8 +80,8 @@ def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
     the Service's topology annotation): the Service's `trafficDistribution` matters through
     the EndpointSlice controller, which writes the hints (each ready endpoint hinted for its
     own zone) only for such Services. `service` is kept for the signature; hints in
-    EndpointSlices given as written are honoured as they stand. PreferSameNode's node hints
-    are not modelled.
+    EndpointSlices given as written are honoured as they stand. Node hints
+    (PreferSameNode) take precedence: see `uses_node_hints`.
     """
     if not zone:
         return False
@@ -82,6 +91,22 @@ def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
     return any(zone in e.hint_zones for e in ready)
 
 
+def uses_node_hints(endpoints, node: str | None) -> bool:
+    """Whether kube-proxy keeps to this node's endpoints (topology.go, topologyModeFromHints).
+
+    Only when every ready endpoint carries a node hint (the EndpointSlice controller writes
+    them for trafficDistribution: PreferSameNode) and one names this node; otherwise node
+    hints are ignored and zone hints are tried (the PreferSameTrafficDistribution gate, GA in
+    Kubernetes 1.35, is taken as on).
+    """
+    if not node:
+        return False
+    ready = [e for e in endpoints if e.ready]
+    if not ready or any(not e.hint_nodes for e in ready):
+        return False
+    return any(node in e.hint_nodes for e in ready)
+
+
 def categorize(service: Service, endpoints, node: str | None, zone: str | None = None) -> NodeView:
     """kube-proxy's CategorizeEndpoints for one node: the endpoints each traffic policy uses.
 
@@ -89,9 +114,12 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
     serving-and-terminating ones stand in, so a rolling update does not drop connections.
     Topology hints narrow the Cluster list only, never the Local one.
     """
-    hinted = uses_topology_hints(service, endpoints, zone)
+    same_node = uses_node_hints(endpoints, node)
+    hinted = not same_node and uses_topology_hints(service, endpoints, zone)
 
     def in_topology(e: Endpoint) -> bool:
+        if same_node:
+            return e.hint_nodes is not None and node in e.hint_nodes
         return not hinted or (e.hint_zones is not None and zone in e.hint_zones)
 
     cluster = tuple(e for e in endpoints if e.ready and in_topology(e))
@@ -108,7 +136,7 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
                       and node is not None)
         local_terminating = bool(local)
     return NodeView(cluster, local, cluster_terminating, local_terminating,
-                    zone if hinted else None)
+                    zone if hinted else None, node if same_node else None)
 
 
 def shares(endpoints) -> dict[Endpoint, float]:
@@ -432,7 +460,100 @@ def load_balancer_shares(per_node: Mapping[str, Sequence[Endpoint]],
     return total
 
 
+# ---------------------------------------------------------------------------------------
+# What kube-proxy on one node decides for each Service port; rules are written from it
+# ---------------------------------------------------------------------------------------
+
+class ServicePortState:
+    """What kube-proxy on one node knows and decided for one Service port (IPv4): its svcPortMap
+    entry, its endpoints as the EndpointSliceCache keeps them, and which of them it uses."""
+
+    __slots__ = ("svc", "port", "name", "proto", "hash", "cluster_ip", "external_ips",
+                 "lb_ips", "source_ranges", "node_port", "health_port", "affinity",
+                 "endpoints", "etp_local", "itp_local", "view")
+
+    def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view):
+        self.svc, self.port = svc, port
+        self.name = port_name(svc, port)
+        self.proto = port.protocol.lower()
+        self.hash = chain_hash(self.name + self.proto)
+        self.cluster_ip = cluster_ip
+        self.external_ips = [ip for ip in map(ipv4, svc.external_ips) if ip]
+        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS).
+        self.lb_ips = [ip for ip in map(ipv4, svc.load_balancer_ingress) if ip]
+        self.source_ranges = [n for n in map(ipv4_net, svc.load_balancer_source_ranges) if n]
+        self.node_port = port.node_port or 0
+        self.health_port = svc.health_check_node_port or 0
+        self.affinity = (svc.session_affinity_timeout or 10800) if svc.session_affinity == "ClientIP" else 0
+        self.endpoints = endpoints
+        self.etp_local = svc.external_traffic_policy == "Local"
+        self.itp_local = svc.internal_traffic_policy == "Local"
+        self.view = view
+
+    @property
+    def externally_accessible(self) -> bool:
+        return bool(self.node_port or self.lb_ips or self.external_ips)
+
+
+def service_ports(cluster, node) -> list[ServicePortState]:
+    """Every proxied IPv4 Service port, in the order the normalised output lists them."""
+    out = []
+    for svc in sorted(cluster.services, key=lambda s: f"{s.namespace}/{s.name}"):
+        if not svc.proxied:
+            continue                      # headless and ExternalName: DNS only, no rules
+        cluster_ip = ipv4(svc.cluster_ip)
+        if cluster_ip is None:
+            continue                      # an IPv6 Service is in ip6tables, not here
+        for port in svc.ports:
+            eps = kube_proxy_endpoints(cluster.endpoints(svc, port))
+            view = categorize(svc, eps, node.name, node.zone)
+            out.append(ServicePortState(svc, port, cluster_ip, eps, view))
+    return out
+
+
+def kube_proxy_endpoints(endpoints) -> tuple[Endpoint, ...]:
+    """The endpoints as kube-proxy's EndpointSliceCache keeps them: IPv4, one per IP:port
+    (a non-terminating one wins over a terminating duplicate), sorted by "IP:port"."""
+    by_key: dict[str, Endpoint] = {}
+    changed = False
+    for e in endpoints:
+        ip = ipv4(e.address)
+        if ip is None:
+            changed = True
+            continue
+        if ip != e.address:
+            e = Endpoint(ip, e.port, e.pod, e.node, e.zone, e.ready, e.serving, e.terminating,
+                         e.hint_zones, e.hint_nodes)
+            changed = True
+        key = endpoint_string(e)
+        if key in by_key:
+            changed = True
+            if e.terminating:
+                continue
+        by_key[key] = e
+    if not changed:
+        return tuple(endpoints)           # already unique and in this order (model.py)
+    return tuple(by_key[k] for k in sorted(by_key))
+
+
+
 def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
-    """The rules kube-proxy on `node` writes for `cluster`, as `iptables-save` prints them."""
-    from ._iptables import rules as _rules
-    return _rules(cluster, node, mode=mode, explain=explain)
+    """The rules kube-proxy on `node` writes for `cluster`, as `iptables-save` prints them.
+
+    mode "iptables": the filter and nat tables; mode "ipvs": what `ipvsadm -Ln` lists. With
+    `explain`, every chain gets a `#` line naming the hop of a route it implements.
+    Raises K8slabError for an unknown node or mode.
+    """
+    if not isinstance(mode, str) or mode not in MODES:
+        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
+    if not isinstance(node, str) or cluster.node(node) is None:
+        names = [n.name for n in cluster.nodes]
+        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+        raise K8slabError(f"no node {node!r} in this cluster"
+                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
+    if mode == "nftables":
+        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
+                          "default) or ipvs")
+    the_node = cluster.node(node)
+    return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
+                          explain=explain)

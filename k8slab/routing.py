@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 
 from . import proxy
 from .errors import K8slabError
+from .kube_names import chain_hash, port_name
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
 
 __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
-           "ENTRIES", "CODES", "reachability_table"]
+           "ENTRIES", "CODES", "HOP_KINDS", "reachability_table", "hop_detail"]
 
 CLIENT_KINDS = ("pod", "node", "laptop", "other-cluster", "internet")
 ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
+#: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
+HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
 CODES = ("ok", "not-exposed", "no-endpoints", "no-local-endpoints", "nxdomain", "lb-pending",
          "no-such-port")
 
@@ -113,7 +116,7 @@ class Route:
         for i, h in enumerate(self.hops):
             arrow = "   " if i == 0 else "-> "
             stop = "   <- stops here" if self.stopped_at == i else ""
-            lines.append(f"  {arrow}{h['kind']:<14}{_hop_detail(h)}{stop}")
+            lines.append(f"  {arrow}{h['kind']:<14}{hop_detail(h)}{stop}")
         lines += ["", "Why: " + self.reason]
         if self.endpoints:
             lines += ["", "Pods that can answer:"]
@@ -129,7 +132,8 @@ class Route:
         return "\n".join(lines)
 
 
-def _hop_detail(h: dict) -> str:
+def hop_detail(h: dict) -> str:
+    """One hop in words, as the hop chain prints it (`192.0.2.11:30080 on node-a`, ...)."""
     kind = h["kind"]
     if kind == "client":
         return h["name"]
@@ -141,8 +145,12 @@ def _hop_detail(h: dict) -> str:
         if h.get("node"):
             return f"{h['node']} {h['address']}"
         return f"port {h['port']} on {', '.join(h.get('nodes') or [])}"
-    if kind == "cluster-ip":
-        return h["address"] + (f" (external IP, routed to {h['node']})" if h.get("external_ip") else "")
+    if kind == "external-ip":
+        return f"{h['address']} (routed to {h['node']})"
+    if kind == "service":
+        where = h.get("node") or ", ".join(h.get("nodes") or [])
+        dialed = f"{h['address']}, " if h.get("address") else ""
+        return f"{h['name']} ({dialed}{h['chain']} on {where})"
     if kind == "pod":
         return f"one of {h['candidates']}" if h["candidates"] != 1 else "the only one"
     if kind == "dns":
@@ -345,11 +353,28 @@ class _Router:
     def view(self, sp: ServicePort, node: Node) -> proxy.NodeView:
         return proxy.categorize(self.svc, self.endpoints(sp), node.name, node.zone)
 
+    def service_hop(self, sp: ServicePort, node: Node | None, local: bool,
+                    dialed: str | None = None, nodes=None) -> None:
+        """The Service's kube-proxy rules on the node that handles the packet: its KUBE-SVC
+        chain, or KUBE-SVL where a Local traffic policy applies (proxier.go's
+        clusterPolicyChain / localPolicyChain). `address` only when the cluster IP was dialed."""
+        name = port_name(self.svc, sp)
+        chain = ("KUBE-SVL-" if local else "KUBE-SVC-") + chain_hash(name + sp.protocol.lower())
+        hop = {"kind": "service", "name": self.svc.name}
+        if dialed:
+            hop["address"] = dialed
+        if node is not None:
+            hop["node"] = node.name
+        else:
+            hop["nodes"] = list(nodes or [])
+        hop["chain"] = chain
+        self.hops.append(hop)
+
     def via_cluster_ip(self, sp: ServicePort) -> Route:
         svc, node = self.svc, self.who.node
-        self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
-        view = self.view(sp, node)
         local = svc.internal_traffic_policy == "Local"
+        self.service_hop(sp, node, local, dialed=f"{svc.cluster_ip}:{sp.port}")
+        view = self.view(sp, node)
         chosen = view.local if local else view.cluster
         # kube-proxy masquerades traffic to a cluster IP that does not come from a pod
         # (`! -s clusterCIDR -j KUBE-MARK-MASQ`), or all of it with masqueradeAll.
@@ -364,6 +389,10 @@ class _Router:
                   f"kube-proxy's rules on {node.name} rewrite it to one pod's address")
         if local:
             reason += (f", chosen only among pods on {who} (internalTrafficPolicy: Local)")
+        elif view.topology_node:
+            reason += (f", keeping to pods on {view.topology_node} itself (trafficDistribution: "
+                       f"{svc.traffic_distribution or 'PreferSameNode'}, through the EndpointSlices' "
+                       "node hints)")
         elif view.topology_zone:
             why = (f"trafficDistribution: {svc.traffic_distribution}" if svc.traffic_distribution
                    else "the EndpointSlices' zone hints")
@@ -391,8 +420,7 @@ class _Router:
         svc = self.svc
         node = self.who.node if self.who.inside else self.via
         address = f"{svc.external_ips[0]}:{sp.port}"
-        self.hops.append({"kind": "cluster-ip", "address": address, "node": node.name,
-                          "external_ip": True})
+        self.hops.append({"kind": "external-ip", "address": address, "node": node.name})
         return self.on_node(sp, "ExternalIP", node, address)
 
     def on_node(self, sp: ServicePort, entry: str, node: Node, address: str) -> Route:
@@ -405,8 +433,7 @@ class _Router:
             if local and any(e.ready or e.serving for e in self.endpoints(sp)):
                 return self.no_local(sp, entry, node)
             return self.no_endpoints(sp, entry)
-        if not local:
-            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
+        self.service_hop(sp, node, local)
         self.hops.append({"kind": "pod", "candidates": len(chosen)})
         if local:
             reason = (f"{self.sender()} sends to {address} on {node.name}; with externalTrafficPolicy: "
@@ -473,8 +500,7 @@ class _Router:
         totals = proxy.load_balancer_shares(per_group, {k: len(m) for k, m in groups.items()})
         if not totals:
             return self.no_endpoints(sp, "LoadBalancer")     # rejected on the receiving node
-        if not local:
-            self.hops.append({"kind": "cluster-ip", "address": f"{svc.cluster_ip}:{sp.port}"})
+        self.service_hop(sp, None, local, nodes=[n.name for n in healthy])
         self.hops.append({"kind": "pod", "candidates": len(totals)})
         spread = (f"{self.sender()} connects to {address}; the cloud load balancer spreads new "
                   f"connections evenly over {_names(healthy)}")
@@ -610,7 +636,7 @@ class _Router:
             return self.answer("no-local-endpoints", entry, reason,
                                excluded=self.left_out(sp, {}, local_node, local=True, policy=policy),
                                port=sp)
-        if not svc.selector and not self.cluster._slices_by_service.get(svc.key):
+        if not svc.selector and not self.cluster.slices_for(svc):
             why = "has no selector and no EndpointSlice lists addresses for it"
         elif not everyone and not self.cluster.selected_pods(svc):
             sel = ",".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
@@ -652,6 +678,10 @@ class _Router:
                 why = "terminating: used only while no pod is ready"
             elif local and node is not None and e.node != node.name:
                 why = f"on {e.node or 'an unknown node'}, not {node.name} ({policy}: Local)"
+            elif e.hint_nodes and node is not None and node.name not in e.hint_nodes and \
+                    proxy.uses_node_hints(self.endpoints(sp), node.name):
+                why = (f"node hints keep it for traffic from {', '.join(e.hint_nodes)} "
+                       "(trafficDistribution: PreferSameNode)")
             elif e.hint_zones is not None and node is not None and node.zone:
                 why = f"topology hints send it traffic from zone(s) {', '.join(e.hint_zones)} only"
             else:

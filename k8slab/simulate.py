@@ -11,7 +11,7 @@ from . import proxy
 from .errors import K8slabError
 
 __all__ = ["Simulation", "simulate", "chi_square", "chi_square_p", "MAX_CONNECTIONS",
-           "MAX_CLIENTS", "plot", "Chart"]
+           "MAX_CLIENTS", "plot", "Chart", "receivers"]
 
 #: Bounds that keep a run within a few seconds and about 1 GB (1e6 connections take ~0.1 s).
 MAX_CONNECTIONS = 10_000_000
@@ -271,7 +271,7 @@ def simulate(route, requests: int, connections: int | None = None, clients: int 
     requests, connections, clients, seed = _check_counts(requests, connections, clients, seed)
     _check_route(route)
     mode = _mode(route, mode)
-    receivers, lb_direct = _receivers(route)
+    per_node, lb_direct = receivers(route)
     sched = None
     if mode == "ipvs" and not lb_direct:
         try:
@@ -290,19 +290,19 @@ def simulate(route, requests: int, connections: int | None = None, clients: int 
     names = _pod_names(eps)
     index = {e.ip_port: i for i, e in enumerate(eps)}
     expected = {names[i]: float(e.probability) for i, e in enumerate(route.endpoints)}
-    node_names = tuple(n for n, _ in receivers)
-    width = max(len(lst) for _, lst in receivers)
-    table = np.zeros((len(receivers), width), dtype=np.int64)
-    lengths = np.zeros(len(receivers), dtype=np.int64)
-    for k, (_, lst) in enumerate(receivers):
+    node_names = tuple(n for n, _ in per_node)
+    width = max(len(lst) for _, lst in per_node)
+    table = np.zeros((len(per_node), width), dtype=np.int64)
+    lengths = np.zeros(len(per_node), dtype=np.int64)
+    for k, (_, lst) in enumerate(per_node):
         lengths[k] = len(lst)
         table[k, :len(lst)] = [index[e.ip_port] for e in lst]
 
     bits = np.random.PCG64(seed)
     conn = np.arange(connections, dtype=np.int64)
     client = conn % clients
-    if len(receivers) > 1:
-        node = _uniform(bits, connections, len(receivers))
+    if len(per_node) > 1:
+        node = _uniform(bits, connections, len(per_node))
     else:
         node = np.zeros(connections, dtype=np.int64)
     timeout = None if lb_direct else proxy.affinity_timeout(route.service)
@@ -333,7 +333,7 @@ def simulate(route, requests: int, connections: int | None = None, clients: int 
     by_req = by_conn * q + np.bincount(pod[:extra], minlength=npods)
     picked = np.bincount(pod if choosing is None else pod[choosing], minlength=npods)
 
-    notes = _notes(route, mode, sched, requests, connections, clients, timeout, len(receivers),
+    notes = _notes(route, mode, sched, requests, connections, clients, timeout, len(per_node),
                    lb_direct, choosing, pod)
     return Simulation(
         requests=requests, connections=connections, clients=clients, seed=seed, mode=mode,
@@ -402,7 +402,7 @@ def _pod_names(eps) -> list[str]:
     return [n if seen[n] == 1 else f"{n} ({e.ip_port})" for n, e in zip(names, eps)]
 
 
-def _receivers(route):
+def receivers(route):
     """[(node name, endpoints its kube-proxy picks among)], and whether a cloud LB picks pods."""
     eps = tuple(e.endpoint for e in route.endpoints)
     lb = next((h for h in route.hops if h.get("kind") == "load-balancer"), None)
@@ -468,7 +468,7 @@ def _choose(bits, mode, sched, route, node, client, lengths, choosing, connectio
 def _service_address(route) -> int:
     """The address the virtual server answers on: the first address the client dials."""
     for h in route.hops:
-        if h.get("kind") in ("load-balancer", "node-port", "cluster-ip") and h.get("address"):
+        if h.get("kind") in ("load-balancer", "external-ip", "node-port", "service") and h.get("address"):
             host = str(h["address"]).rsplit(":", 1)[0].strip("[]")
             try:
                 return int(ipaddress.ip_address(host)) & 0xFFFFFFFF

@@ -98,7 +98,7 @@ def test_the_path_is_bold_and_coloured_and_the_rest_faint(demo):
     source = draw(r).source
     assert re.search(r'client -> np0 \[.*color="%s".*penwidth="2\.6"' % HOP_COLOURS["node-port"][0],
                      source)
-    assert re.search(r'np0 -> svc \[.*color="%s"' % HOP_COLOURS["cluster-ip"][0], source)
+    assert re.search(r'np0 -> svc \[.*color="%s"' % HOP_COLOURS["service"][0], source)
     assert len(re.findall(r'svc -> ep\d \[.*color="%s"' % HOP_COLOURS["pod"][0], source)) == 3
 
 

@@ -24,8 +24,8 @@ def with_type(t, extra=""):
 RIGHT = {
     "warm-up": [{"node-a": 2, "node-b": 1, "node-c": 0}, {"node-a": "2", "node-b": 1, "node-c": 0}],
     "reach": [{"pod", "node"}, ["pod/client", "node/node-a"], ("node", "pod")],
-    "hops": [["client", "node-port", "cluster-ip", "pod"], "client -> node-port -> cluster-ip -> pod",
-             ("client", "node port", "cluster_ip", "pod")],
+    "hops": [["client", "node-port", "service", "pod"], "client -> node-port -> service -> pod",
+             ("client", "node port", "Service", "pod")],
     "choose-type": [right_choose_type, {"pod": "ClusterIP", "node": "ClusterIP", "laptop": "NodePort",
                                         "other-cluster": "NodePort", "internet": "LoadBalancer"}],
     "ports": [{"laptop": 30080, "pod": 80, "container": 8080},
@@ -51,11 +51,13 @@ WRONG = {
         ({"pod"}, "only-pods"),
     ],
     "hops": [
+        (["client", "service", "pod"], "cluster-ip-is-the-door"),
         (["client", "cluster-ip", "pod"], "cluster-ip-is-the-door"),
+        (["client", "node-port", "cluster-ip", "pod"], "node-port-forwards-to-cluster-ip"),
         (["client", "node-port", "pod"], "node-port-goes-straight-to-a-pod"),
-        (["client", "load-balancer", "node-port", "cluster-ip", "pod"], "node-port-has-load-balancer"),
-        (["client", "cluster-ip", "node-port", "pod"], "order"),
-        (["client", "node-port", "cluster-ip"], "no-pod"),
+        (["client", "load-balancer", "node-port", "service", "pod"], "node-port-has-load-balancer"),
+        (["client", "service", "node-port", "pod"], "order"),
+        (["client", "node-port", "service"], "no-pod"),
     ],
     "choose-type": [
         (lambda c: "ClusterIP", "cluster-ip-is-public"),
@@ -218,7 +220,7 @@ def test_unknown_exercise_is_a_clear_error():
 
 def test_answer_keys_come_from_the_model():
     # Changing the demo would change the keys: they are computed, never typed in.
-    from k8slab.exercises import _ports_key, _smallest_types
+    from k8slab.exercises.who_is_calling import _ports_key, _smallest_types
     assert _ports_key()["laptop"] == 30080 and _ports_key()["container"] == 8080
     assert _smallest_types() == {"pod": "ClusterIP", "node": "ClusterIP", "laptop": "NodePort",
                                  "other-cluster": "NodePort", "internet": "LoadBalancer"}
@@ -347,8 +349,8 @@ def test_notebook_05_misconceptions_get_different_feedback(ex):
 
 def test_notebook_05_answer_keys_are_read_off_the_rules():
     # Each key comes from k8slab's own rules or routes for the demo cluster, never typed in.
-    from k8slab.exercises import (_affinity_key, _cascade_key, _local_key, _no_endpoints_key,
-                                  _path_key)
+    from k8slab.exercises.what_kube_proxy_writes import (_affinity_key, _cascade_key, _local_key,
+                                                         _no_endpoints_key, _path_key)
     assert _cascade_key() == (0.25, 0.3333333333, 0.5, None)
     assert list(_path_key()) == PATH_KEY
     assert _local_key() == {"laptop": "dropped", "pod/client": "forwarded"}
@@ -510,9 +512,10 @@ def test_notebooks_02_03_every_exercise_has_fixtures():
 
 def test_notebooks_02_03_answer_keys_come_from_the_model():
     from fractions import Fraction
-    from k8slab.exercises import (_all_terminating_key, _hand_shares, _health_key, _itp_key,
-                                  _keepalive_key, _local_share_key, _nat_key, _readiness_key,
-                                  _rolling_key, _source_key)
+    from k8slab.exercises.traffic_policies import (_all_terminating_key, _health_key, _itp_key,
+                                                   _local_share_key, _rolling_key, _source_key)
+    from k8slab.exercises.which_pod_answers import (_hand_shares, _keepalive_key, _nat_key,
+                                                    _readiness_key)
     assert _hand_shares() == [Fraction(1, 3), Fraction(2, 9), Fraction(4, 9)]
     assert _readiness_key()["pods"] == 3 and _readiness_key()["chance"] == pytest.approx(1 / 3)
     assert _nat_key() == {"pods": 1, "of": 3}

@@ -106,7 +106,7 @@ def test_pods_and_nodes_default_to_the_cluster_ip(demo):
     for client in ("pod/client", "node/node-b"):
         r = demo.route(client=client, service="web-lb")
         assert r.entry == "ClusterIP"
-        assert [h["kind"] for h in r.hops] == ["client", "cluster-ip", "pod"]
+        assert [h["kind"] for h in r.hops] == ["client", "service", "pod"]
 
 
 # -- what each type creates ------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_node_port_implies_a_cluster_ip(demo):
 
 def test_laptop_via_node_port_passes_the_services_chain(demo):
     r = demo.route(client="laptop", service="web-nodeport")
-    assert [h["kind"] for h in r.hops] == ["client", "node-port", "cluster-ip", "pod"]
+    assert [h["kind"] for h in r.hops] == ["client", "node-port", "service", "pod"]
     assert r.hops[1] == {"kind": "node-port", "node": "node-a", "address": "192.0.2.11:30080"}   # DESIGN.md
     assert r.source_ip_preserved is False
 
@@ -132,7 +132,7 @@ def test_via_node_picks_the_node_an_outside_client_dials(demo):
 
 def test_load_balancer_implies_node_port_and_cluster_ip(demo):
     r = demo.route(client="laptop", service="web-lb")
-    assert [h["kind"] for h in r.hops] == ["client", "load-balancer", "node-port", "cluster-ip", "pod"]
+    assert [h["kind"] for h in r.hops] == ["client", "load-balancer", "node-port", "service", "pod"]
     assert demo.route(client="laptop", service="web-lb", entry="NodePort").reachable
     assert demo.route(client="pod/client", service="web-lb", entry="ClusterIP").reachable
 
@@ -221,7 +221,7 @@ def test_selector_matching_nothing_is_no_endpoints(make_cluster):
     r = make_cluster(WEB + svc().replace("{app: web}", "{app: wbe}")).route(client="node/node-a", service="web")
     assert (r.reachable, r.code, r.entry) == (False, "no-endpoints", "ClusterIP")
     assert "app=wbe" in r.reason
-    assert [h["kind"] for h in r.hops] == ["client", "cluster-ip"] and r.stopped_at == 1
+    assert [h["kind"] for h in r.hops] == ["client", "service"] and r.stopped_at == 1
 
 
 def test_no_ready_pod_is_no_endpoints(make_cluster):
@@ -284,7 +284,8 @@ def test_local_policy_uses_only_the_receiving_nodes_pods_and_keeps_the_source(de
     r = c.route(client="laptop", service="web-lb", entry="NodePort", via_node="node-b")
     assert r.reachable and r.source_ip_preserved
     assert [e.endpoint.node for e in r.endpoints] == ["node-b"]
-    assert [h["kind"] for h in r.hops] == ["client", "node-port", "pod"]   # KUBE-SVL, no KUBE-SVC
+    assert [h["kind"] for h in r.hops] == ["client", "node-port", "service", "pod"]
+    assert r.hops[2]["chain"].startswith("KUBE-SVL-") and "address" not in r.hops[2]
 
 
 def test_cluster_policy_uses_pods_anywhere_and_replaces_the_source(demo):
@@ -402,7 +403,7 @@ def test_json_follows_the_design_for_every_client_and_service(demo):
             assert d["hops"][0] == {"kind": "client", "name": client}
             assert d["reason"] and d["reason"][0].isupper()
             kinds = [h["kind"] for h in d["hops"]]
-            order = ["client", "load-balancer", "node-port", "cluster-ip", "dns", "pod"]
+            order = ["client", "load-balancer", "external-ip", "node-port", "service", "dns", "pod"]
             assert kinds == sorted(kinds, key=order.index)
             if d["reachable"] and d["entry"] != "DNS":
                 assert abs(sum(e["probability"] for e in d["endpoints"]) - 1) < 1e-9

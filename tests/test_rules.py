@@ -29,7 +29,8 @@ import pytest
 
 import k8slab
 from k8slab import K8slabError
-from k8slab._iptables import chains_for, rules
+from k8slab.iptables import chains_for
+from k8slab.proxy import rules
 from k8slab.model import Cluster, Endpoint, EndpointSlice, Node, ProxyConfig, Service, ServicePort
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "rules"
@@ -721,10 +722,10 @@ def test_explain_annotates_every_chain_with_a_hop():
         assert chain in notes, chain
         assert all(re.match(r"\[(hop: [a-z, -]+|no hop)\] ", n) for n in notes[chain]), notes[chain]
     hop = {c: n[-1] for c, n in notes.items()}
-    assert hop["KUBE-SVC-XPGD46QRK7WJZT7O"].startswith("[hop: cluster-ip] ns1/svc1:p80 (172.30.0.41:80)")
+    assert hop["KUBE-SVC-XPGD46QRK7WJZT7O"].startswith("[hop: service] ns1/svc1:p80 (172.30.0.41:80)")
     assert hop["KUBE-SEP-SXIVWICOYRO3J4NJ"].startswith("[hop: pod] ns1/svc1:p80")
-    assert hop["KUBE-EXT-GNZBNJ2PO5MGZ6GT"].startswith("[hop: node-port, load-balancer, cluster-ip] ns2/svc2:p80")
-    assert hop["KUBE-EXT-4SW47YFZTEDKD3PK"].startswith("[hop: cluster-ip] ns4/svc4:p80 by external IP")
+    assert hop["KUBE-EXT-GNZBNJ2PO5MGZ6GT"].startswith("[hop: node-port, load-balancer, external-ip] ns2/svc2:p80")
+    assert hop["KUBE-EXT-4SW47YFZTEDKD3PK"].startswith("[hop: external-ip] ns4/svc4:p80 by external IP")
     assert hop["KUBE-FW-NUKIZ6OKUXPJNT4C"].startswith("[hop: load-balancer]")
     assert hop["KUBE-NODEPORTS"].startswith("[hop: node-port]")       # nat (printed after filter)
     assert '#   -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' \
@@ -734,7 +735,7 @@ def test_explain_annotates_every_chain_with_a_hop():
 def test_explain_on_demo_cluster():
     cluster = k8slab.demo_cluster()
     text = rules(cluster, cluster.nodes[0].name, explain=True)
-    assert "[hop: cluster-ip]" in text and "[hop: pod]" in text
+    assert "[hop: service]" in text and "[hop: pod]" in text
 
 
 def test_ipvs_lists_virtual_servers():

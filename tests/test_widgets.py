@@ -48,7 +48,7 @@ def test_nodeport_allocates_a_free_node_port_and_the_laptop_gets_in(ex, demo):
     assert s["node_port"] is not None and s["node_port"] not in used
     assert 30000 <= s["node_port"] <= 32767
     assert s["reachable"] and s["entry"] == "NodePort"
-    assert s["hops"] == ["client", "node-port", "cluster-ip", "pod"]
+    assert s["hops"] == ["client", "node-port", "service", "pod"]
     assert str(s["node_port"]) in svg_of(ex)
     assert f"nodePort: {s['node_port']}" in ex._yaml.value
     assert "type: NodePort" in ex._yaml.value

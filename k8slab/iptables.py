@@ -1,4 +1,4 @@
-"""The iptables-save text kube-proxy writes on one node (iptables mode)."""
+"""The text kube-proxy writes on one node: iptables-save tables (or ipvsadm's list), from proxy's decisions."""
 
 # How kube-proxy builds these rules is described in kubernetes/kubernetes
 # pkg/proxy/iptables/proxier.go (syncProxyRules, writeServiceToEndpointRules) and
@@ -7,20 +7,16 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 
-from . import proxy
-from .errors import K8slabError
+from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
 from .model import Cluster, Endpoint, Service, ServicePort
 
-__all__ = ["rules", "chains_for", "MODES", "KUBE_PROXY_VERSION"]
+__all__ = ["write", "chains_for", "KUBE_PROXY_VERSION", "LARGE_CLUSTER_ENDPOINTS"]
 
 #: The kube-proxy release whose rule-writing code this reproduces (pkg/proxy/iptables,
 #: unchanged in what it writes from v1.33 through the v1.34 sources compared).
 KUBE_PROXY_VERSION = "v1.33"
-MODES = ("iptables", "ipvs", "nftables")
 
 #: Above this many endpoints (all Services together) kube-proxy stops writing the
 #: "-m comment" on KUBE-SEP rules and on the KUBE-SVC -> KUBE-SEP jumps.
@@ -70,27 +66,16 @@ _HOOKS = {
 # Public entry points
 # ---------------------------------------------------------------------------------------
 
-def rules(cluster: Cluster, node_name: str, mode: str = "iptables", explain: bool = False) -> str:
-    """What kube-proxy on `node_name` programs for `cluster`, as text.
+def write(cluster: Cluster, node, ports, mode: str = "iptables", explain: bool = False) -> str:
+    """The text kube-proxy on `node` programs, from what it decided for each Service port.
 
-    mode "iptables": the filter and nat tables kube-proxy hands to iptables-restore, in
-    the normalised order of proxier_test.go's sortIPTablesRules (kube-proxy itself walks
-    Services in Go's random map order). mode "ipvs": what `ipvsadm -Ln` lists. With
-    `explain`, every chain gets a `#` line naming the hop of a route it implements
-    (iptables-restore ignores such lines). Raises K8slabError for an unknown node or mode.
+    `ports` is `proxy.service_ports(cluster, node)`: this module only writes it down. mode
+    "iptables": the filter and nat tables kube-proxy hands to iptables-restore, in the
+    normalised order of proxier_test.go's sortIPTablesRules (kube-proxy itself walks Services
+    in Go's random map order). mode "ipvs": what `ipvsadm -Ln` lists. With `explain`, every
+    chain gets a `#` line naming the hop of a route it implements (iptables-restore ignores
+    such lines).
     """
-    if not isinstance(mode, str) or mode not in MODES:
-        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
-    if not isinstance(node_name, str) or cluster.node(node_name) is None:
-        names = [n.name for n in cluster.nodes]
-        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-        raise K8slabError(f"no node {node_name!r} in this cluster"
-                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
-    if mode == "nftables":
-        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
-                          "default) or ipvs")
-    node = cluster.node(node_name)
-    ports = _service_ports(cluster, node)
     if mode == "ipvs":
         return _ipvs(cluster, node, ports, explain)
     return _Writer(cluster, node, ports, explain).run()
@@ -98,12 +83,12 @@ def rules(cluster: Cluster, node_name: str, mode: str = "iptables", explain: boo
 
 def chains_for(service: Service, port: ServicePort, endpoints=()) -> dict:
     """The chain names kube-proxy gives one Service port and (optionally) its endpoints."""
-    spn = _port_name(service, port)
+    spn = port_name(service, port)
     proto = port.protocol.lower()
-    h = _hash(spn + proto)
+    h = chain_hash(spn + proto)
     return {"KUBE-SVC": "KUBE-SVC-" + h, "KUBE-SVL": "KUBE-SVL-" + h,
             "KUBE-EXT": "KUBE-EXT-" + h, "KUBE-FW": "KUBE-FW-" + h,
-            "KUBE-SEP": {e.ip_port: "KUBE-SEP-" + _hash(spn + proto + _ep_string(e))
+            "KUBE-SEP": {e.ip_port: "KUBE-SEP-" + chain_hash(spn + proto + endpoint_string(e))
                          for e in endpoints}}
 
 
@@ -111,122 +96,12 @@ def chains_for(service: Service, port: ServicePort, endpoints=()) -> dict:
 # What kube-proxy knows about each Service port (its svcPortMap and endpointsMap)
 # ---------------------------------------------------------------------------------------
 
-def _hash(text: str) -> str:
-    # portProtoHash / servicePortEndpointChainName: sha256, base32 (standard alphabet), 16 chars
-    return base64.b32encode(hashlib.sha256(text.encode()).digest())[:16].decode()
-
-
-def _port_name(service: Service, port: ServicePort) -> str:
-    # proxy.ServicePortName.String(): "namespace/name" and ":port-name" when the port has one
-    base = f"{service.namespace}/{service.name}"
-    return f"{base}:{port.name}" if port.name else base
-
-
-def _ipv4(text) -> str | None:
-    """The canonical IPv4 text of `text` (leading zeros allowed, as ParseIPSloppy), else None."""
-    if not isinstance(text, str):
-        return None
-    parts = text.strip().split(".")
-    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 for p in parts):
-        return None
-    numbers = [int(p) for p in parts]
-    if any(n > 255 for n in numbers):
-        return None
-    return ".".join(str(n) for n in numbers)
-
-
-def _ipv4_net(text) -> ipaddress.IPv4Network | None:
-    if not isinstance(text, str) or "/" not in text:
-        return None
-    addr, _, bits = text.strip().partition("/")
-    ip = _ipv4(addr)
-    if ip is None or not bits.isdigit() or int(bits) > 32:
-        return None
-    return ipaddress.IPv4Network(f"{ip}/{int(bits)}", strict=False)
-
-
-def _ep_string(e: Endpoint) -> str:
-    # BaseEndpointInfo.String(): net.JoinHostPort(ip, port)
-    return f"{e.address}:{e.port}"
-
-
-class _Port:
-    """One entry of kube-proxy's service port map, for one node and IP family (IPv4)."""
-
-    __slots__ = ("svc", "port", "name", "proto", "hash", "cluster_ip", "external_ips",
-                 "lb_ips", "source_ranges", "node_port", "health_port", "affinity",
-                 "endpoints", "etp_local", "itp_local", "view")
-
-    def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view):
-        self.svc, self.port = svc, port
-        self.name = _port_name(svc, port)
-        self.proto = port.protocol.lower()
-        self.hash = _hash(self.name + self.proto)
-        self.cluster_ip = cluster_ip
-        self.external_ips = [ip for ip in map(_ipv4, svc.external_ips) if ip]
-        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS).
-        self.lb_ips = [ip for ip in map(_ipv4, svc.load_balancer_ingress) if ip]
-        self.source_ranges = [n for n in map(_ipv4_net, svc.load_balancer_source_ranges) if n]
-        self.node_port = port.node_port or 0
-        self.health_port = svc.health_check_node_port or 0
-        self.affinity = (svc.session_affinity_timeout or 10800) if svc.session_affinity == "ClientIP" else 0
-        self.endpoints = endpoints
-        self.etp_local = svc.external_traffic_policy == "Local"
-        self.itp_local = svc.internal_traffic_policy == "Local"
-        self.view = view
-
-    @property
-    def externally_accessible(self) -> bool:
-        return bool(self.node_port or self.lb_ips or self.external_ips)
-
-
-def _service_ports(cluster: Cluster, node) -> list[_Port]:
-    """Every proxied IPv4 Service port, in the order the normalised output lists them."""
-    out = []
-    for svc in sorted(cluster.services, key=lambda s: f"{s.namespace}/{s.name}"):
-        if not svc.proxied:
-            continue                      # headless and ExternalName: DNS only, no rules
-        cluster_ip = _ipv4(svc.cluster_ip)
-        if cluster_ip is None:
-            continue                      # an IPv6 Service is in ip6tables, not here
-        for port in svc.ports:
-            eps = _kube_proxy_endpoints(cluster.endpoints(svc, port))
-            view = proxy.categorize(svc, eps, node.name, node.zone)
-            out.append(_Port(svc, port, cluster_ip, eps, view))
-    return out
-
-
-def _kube_proxy_endpoints(endpoints) -> tuple[Endpoint, ...]:
-    """The endpoints as kube-proxy's EndpointSliceCache keeps them: IPv4, one per IP:port
-    (a non-terminating one wins over a terminating duplicate), sorted by "IP:port"."""
-    by_key: dict[str, Endpoint] = {}
-    changed = False
-    for e in endpoints:
-        ip = _ipv4(e.address)
-        if ip is None:
-            changed = True
-            continue
-        if ip != e.address:
-            e = Endpoint(ip, e.port, e.pod, e.node, e.zone, e.ready, e.serving, e.terminating,
-                         e.hint_zones)
-            changed = True
-        key = _ep_string(e)
-        if key in by_key:
-            changed = True
-            if e.terminating:
-                continue
-        by_key[key] = e
-    if not changed:
-        return tuple(endpoints)           # already unique and in this order (model.py)
-    return tuple(by_key[k] for k in sorted(by_key))
-
-
 def _settings(cluster: Cluster) -> dict:
     conf = cluster.proxy
     s = {k: getattr(conf, k, v) for k, v in _DEFAULTS.items()}
     s["masquerade_all"] = bool(getattr(conf, "masquerade_all", False))
     cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
-    s["cluster_cidr"] = next((c for c in cidrs if _ipv4_net(c) is not None), None)
+    s["cluster_cidr"] = next((c for c in cidrs if ipv4_net(c) is not None), None)
     return s
 
 
@@ -242,7 +117,7 @@ def _q(text: str) -> str:
 class _Writer:
     """syncProxyRules for one node, writing lines into per-chain lists."""
 
-    def __init__(self, cluster: Cluster, node, ports: list[_Port], explain: bool):
+    def __init__(self, cluster: Cluster, node, ports: list, explain: bool):
         self.cluster, self.node, self.ports, self.explain = cluster, node, ports, explain
         s = _settings(cluster)
         self.mark = hex(1 << int(s["masquerade_bit"]))
@@ -264,7 +139,7 @@ class _Writer:
 
     def _np_loopback(self) -> bool:
         for a in self.np_addresses:
-            net = _ipv4_net(a)
+            net = ipv4_net(a)
             if net is not None and ipaddress.IPv4Address("127.0.0.1") in net:
                 return True
         return False
@@ -321,11 +196,11 @@ class _Writer:
             if a == "primary":
                 candidates = [self.node.address]
             else:
-                net = _ipv4_net(a)
+                net = ipv4_net(a)
                 if net is None:
                     continue
                 candidates = [ip for ip in (self.node.address, "127.0.0.1")
-                              if _ipv4(ip) and ipaddress.IPv4Address(_ipv4(ip)) in net]
+                              if ipv4(ip) and ipaddress.IPv4Address(ipv4(ip)) in net]
             for ip in candidates:
                 if ip == "127.0.0.1" and not self.localhost:
                     continue
@@ -334,7 +209,7 @@ class _Writer:
         for ip in ips:
             services.append(f"{_NODEPORTS_LAST} -d {ip} -j KUBE-NODEPORTS")
 
-    def service_port(self, p: _Port) -> None:
+    def service_port(self, p) -> None:
         f, n = self.filter, self.nat
         name, proto, h = p.name, p.proto, p.hash
         match = f"-m {proto} -p {proto}"
@@ -350,11 +225,11 @@ class _Writer:
             reachable = cluster_eps
         elif not uses_cluster:
             reachable = local_eps
-        elif view.topology_zone is None and not view.local_terminating:
+        elif not view.topology_mode and not view.local_terminating:
             reachable = cluster_eps
         else:
-            merged = {_ep_string(e): e for e in cluster_eps}
-            merged.update({_ep_string(e): e for e in local_eps})
+            merged = {endpoint_string(e): e for e in cluster_eps}
+            merged.update({endpoint_string(e): e for e in local_eps})
             reachable = list(merged.values())
 
         svc_chain, svl_chain = "KUBE-SVC-" + h, "KUBE-SVL-" + h
@@ -460,7 +335,7 @@ class _Writer:
         if uses_fw:
             fw = n.setdefault(fw_chain, [])
             head = f'-A {fw_chain} -m comment --comment "{name} loadbalancer IP"'
-            node_ip = _ipv4(self.node.address)
+            node_ip = ipv4(self.node.address)
             allow_node = False
             for net in p.source_ranges:
                 fw.append(f"{head} -s {net} -j {ext_chain}")
@@ -478,8 +353,8 @@ class _Writer:
             self.dispatch(p, svl_chain, local_eps, seps)
         comment = "" if self.large else f" -m comment --comment {_q(name)}"
         for e in reachable:
-            ep = _ep_string(e)
-            chain = seps.get(ep) or "KUBE-SEP-" + _hash(name + proto + ep)
+            ep = endpoint_string(e)
+            chain = seps.get(ep) or "KUBE-SEP-" + chain_hash(name + proto + ep)
             sticky = f" -m recent --name {chain} --set" if p.affinity else ""
             n[chain] = [f"-A {chain}{comment} -s {e.address} -j KUBE-MARK-MASQ",
                         f"-A {chain}{comment}{sticky} {match} -j DNAT --to-destination {ep}"]
@@ -491,16 +366,16 @@ class _Writer:
                 cluster_eps=cluster_eps, local_eps=local_eps, svc_chain=svc_chain,
                 svl_chain=svl_chain, ext_chain=ext_chain, fw_chain=fw_chain))
 
-    def dispatch(self, p: _Port, chain: str, endpoints, seps: dict) -> None:
+    def dispatch(self, p, chain: str, endpoints, seps: dict) -> None:
         """writeServiceToEndpointRules: affinity checks first, then the random cascade."""
         lines = self.nat.setdefault(chain, [])
         name, proto = p.name, p.proto
         chains = []
         for e in endpoints:
-            ep = _ep_string(e)
+            ep = endpoint_string(e)
             sep = seps.get(ep)
             if sep is None:
-                sep = seps[ep] = "KUBE-SEP-" + _hash(name + proto + ep)
+                sep = seps[ep] = "KUBE-SEP-" + chain_hash(name + proto + ep)
             chains.append((ep, sep))
         if p.affinity:
             for ep, sep in chains:
@@ -554,10 +429,10 @@ class _Writer:
         mark = self.mark
         self.note("filter", "KUBE-NODEPORTS", "[hop: load-balancer] accepts the cloud load balancer's "
                   "health checks on each health-check node port (externalTrafficPolicy: Local)")
-        self.note("filter", "KUBE-SERVICES", "[hop: cluster-ip] refuses connections to a cluster IP "
+        self.note("filter", "KUBE-SERVICES", "[hop: service] refuses connections to a cluster IP "
                   "with no endpoint (REJECT: the client sees \"connection refused\"), or drops them "
                   "under internalTrafficPolicy: Local when no endpoint is on this node")
-        self.note("filter", "KUBE-EXTERNAL-SERVICES", "[hop: node-port, load-balancer] refuses or "
+        self.note("filter", "KUBE-EXTERNAL-SERVICES", "[hop: node-port, external-ip, load-balancer] refuses or "
                   "drops packets for node ports, external IPs and load-balancer IPs whose Service "
                   "has no endpoint (or, with externalTrafficPolicy: Local, none on this node)")
         self.note("filter", "KUBE-FIREWALL", "[no hop] drops packets from elsewhere aimed at "
@@ -568,7 +443,7 @@ class _Writer:
                   "load-balancer IP from sources outside its loadBalancerSourceRanges")
         self.note("nat", "KUBE-NODEPORTS", "[hop: node-port] a packet for one of this node's "
                   "addresses: matches the node port and goes to that Service's KUBE-EXT chain")
-        self.note("nat", "KUBE-SERVICES", "[hop: cluster-ip, load-balancer] first stop of every "
+        self.note("nat", "KUBE-SERVICES", "[hop: service, external-ip, load-balancer] first stop of every "
                   "packet: matches its destination IP:port (cluster IPs, external IPs, load-balancer "
                   "IPs); the last rule sends packets for this node's own addresses to KUBE-NODEPORTS")
         self.note("nat", "KUBE-MARK-MASQ", f"[no hop] marks a packet ({mark}) so that it leaves "
@@ -576,7 +451,7 @@ class _Writer:
         self.note("nat", "KUBE-POSTROUTING", "[no hop] masquerades marked packets on the way out: "
                   "the pod sees the node's address, not the client's")
 
-    def service_notes(self, p: _Port, v: dict) -> None:
+    def service_notes(self, p, v: dict) -> None:
         name = p.name
         at = f"{p.cluster_ip}:{p.port.port}"
         if v["uses_cluster_chain"]:
@@ -586,14 +461,14 @@ class _Writer:
             else:
                 pick = (f"picks one of {k} endpoints for each new connection: rule i of {k} matches "
                         f"with probability 1/({k + 1}-i), so each endpoint gets 1/{k}")
-            self.note("nat", v["svc_chain"], f"[hop: cluster-ip] {name} ({at}): {pick}"
+            self.note("nat", v["svc_chain"], f"[hop: service] {name} ({at}): {pick}"
                       + (f"; with sessionAffinity: ClientIP a client returns to its endpoint for "
                          f"{p.affinity} s" if p.affinity else ""))
         if v["uses_local_chain"]:
             k = len(v["local_eps"])
             why = " and ".join(x for x in ("externalTrafficPolicy: Local" if p.etp_local else "",
                                            "internalTrafficPolicy: Local" if p.itp_local else "") if x)
-            self.note("nat", v["svl_chain"], f"[hop: pod] {name}: picks one of the {k} endpoint"
+            self.note("nat", v["svl_chain"], f"[hop: service] {name}: picks one of the {k} endpoint"
                       f"{'s' if k != 1 else ''} on this node ({why}), keeping the client's address")
         if v["uses_ext"]:
             ways, hops = [], []
@@ -605,7 +480,7 @@ class _Writer:
                 hops.append("load-balancer")
             if p.external_ips:
                 ways.append("external IP " + ", ".join(p.external_ips))
-                hops.append("cluster-ip")
+                hops.append("external-ip")
             if p.etp_local:
                 what = ("pods and this node's own traffic go to KUBE-SVC (all endpoints); traffic "
                         "from outside goes to " + ("KUBE-SVL, this node's endpoints only, with its "
@@ -621,13 +496,13 @@ class _Writer:
             self.note("nat", v["fw_chain"], f"[hop: load-balancer] {name}: only sources in "
                       f"loadBalancerSourceRanges ({ranges}) continue to KUBE-EXT")
 
-    def sep_note(self, p: _Port, e: Endpoint) -> str:
+    def sep_note(self, p, e: Endpoint) -> str:
         if not self.explain:
             return ""
         who = ", ".join(x for x in (f"pod {e.pod}" if e.pod else "",
                                    f"on {e.node}" if e.node else "",
                                    "terminating but still serving" if e.terminating else "") if x)
-        return (f"[hop: pod] {p.name}: DNAT to {_ep_string(e)}" + (f" ({who})" if who else "")
+        return (f"[hop: pod] {p.name}: DNAT to {endpoint_string(e)}" + (f" ({who})" if who else "")
                 + "; a pod reaching itself through the Service is masqueraded (hairpin)")
 
 
@@ -635,7 +510,7 @@ class _Writer:
 # IPVS: what `ipvsadm -Ln` lists
 # ---------------------------------------------------------------------------------------
 
-def _ipvs(cluster: Cluster, node, ports: list[_Port], explain: bool) -> str:
+def _ipvs(cluster: Cluster, node, ports: list, explain: bool) -> str:
     """Virtual servers kube-proxy's IPVS mode creates on this node, as ipvsadm -Ln prints them.
 
     Cluster IPs, external IPs and load-balancer IPs get one virtual server each; node ports
@@ -657,7 +532,7 @@ def _ipvs(cluster: Cluster, node, ports: list[_Port], explain: bool) -> str:
         for ip in p.lb_ips:
             entries.append((proto, ip, p.port.port, flags, external, f"load-balancer IP of {p.name}"))
         if p.node_port:
-            entries.append((proto, _ipv4(node.address) or node.address, p.node_port, flags, external,
+            entries.append((proto, ipv4(node.address) or node.address, p.node_port, flags, external,
                             f"node port of {p.name}"))
     entries.sort(key=lambda x: (x[0], ipaddress.IPv4Address(x[1]), x[2]))
     out = ["IP Virtual Server version 1.2.1 (size=4096)",
@@ -669,10 +544,11 @@ def _ipvs(cluster: Cluster, node, ports: list[_Port], explain: bool) -> str:
     for proto, ip, port, flags, dests, what in entries:
         if explain:
             hop = ("node-port" if what.startswith("node") else
-                   "load-balancer" if what.startswith("load") else "cluster-ip")
+                   "load-balancer" if what.startswith("load") else
+                   "external-ip" if what.startswith("external") else "service")
             out.append(f"# [hop: {hop}] {what} -> [hop: pod] {len(dests)} endpoint"
                        f"{'s' if len(dests) != 1 else ''}, taken in turn ({scheduler})")
         out.append(f"{proto}  {ip}:{port} {scheduler}{flags}")
         for e in sorted(dests, key=lambda e: (ipaddress.IPv4Address(e.address), e.port)):
-            out.append(f"  -> {_ep_string(e):<28} {'Masq':<7} {1:<6} {0:<10} {0:<10}")
+            out.append(f"  -> {endpoint_string(e):<28} {'Masq':<7} {1:<6} {0:<10} {0:<10}")
     return "\n".join(out) + "\n"

@@ -1,0 +1,51 @@
+"""The names kube-proxy derives: IPv4 text as it parses it, Service port names, chain hashes."""
+
+# Shared by proxy (what it decides) and iptables (what it writes), so neither imports the other.
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+
+from .model import Endpoint, Service, ServicePort
+
+__all__ = ["chain_hash", "port_name", "ipv4", "ipv4_net", "endpoint_string"]
+
+
+def chain_hash(text: str) -> str:
+    # portProtoHash / servicePortEndpointChainName: sha256, base32 (standard alphabet), 16 chars
+    return base64.b32encode(hashlib.sha256(text.encode()).digest())[:16].decode()
+
+
+def port_name(service: Service, port: ServicePort) -> str:
+    # proxy.ServicePortName.String(): "namespace/name" and ":port-name" when the port has one
+    base = f"{service.namespace}/{service.name}"
+    return f"{base}:{port.name}" if port.name else base
+
+
+def ipv4(text) -> str | None:
+    """The canonical IPv4 text of `text` (leading zeros allowed, as ParseIPSloppy), else None."""
+    if not isinstance(text, str):
+        return None
+    parts = text.strip().split(".")
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        return None
+    numbers = [int(p) for p in parts]
+    if any(n > 255 for n in numbers):
+        return None
+    return ".".join(str(n) for n in numbers)
+
+
+def ipv4_net(text) -> ipaddress.IPv4Network | None:
+    if not isinstance(text, str) or "/" not in text:
+        return None
+    addr, _, bits = text.strip().partition("/")
+    ip = ipv4(addr)
+    if ip is None or not bits.isdigit() or int(bits) > 32:
+        return None
+    return ipaddress.IPv4Network(f"{ip}/{int(bits)}", strict=False)
+
+
+def endpoint_string(e: Endpoint) -> str:
+    # BaseEndpointInfo.String(): net.JoinHostPort(ip, port)
+    return f"{e.address}:{e.port}"

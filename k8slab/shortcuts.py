@@ -1,0 +1,29 @@
+"""The conveniences on Cluster that hand over to the layers above it: from_yaml and route."""
+
+# The model is data only and imports nothing of k8slab's; these two methods are the public
+# API DESIGN.md promises (`Cluster.from_yaml(text)`, `cluster.route(...)`), so they are
+# attached here, once, by `import k8slab` (which runs before any of its submodules). The
+# parser and the router load on first use, so `import k8slab` stays fast.
+from __future__ import annotations
+
+from .model import Cluster
+
+__all__ = ["from_yaml", "route"]
+
+
+def from_yaml(cls, text: str, filename: str = "<string>") -> Cluster:
+    """A cluster from YAML text (any number of documents, or a `kind: List`)."""
+    from . import manifests
+    return manifests.load_texts([(filename, text)])
+
+
+def route(self: Cluster, client: str, service: str, namespace: str = "default", port=None,
+          entry: str | None = None, via_node: str | None = None):
+    """How `client` reaches `service`: a `k8slab.routing.Route`."""
+    from . import routing
+    return routing.route(self, client=client, service=service, namespace=namespace,
+                         port=port, entry=entry, via_node=via_node)
+
+
+Cluster.from_yaml = classmethod(from_yaml)
+Cluster.route = route
