@@ -96,3 +96,23 @@ def test_readme_badge_opens_start_here():
     assert badge, "README has no Binder launch badge"
     assert badge.group(1) == "notebooks/00-start-here.ipynb"
     assert os.path.exists(os.path.join(ROOT, badge.group(1)))
+
+
+def test_a_non_editable_install_carries_every_subpackage():
+    """Binder's postBuild and the hub image install k8slab non-editable: setuptools then ships
+    only the packages pyproject.toml names (k8slab.exercises became a package in issue 9)."""
+    import fnmatch
+    import tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        setuptools_config = tomllib.load(f)["tool"]["setuptools"]
+    packages = sorted(".".join(os.path.relpath(d, ROOT).split(os.sep))
+                      for d, _, files in os.walk(os.path.join(ROOT, "k8slab"))
+                      if "__init__.py" in files)
+    assert "k8slab.exercises" in packages
+    listed = setuptools_config.get("packages")
+    if isinstance(listed, list):
+        missing = [p for p in packages if p not in listed]
+    else:
+        include = listed["find"].get("include", ["*"])
+        missing = [p for p in packages if not any(fnmatch.fnmatch(p, pat) for pat in include)]
+    assert not missing, f"pyproject.toml leaves out {missing}: a non-editable install lacks them"
