@@ -9,10 +9,12 @@ Run: .venv/bin/python scripts/build_site.py [--out DIR]
   summary), and the live explorer's output points to the site's explorer.
 - The explorer (explorer.html): k8slab's own Explorer is driven through every combination of
   client kind x Service type x externalTrafficPolicy x how the client dials x the node it
-  dials x kube-proxy mode x sessionAffinity (the Service's pods as the demo cluster has them),
-  and what it shows (picture, reason, hop chain, pods, how kube-proxy picks, the route as
-  `k8slab route` prints it) is stored once per distinct value in explorer-states.js. A small
-  script (scripts/site/explorer.js) switches between them.
+  dials x kube-proxy mode x sessionAffinity with the demo's own pods (explorer-states.js), and
+  through client kind x type x policy x node for every other pod count from 0 to
+  SITE_MAX_PODS, ready or not (one explorer-pods-N-R.js each, loaded when picked). What it
+  shows (picture, reason, hop chain, pods, how kube-proxy picks, the route as `k8slab route`
+  prints it) is stored once per distinct value. A small script (scripts/site/explorer.js)
+  switches between them.
 """
 
 from __future__ import annotations
@@ -42,7 +44,15 @@ EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*?\b(?:src|href)\s*=\
 
 
 # -- the explorer's states -----------------------------------------------------------------
-def explorer_states() -> dict:
+#: The pod counts the site offers (replicas, ready; none terminating): the live explorer's
+#: sliders go to 8 with terminating pods too, which would be ten times the states.
+SITE_MAX_PODS = 6
+
+
+def explorer_states() -> tuple[dict, dict[str, dict]]:
+    """(the main bundle, {pods value: chunk}): every combination of every control at the
+    demo's own pods, and client x type x policy x via-node for each other pod count (the
+    remaining controls at their starting values), one chunk per pod count, loaded on demand."""
     import k8slab
     from k8slab import manifests
     from k8slab.widgets import (AFFINITIES, CLIENT_CHOICES, DIALS, MODES, POLICIES, TYPES,
@@ -50,6 +60,9 @@ def explorer_states() -> dict:
 
     ex = explorer(k8slab.demo_cluster(), "web")
     via_nodes = list(ex.controls["via"].options)
+    base_n, base_ready, _ = ex.pods
+    pods = [(f"{n}:{r}", f"{n} pods, {r} ready") for n in range(SITE_MAX_PODS + 1)
+            for r in range(n, -1, -1)]
     axes = {
         "kind": [(label, kind) for label, kind in CLIENT_CHOICES],
         "type": [(t, t) for t in TYPES],
@@ -58,35 +71,58 @@ def explorer_states() -> dict:
         "via": [(n, n) for n in via_nodes],
         "mode": [(m, m) for m in MODES],
         "affinity": [(a, a) for a in AFFINITIES],
+        "pods": [(label, value) for value, label in pods],
     }
     start = {"kind": "laptop", "type": "ClusterIP", "policy": "Cluster", "dial": "usual",
-             "via": via_nodes[0], "mode": "iptables", "affinity": "None"}
-    svgs: list[str] = []
-    infos: list[str] = []
-    index: dict[str, int] = {}
-    states: dict[str, list[int]] = {}
-
-    def intern(items: list[str], value: str) -> int:
-        key = hashlib.sha256(value.encode()).hexdigest()
-        if key not in index:
-            index[key] = len(items)
-            items.append(value)
-        return index[key]
-
+             "via": via_nodes[0], "mode": ex.cluster.proxy.mode, "affinity": "None",
+             "pods": f"{base_n}:{base_ready}"}
+    # With other pod counts, these stay at their starting values (the page disables them).
+    fixed_with_pods = ("dial", "mode", "affinity")
     names = list(axes)
-    for combo in itertools.product(*[[v for _, v in axes[n]] for n in names]):
-        values = dict(zip(names, combo))
-        ex.set(client=values["kind"], service_type=values["type"],
-               external_traffic_policy=values["policy"],
-               entry=None if values["dial"] == "usual" else values["dial"],
-               via_node=values["via"], mode=values["mode"], session_affinity=values["affinity"])
-        info = _state_info(ex, manifests, hop_chain)
-        svg = ex.diagram.svg() if ex.diagram is not None else ""
-        states["|".join(combo)] = [intern(svgs, svg) if svg else -1,
-                                   intern(infos, json.dumps(info, sort_keys=True))]
-    return {"axes": {n: axes[n] for n in names}, "order": names, "start": start,
-            "service": ex.service.key, "svgs": svgs, "infos": [json.loads(i) for i in infos],
-            "states": states}
+
+    def chunk(combos) -> dict:
+        svgs: list[str] = []
+        infos: list[dict] = []
+        seen: dict[str, int] = {}
+        states: dict[str, list[int]] = {}
+
+        def intern(items: list, value, text: str) -> int:
+            key = hashlib.sha256(text.encode()).hexdigest()
+            if key not in seen:
+                seen[key] = len(items)
+                items.append(value)
+            return seen[key]
+
+        for combo in combos:
+            v = dict(zip(names, combo))
+            n, r = map(int, v["pods"].split(":"))
+            ex.set(client=v["kind"], service_type=v["type"], external_traffic_policy=v["policy"],
+                   entry=None if v["dial"] == "usual" else v["dial"], via_node=v["via"],
+                   mode=v["mode"], session_affinity=v["affinity"], replicas=n, ready=r,
+                   terminating=0)
+            info = _state_info(ex, manifests, hop_chain)
+            svg = ex.diagram.svg() if ex.diagram is not None else ""
+            states["|".join(combo)] = [intern(svgs, svg, "svg" + svg) if svg else -1,
+                                       intern(infos, info, json.dumps(info, sort_keys=True))]
+        return {"svgs": svgs, "infos": infos, "states": states}
+
+    values = {n: [v for _, v in axes[n]] for n in names}
+    main = chunk(itertools.product(*[values[n] if n != "pods" else [start["pods"]]
+                                     for n in names]))
+    chunks = {}
+    for pod_value in values["pods"]:
+        if pod_value != start["pods"]:
+            chunks[pod_value] = chunk(itertools.product(
+                *[[start[n]] if n in fixed_with_pods else [pod_value] if n == "pods"
+                  else values[n] for n in names]))
+    main.update({"axes": axes, "order": names, "start": start, "service": ex.service.key,
+                 "fixed_with_pods": list(fixed_with_pods),
+                 "chunks": {v: chunk_file(v) for v in chunks}})
+    return main, chunks
+
+
+def chunk_file(pod_value: str) -> str:
+    return "explorer-pods-" + pod_value.replace(":", "-") + ".js"
 
 
 def _state_info(ex, manifests, hop_chain) -> dict:
@@ -198,13 +234,19 @@ def build(out_dir: str) -> dict:
         shutil.rmtree(out_dir)
     os.makedirs(out_dir)
     nbs = notebooks()
-    bundle = explorer_states()
+    bundle, chunks = explorer_states()
     t_states = time.perf_counter() - started
+    head = "// Generated by scripts/build_site.py from k8slab's Explorer: do not edit.\n"
     with open(os.path.join(out_dir, "explorer-states.js"), "w", encoding="utf-8") as f:
-        f.write("// Generated by scripts/build_site.py from k8slab's Explorer: do not edit.\n")
-        f.write("window.K8SLAB_EXPLORER = ")
+        f.write(head + "window.K8SLAB_EXPLORER = ")
         json.dump(bundle, f, separators=(",", ":"), sort_keys=True)
         f.write(";\n")
+    for pod_value, part in chunks.items():
+        with open(os.path.join(out_dir, chunk_file(pod_value)), "w", encoding="utf-8") as f:
+            f.write(head + "window.K8SLAB_EXPLORER_PODS = window.K8SLAB_EXPLORER_PODS || {};\n")
+            f.write(f"window.K8SLAB_EXPLORER_PODS[{json.dumps(pod_value)}] = ")
+            json.dump(part, f, separators=(",", ":"), sort_keys=True)
+            f.write(";\n")
     for name in ("explorer.html", "explorer.js", "site.css"):
         shutil.copy(os.path.join(TEMPLATE, name), os.path.join(out_dir, name))
     index_page(out_dir, nbs)
@@ -217,9 +259,11 @@ def build(out_dir: str) -> dict:
                 if hit:
                     raise SystemExit(f"{name}: refers outside the site: {hit.group(0)[:120]}")
     size = sum(os.path.getsize(os.path.join(d, n)) for d, _, fs in os.walk(out_dir) for n in fs)
+    parts = [bundle, *chunks.values()]
     return {"seconds": time.perf_counter() - started, "states_seconds": t_states,
-            "states": len(bundle["states"]), "pictures": len(bundle["svgs"]),
-            "views": len(bundle["infos"]), "bytes": size,
+            "states": sum(len(p["states"]) for p in parts),
+            "pictures": sum(len(p["svgs"]) for p in parts),
+            "views": sum(len(p["infos"]) for p in parts), "bytes": size,
             "bundle_bytes": os.path.getsize(os.path.join(out_dir, "explorer-states.js"))}
 
 
@@ -230,5 +274,6 @@ if __name__ == "__main__":
     fig = build(args.out)
     print(f"site built in {fig['seconds']:.1f} s ({fig['states_seconds']:.1f} s for the explorer): "
           f"{fig['states']} explorer states, {fig['pictures']} distinct pictures, "
-          f"{fig['views']} distinct views; explorer-states.js {fig['bundle_bytes'] / 1e6:.1f} MB, "
+          f"{fig['views']} distinct views; explorer-states.js (loaded first) "
+          f"{fig['bundle_bytes'] / 1e6:.1f} MB, "
           f"whole site {fig['bytes'] / 1e6:.1f} MB -> {args.out}")

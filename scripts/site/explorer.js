@@ -1,12 +1,15 @@
 // The site's explorer: switches between states k8slab precomputed (explorer-states.js).
 // No computing here: a state's key is the controls' values joined by "|", in bundle.order.
+// Pod counts other than the demo's live in their own file (bundle.chunks), loaded when picked;
+// with them, the controls in bundle.fixed_with_pods stay at their starting values.
 (function () {
   "use strict";
   var bundle = window.K8SLAB_EXPLORER;
   var LABELS = {kind: "Who calls", type: "Service type", policy: "externalTrafficPolicy",
                 dial: "The client dials", via: "Node IP it targets", mode: "kube-proxy mode",
-                affinity: "sessionAffinity"};
-  var SELECTS = {dial: true, via: true};
+                affinity: "sessionAffinity", pods: "Pods of the Service"};
+  var SELECTS = {dial: true, via: true, pods: true};
+  var loading = {};
   var form = document.getElementById("controls");
   var $ = function (id) { return document.getElementById(id); };
 
@@ -100,17 +103,50 @@
     return "<div class='table-scroll'><table class='pods'>" + head + rows.join("") + "</table></div>" + note;
   }
 
+  function setValue(axis, v) {
+    var el = form.elements[axis];
+    if (el.tagName === "SELECT") { el.value = v; return; }
+    Array.prototype.forEach.call(el, function (r) { r.checked = r.value === v; });
+  }
+
+  // The states for the pods picked: the main bundle, or its chunk (null while it loads).
+  function part(pods) {
+    if (pods === bundle.start.pods) { return bundle; }
+    var parts = window.K8SLAB_EXPLORER_PODS || {};
+    if (parts[pods]) { return parts[pods]; }
+    if (!loading[pods]) {
+      loading[pods] = true;
+      var s = document.createElement("script");
+      s.src = bundle.chunks[pods];
+      s.onload = show;
+      s.onerror = function () { $("headline").textContent = "Could not load " + s.src + "."; };
+      document.body.appendChild(s);
+    }
+    return null;
+  }
+
   function show() {
     var t0 = performance.now();
-    var entry = bundle.states[key()];
+    var pods = value("pods");
+    var other = pods !== bundle.start.pods;
+    if (other) {
+      bundle.fixed_with_pods.forEach(function (axis) { setValue(axis, bundle.start[axis]); });
+    }
+    var states = part(pods);
+    if (!states) {
+      $("headline").textContent = "Loading the states for " + pods.replace(":", " pods, ") + " ready\u2026";
+      return;
+    }
+    var entry = states.states[key()];
     if (!entry) {
       $("headline").textContent = "No precomputed state for this combination.";
       return;
     }
-    var info = bundle.infos[entry[1]];
+    var info = states.infos[entry[1]];
     bundle.order.forEach(function (axis) {
       var box = form.querySelector("fieldset[data-axis='" + axis + "']");
-      box.disabled = info.disabled.indexOf(axis) >= 0;
+      box.disabled = info.disabled.indexOf(axis) >= 0 ||
+        (other && bundle.fixed_with_pods.indexOf(axis) >= 0);
     });
     $("service").textContent = info.service + " (" + info.type + ")";
     if (info.error) {
@@ -128,7 +164,7 @@
       $("headline").innerHTML = head + " <span class='note'>" + esc(info.client) + " \u2192 Service " +
         esc(info.service) + " (" + esc(info.type) + ")</span>";
       $("reason").innerHTML = "<strong>Why:</strong> " + esc(info.reason);
-      var svg = entry[0] >= 0 ? bundle.svgs[entry[0]] : "";
+      var svg = entry[0] >= 0 ? states.svgs[entry[0]] : "";
       var img = $("diagram");
       if (svg) {
         img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);

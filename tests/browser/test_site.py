@@ -79,12 +79,29 @@ def test_site_has_every_notebook_and_nothing_from_outside(site):
     assert figures["bytes"] <= 30e6, figures
 
 
+def pods_chunk(site_dir: Path, b: dict, pods: str) -> dict:
+    text = (site_dir / b["chunks"][pods]).read_text(encoding="utf-8")
+    return json.loads(text[text.index("] = ") + 4:].strip().rstrip(";"))
+
+
 def test_bundle_has_every_combination_of_the_controls(site):
-    b = bundle(site[0])
-    combos = list(itertools.product(*[[v for _, v in b["axes"][n]] for n in b["order"]]))
-    assert len(b["states"]) == len(combos)
-    assert all("|".join(c) in b["states"] for c in combos)
-    assert {"kind", "type", "policy", "via"} <= set(b["order"])
+    site_dir, _ = site
+    b = bundle(site_dir)
+    values = {n: [v for _, v in b["axes"][n]] for n in b["order"]}
+    assert {"kind", "type", "policy", "via", "pods"} <= set(b["order"])
+    # The demo's own pods: every control, every value.
+    combos = list(itertools.product(*[values[n] if n != "pods" else [b["start"]["pods"]]
+                                      for n in b["order"]]))
+    assert len(b["states"]) == len(combos) and all("|".join(c) in b["states"] for c in combos)
+    # Every other pod count, from 0 pods up, ready or not: every control but the fixed ones.
+    assert "0:0" in values["pods"] and set(b["chunks"]) == set(values["pods"]) - {b["start"]["pods"]}
+    for pods in b["chunks"]:
+        part = pods_chunk(site_dir, b, pods)
+        combos = list(itertools.product(*[
+            [pods] if n == "pods" else [b["start"][n]] if n in b["fixed_with_pods"] else values[n]
+            for n in b["order"]]))
+        assert len(part["states"]) == len(combos)
+        assert all("|".join(c) in part["states"] for c in combos), pods
 
 
 def test_notebook_pages_keep_the_saved_outputs(site):
@@ -157,6 +174,15 @@ def test_explorer_shows_what_k8slab_route_says(site, browser, tmp_path, screensh
         ports = re.compile(r":3\d{4}\b")
         assert ports.sub(":NODEPORT", got["route_text"]) == ports.sub(":NODEPORT", expected), via
         assert got["ms"] <= 50
+    # No pod left (the Deployment scaled to 0): the CLI reads a manifest saying replicas: 0.
+    scaled = tmp_path / "web-no-pods.yaml"
+    assert text.count("\n  replicas: 3\n") == 1
+    scaled.write_text(text.replace("\n  replicas: 3\n", "\n  replicas: 0\n"), encoding="utf-8")
+    pick(page, kind="pod", type="ClusterIP", pods="0:0")
+    page.wait_for_function("document.body.dataset.state.endsWith('|0:0')")
+    assert shown(page)["route_text"] == k8slab_route(str(scaled), "--service", "web", "--client",
+                                                     "pod/client")
+    assert page.locator("input[name='mode']").first.is_disabled()   # fixed with other pods
     path = screenshot_dir / "site-explorer-1366.png"
     page.screenshot(path=str(path), full_page=True)
     print(f"\nscreenshot: {path}")
