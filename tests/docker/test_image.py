@@ -113,7 +113,8 @@ def image(tmp_path_factory) -> str:
          "--python-version", base_python.stdout.strip(), "-d", str(wheels),
          "-r", str(context / "deploy/singleuser/requirements.txt"), "setuptools>=77", "wheel"],
         timeout=900)
-    run(["docker", "build", "--network", "none", "-f", "deploy/singleuser/Dockerfile",
+    run(["docker", "build", "--force-rm", "--network", "none",
+         "-f", "deploy/singleuser/Dockerfile",
          "--build-arg", f"BASE_IMAGE={BASE_TAG}",
          "--build-arg", "PIP_OPTIONS=--no-index --find-links=/tmp/wheels",
          "-t", IMAGE_TAG, "."], timeout=1800, cwd=context)
