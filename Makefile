@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # JupyterLab refuses to run as root unless told to (containers, CI, classroom VMs).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-image site clean
+.PHONY: lab test fuzz test-image site clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ site: $(VENV)/.lab-installed
 # not part of `make test`. Needs a running dockerd, and root the first time (debootstrap).
 test-image: $(VENV)/.test-installed
 	K8SLAB_DOCKER_TESTS=1 $(PY) -m pytest tests/docker -p no:cacheprovider -s
+
+# The long fuzz run (issue 14): K8SLAB_FUZZ_EXAMPLES mutated inputs (100,000 by default) and 300
+# command-line runs over 2 processes, then 8 threads routing and drawing for 30 s; the figures
+# land in benchmarks/fuzz.md. About half an hour on 2 cores.
+fuzz: $(VENV)/.test-installed
+	$(PY) benchmarks/fuzz.py --examples $${K8SLAB_FUZZ_EXAMPLES:-100000} --cli 300 --workers 2 --write
+	K8SLAB_CONCURRENCY_SECONDS=30 $(PY) -m pytest -p no:cacheprovider -q tests/test_fuzz.py -k threads
 
 clean:
 	rm -rf $(VENV)

@@ -26,7 +26,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["NODE_PORT_RANGE", "FieldProblem", "validate_object", "validate_together"]
+__all__ = ["NODE_PORT_RANGE", "FieldProblem", "validate_object", "validate_together", "validate_proxy_config",
+           "unusable"]
 
 NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver's default --service-node-port-range
 
@@ -64,7 +65,13 @@ def _go_quote(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+#: Longer strings are shown shortened in messages (Go's would print them whole).
+_SHOWN_CHARS = 200
+
+
 def _render(value) -> str:
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return _go_quote(value[:_SHOWN_CHARS]) + f"... ({len(value) - _SHOWN_CHARS:,} more characters)"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -76,6 +83,8 @@ def _render(value) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for ch in "<>&\u2028\u2029":  # Go's JSON encoder escapes these
         text = text.replace(ch, f"\\u{ord(ch):04x}")
+    if len(text) > 4 * _SHOWN_CHARS:
+        text = text[:4 * _SHOWN_CHARS] + f"... ({len(text) - 4 * _SHOWN_CHARS:,} more characters)"
     return text
 
 
@@ -283,12 +292,18 @@ _META = {"metadata": "v1.ObjectMeta"}
 _SELECTED = {"selector": "v1.LabelSelector", "template": "v1.PodTemplateSpec"}
 _STRUCTS: dict[str, dict[str, str]] = {
     "v1.ObjectMeta": {"name": "string", "generateName": "string", "namespace": "string",
-                      "labels": "map[string]string", "annotations": "map[string]string"},
+                      "labels": "map[string]string", "annotations": "map[string]string",
+                      "deletionTimestamp": "v1.Time", "ownerReferences": "[]v1.OwnerReference"},
+    "v1.OwnerReference": {"apiVersion": "string", "kind": "string", "name": "string", "uid": "types.UID",
+                          "controller": "bool", "blockOwnerDeletion": "bool"},
     "v1.LabelSelector": {"matchLabels": "map[string]string",
                          "matchExpressions": "[]v1.LabelSelectorRequirement"},
     "v1.LabelSelectorRequirement": {"key": "string", "operator": "v1.LabelSelectorOperator",
                                     "values": "[]string"},
-    "v1.Service": {**_META, "spec": "v1.ServiceSpec"},
+    "v1.Service": {**_META, "spec": "v1.ServiceSpec", "status": "v1.ServiceStatus"},
+    "v1.ServiceStatus": {"loadBalancer": "v1.LoadBalancerStatus"},
+    "v1.LoadBalancerStatus": {"ingress": "[]v1.LoadBalancerIngress"},
+    "v1.LoadBalancerIngress": {"ip": "string", "hostname": "string", "ipMode": "v1.LoadBalancerIPMode"},
     "v1.ServiceSpec": {
         "type": "v1.ServiceType", "ports": "[]v1.ServicePort", "selector": "map[string]string",
         "clusterIP": "string", "clusterIPs": "[]string", "ipFamilies": "[]v1.IPFamily",
@@ -305,7 +320,15 @@ _STRUCTS: dict[str, dict[str, str]] = {
     "v1.Pod": {**_META, "spec": "v1.PodSpec", "status": "v1.PodStatus"},
     "v1.PodTemplateSpec": {**_META, "spec": "v1.PodSpec"},
     "v1.PodSpec": {"containers": "[]v1.Container", "initContainers": "[]v1.Container", "nodeName": "string",
-                   "restartPolicy": "v1.RestartPolicy", "hostNetwork": "bool"},
+                   "restartPolicy": "v1.RestartPolicy", "hostNetwork": "bool",
+                   "nodeSelector": "map[string]string", "tolerations": "[]v1.Toleration",
+                   "hostname": "string", "subdomain": "string", "dnsPolicy": "v1.DNSPolicy",
+                   "dnsConfig": "v1.PodDNSConfig"},
+    "v1.PodDNSConfig": {"nameservers": "[]string", "searches": "[]string",
+                        "options": "[]v1.PodDNSConfigOption"},
+    "v1.PodDNSConfigOption": {"name": "string", "value": "string"},
+    "v1.Toleration": {"key": "string", "operator": "v1.TolerationOperator", "value": "string",
+                      "effect": "v1.TaintEffect", "tolerationSeconds": "int64"},
     "v1.Container": {"name": "string", "image": "string", "ports": "[]v1.ContainerPort"},
     "v1.ContainerPort": {"name": "string", "hostPort": "int32", "containerPort": "int32",
                          "protocol": "v1.Protocol", "hostIP": "string"},
@@ -325,23 +348,37 @@ _STRUCTS: dict[str, dict[str, str]] = {
     "v1.DaemonSet": {**_META, "spec": "v1.DaemonSetSpec"},
     "v1.DaemonSetSpec": dict(_SELECTED),
     "v1.Node": {**_META, "spec": "v1.NodeSpec", "status": "v1.NodeStatus"},
-    "v1.NodeSpec": {"podCIDR": "string", "podCIDRs": "[]string", "unschedulable": "bool"},
-    "v1.NodeStatus": {"addresses": "[]v1.NodeAddress"},
+    "v1.NodeSpec": {"podCIDR": "string", "podCIDRs": "[]string", "unschedulable": "bool",
+                    "providerID": "string", "taints": "[]v1.Taint"},
+    "v1.Taint": {"key": "string", "value": "string", "effect": "v1.TaintEffect", "timeAdded": "v1.Time"},
+    "v1.NodeStatus": {"addresses": "[]v1.NodeAddress", "conditions": "[]v1.NodeCondition"},
+    "v1.NodeCondition": {"type": "v1.NodeConditionType", "status": "v1.ConditionStatus"},
     "v1.NodeAddress": {"type": "v1.NodeAddressType", "address": "string"},
     "v1.EndpointSlice": {**_META, "addressType": "v1.AddressType", "endpoints": "[]v1.Endpoint",
                          "ports": "[]v1.EndpointPort"},
     "v1.Endpoint": {"addresses": "[]string", "hostname": "string", "nodeName": "string",
-                    "conditions": "v1.EndpointConditions"},
+                    "conditions": "v1.EndpointConditions", "zone": "string", "hints": "v1.EndpointHints",
+                    "targetRef": "v1.ObjectReference"},
+    "v1.EndpointHints": {"forZones": "[]v1.ForZone", "forNodes": "[]v1.ForNode"},
+    "v1.ForZone": {"name": "string"},
+    "v1.ForNode": {"name": "string"},
+    "v1.ObjectReference": {"kind": "string", "namespace": "string", "name": "string", "uid": "types.UID"},
     "v1.EndpointConditions": {"ready": "bool", "serving": "bool", "terminating": "bool"},
     "v1.EndpointPort": {"name": "string", "protocol": "v1.Protocol", "port": "int32",
                         "appProtocol": "string"},
 }
-_INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1)}
-# Every Go type a string does not simply decode into (all other field types are string types).
-_NOT_STRINGS = frozenset(
-    [t for fields in _STRUCTS.values() for t in fields.values()
-     if t.startswith("[]") or t.startswith("map[") or t in _STRUCTS]
-    + list(_STRUCTS) + list(_INT_BOUNDS) + ["bool", "intstr.IntOrString"])
+_INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _not_strings(structs: dict) -> frozenset:
+    """Every Go type a string does not simply decode into (all other field types are string types)."""
+    return frozenset(
+        [t for fields in structs.values() for t in fields.values()
+         if t.startswith("[]") or t.startswith("map[") or t in structs]
+        + list(structs) + list(_INT_BOUNDS) + ["bool", "intstr.IntOrString"])
+
+
+_NOT_STRINGS = _not_strings(_STRUCTS)
 
 
 def _json_kind(value) -> str:
@@ -394,9 +431,11 @@ def _join(path: str, child: str) -> str:
 class _Report:
     """Problems found so far, and the paths whose values could not be decoded."""
 
-    def __init__(self):
+    def __init__(self, structs: dict | None = None):
         self.problems: list[FieldProblem] = []
         self._undecodable: list[str] = []
+        self.structs = _STRUCTS if structs is None else structs
+        self.not_strings = _NOT_STRINGS if structs is None else _not_strings(structs)
 
     def add(self, path: str, message: str) -> None:
         # An undecodable field is reported once; the rules then see its zero value and stay quiet.
@@ -413,7 +452,7 @@ class _Report:
 
     def decode(self, value, gotype: str, path: str, jpath: str, struct: str | None):
         """value as Go would decode it into gotype; None when absent, null or undecodable."""
-        if type(value) is str and gotype not in _NOT_STRINGS:
+        if type(value) is str and gotype not in self.not_strings:
             return value                    # the common case, first: a string into a string type
         value = _as_json(value)
         if value is None:
@@ -422,7 +461,7 @@ class _Report:
             if not isinstance(value, list):
                 return self._mismatch(value, gotype, path, jpath, struct)
             elem = gotype[2:]
-            zero = {} if elem in _STRUCTS else ""
+            zero = {} if elem in self.structs else ""
             items = (self.decode(v, elem, f"{path}[{i}]", jpath, struct) for i, v in enumerate(value))
             return [zero if item is None else item for item in items]
         if gotype == "map[string]string":
@@ -435,11 +474,11 @@ class _Report:
                 if item is not None:
                     out[key] = item
             return out
-        if gotype in _STRUCTS:
+        if gotype in self.structs:
             if not isinstance(value, dict):
                 return self._mismatch(value, gotype, path, jpath, struct)
             name, out = gotype.partition(".")[2], {}
-            for key, ftype in _STRUCTS[gotype].items():
+            for key, ftype in self.structs[gotype].items():
                 if key in value:
                     item = self.decode(value[key], ftype, _join(path, key), _join(jpath, key), name)
                     if item is not None:
@@ -776,6 +815,22 @@ def _service(r: _Report, svc: dict, node_port_range: tuple[int, int]) -> None:
     if s.get("trafficDistribution", "PreferClose") not in distributions:
         r.add("spec.trafficDistribution", _not_supported(s["trafficDistribution"], distributions))
     _node_port_allocation(r, v, health, node_port_range)
+    _load_balancer_status(r, svc.get("status", {}).get("loadBalancer", {}), "status.loadBalancer")
+
+
+def _load_balancer_status(r: _Report, status: dict, path: str) -> None:
+    """ValidateLoadBalancerStatus (C): the server resets status on create, but k8slab reads a
+    snapshot's status as the cluster's state, so it checks it as a status update would be."""
+    for i, ingress in enumerate(status.get("ingress", [])):
+        at = f"{path}.ingress[{i}]"
+        if ingress.get("ip"):
+            for msg in _ip_errors(ingress["ip"]):
+                r.add(f"{at}.ip", _invalid(ingress["ip"], msg))
+        if ingress.get("hostname"):
+            for msg in _dns1123_subdomain(ingress["hostname"]):
+                r.add(f"{at}.hostname", _invalid(ingress["hostname"], msg))
+            if _parse_ip(ingress["hostname"]) is not None:
+                r.add(f"{at}.hostname", _invalid(ingress["hostname"], "must be a DNS name, not an IP address"))
 
 
 def _node_port_allocation(r: _Report, v: _ServiceView, health: int, node_port_range: tuple[int, int]) -> None:
@@ -855,6 +910,54 @@ def _pod_spec(r: _Report, spec: dict, path: str) -> None:
         r.add(f"{path}.restartPolicy", _not_supported(policy, _RESTART_POLICIES))
     for msg in _dns1123_subdomain(spec["nodeName"]) if spec.get("nodeName") else []:
         r.add(f"{path}.nodeName", _invalid(spec["nodeName"], msg))
+    _pod_dns(r, spec, path)
+
+
+# validation.go: validateDNSPolicy lists its values in this order; validatePodDNSConfig's limits.
+_DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
+_MAX_NAMESERVERS, _MAX_SEARCHES, _MAX_SEARCH_CHARS = 3, 32, 2048
+
+
+def _pod_dns(r: _Report, spec: dict, path: str) -> None:
+    """hostname, subdomain, dnsPolicy and dnsConfig, as ValidatePodSpec checks them."""
+    for field in ("hostname", "subdomain"):
+        for msg in _dns1123_label(spec[field]) if spec.get(field) else []:
+            r.add(f"{path}.{field}", _invalid(spec[field], msg))
+    policy = spec.get("dnsPolicy") or "ClusterFirst"       # defaulted when empty
+    if policy not in _DNS_POLICIES:
+        r.add(f"{path}.dnsPolicy", _not_supported(policy, _DNS_POLICIES))
+    config = spec.get("dnsConfig")
+    if policy == "None" and not isinstance(config, dict):
+        r.add(f"{path}.dnsConfig", _required("must provide `dnsConfig` when `dnsPolicy` is None"))
+        return
+    if not isinstance(config, dict):
+        return
+    where = f"{path}.dnsConfig"
+    servers = config.get("nameservers") or []
+    if policy == "None" and not servers:
+        r.add(f"{where}.nameservers", _required("must provide at least one DNS nameserver when "
+                                                 "`dnsPolicy` is None"))
+    if len(servers) > _MAX_NAMESERVERS:
+        r.add(f"{where}.nameservers", _invalid(servers, f"must not have more than "
+                                                        f"{_MAX_NAMESERVERS} nameservers"))
+    for i, ns in enumerate(servers):
+        if not _parse_ip(str(ns)):
+            r.add(f"{where}.nameservers[{i}]", _invalid(ns, "must be valid IP address"))
+    searches = config.get("searches") or []
+    if len(searches) > _MAX_SEARCHES:
+        r.add(f"{where}.searches", _invalid(searches, f"must not have more than {_MAX_SEARCHES} "
+                                                      "search paths"))
+    if len(" ".join(map(str, searches))) > _MAX_SEARCH_CHARS:
+        r.add(f"{where}.searches", _invalid(searches, f"must not have more than "
+                                                      f"{_MAX_SEARCH_CHARS} characters (including "
+                                                      "spaces) in the search list"))
+    for i, s in enumerate(searches):
+        name = str(s)[:-1] if str(s).endswith(".") else str(s)   # a trailing dot is allowed
+        for msg in _dns1123_subdomain(name):
+            r.add(f"{where}.searches[{i}]", _invalid(s, msg))
+    for i, option in enumerate(config.get("options") or []):
+        if isinstance(option, dict) and not option.get("name"):
+            r.add(f"{where}.options[{i}]", _required("Option.Name must not be empty"))
 
 
 def _pod(r: _Report, pod: dict, _node_port_range) -> None:
@@ -1154,3 +1257,79 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
         taken_ips |= ips
         taken_ports |= ports
     return problems
+
+
+# --- KubeProxyConfiguration (kube-proxy's own checks at start) ------------------------------------
+# cmd/kube-proxy reads its config file with a strict decoder, then runs
+# pkg/proxy/apis/config/validation/validation.go. Only the fields k8slab uses are checked.
+
+_PROXY_MODES_MSG = "must be iptables, ipvs, nftables or blank (blank means the best-available proxy [currently iptables])"
+_IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
+_PROXY_STRUCTS = {
+    "v1alpha1.KubeProxyConfiguration": {
+        "mode": "v1alpha1.ProxyMode", "clusterCIDR": "string", "nodePortAddresses": "[]string",
+        "iptables": "v1alpha1.KubeProxyIPTablesConfiguration", "ipvs": "v1alpha1.KubeProxyIPVSConfiguration"},
+    "v1alpha1.KubeProxyIPTablesConfiguration": {"masqueradeAll": "bool", "masqueradeBit": "int32",
+                                                "localhostNodePorts": "bool"},
+    "v1alpha1.KubeProxyIPVSConfiguration": {"scheduler": "string"},
+}
+
+
+def validate_proxy_config(conf: dict) -> list[FieldProblem]:
+    """What kube-proxy refuses at start in the KubeProxyConfiguration fields k8slab reads."""
+    r = _Report(_PROXY_STRUCTS)
+    c = r.decode(conf, "v1alpha1.KubeProxyConfiguration", "", "", None) or {}
+    mode = c.get("mode", "")
+    if mode not in ("", "iptables", "ipvs", "nftables"):
+        r.add("mode", _invalid(mode, _PROXY_MODES_MSG))
+    for text in c.get("clusterCIDR", "").split(",") if c.get("clusterCIDR") else []:
+        if _parse_cidr(text.strip()) is None:
+            r.add("clusterCIDR", _invalid(c["clusterCIDR"], "must be a valid CIDR block (e.g. 10.100.0.0/16 "
+                                                             "or fde4:8dba:82e1::/48)"))
+            break
+    bit = c.get("iptables", {}).get("masqueradeBit")
+    if bit is not None and not 0 <= bit <= 31:
+        r.add("iptables.masqueradeBit", _invalid(bit, "must be within the range [0, 31]"))
+    scheduler = c.get("ipvs", {}).get("scheduler", "")
+    if scheduler not in _IPVS_SCHEDULERS + ("",):
+        listed = " ".join(_IPVS_SCHEDULERS) + " "      # Go prints the list with its "" entry last
+        r.add("ipvs.scheduler", _invalid(scheduler, f"must be in [{listed}], blank means the default "
+                                                    "algorithm method (currently rr)"))
+    addresses = c.get("nodePortAddresses", [])
+    if any(_parse_cidr(a) is None for a in addresses if a != "primary"):
+        r.add("nodePortAddresses", _invalid(addresses, "must be a valid IP block"))
+    return r.problems
+
+
+# --- Beyond the API server: what it stores but no cluster can use -------------------------------
+
+
+def unusable(obj: dict) -> list[FieldProblem]:
+    """What the API server stores in a valid obj but kube-proxy cannot use, so k8slab cannot route:
+    an EndpointSlice port outside 1-65535 (the server sets no range; iptables-restore refuses a
+    rule to such a port) and a node InternalIP or ExternalIP that is not an IP (kube-proxy and the
+    kubelet parse it as one, utilnet.ParseIPSloppy). Call it only on objects validate_object passed."""
+    out = []
+    kind = obj.get("kind")
+    if kind == "EndpointSlice":
+        for i, port in enumerate(obj.get("ports") or []):
+            number = port.get("port") if isinstance(port, dict) else None
+            if isinstance(number, int) and not 1 <= number <= 65535:
+                out.append(FieldProblem(f"ports[{i}].port", _invalid(number, _PORT_RANGE_MSG + " (the API server "
+                                        "stores it, but kube-proxy cannot send traffic to such a port)")))
+    elif kind == "Node":
+        internal = []
+        for i, address in enumerate((obj.get("status") or {}).get("addresses") or []):
+            if isinstance(address, dict) and address.get("type") in ("InternalIP", "ExternalIP"):
+                text = address.get("address") or ""
+                for msg in _ip_errors(text):
+                    out.append(FieldProblem(f"status.addresses[{i}].address", _invalid(text, msg + (
+                        f" (the API server stores any text here, but kube-proxy reads an {address['type']} "
+                        "as an IP)"))))
+                if address.get("type") == "InternalIP" and _parse_ip(text) is not None:
+                    internal.append(_as_v4(_parse_ip(text)) is not None)
+        if internal and not any(internal):
+            out.append(FieldProblem("status.addresses", "k8slab models single-stack IPv4 clusters, and this "
+                                    "node has only IPv6 InternalIPs: give it an IPv4 InternalIP too (as a "
+                                    "dual-stack node has)"))
+    return out

@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw, rules and simulate over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules, simulate, dns and trace over YAML files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .errors import K8slabError
+from .errors import K8slabError, shown_problems
 
 __all__ = ["main"]
 
@@ -52,7 +52,55 @@ def _parser() -> argparse.ArgumentParser:
                    help="distinct client source addresses (default: 100)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p = sub.add_parser("dns", help="what a pod's (or node's) DNS lookup of a name gets, try by try")
+    p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
+    p.add_argument("--client", required=True, metavar="CLIENT", help="pod/NAME, pod/NAMESPACE/NAME or node/NAME")
+    p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
+    p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
+    p.add_argument("--json", action="store_true", help="print the lookup as JSON")
+    _trace_parser(sub)
     return parser
+
+
+def _trace_parser(sub) -> None:
+    """`k8slab trace`: one packet through the rules (DESIGN.md, "k8slab trace")."""
+    p = sub.add_parser("trace", help="one packet walked through kube-proxy's rules, rule by rule")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
+    p.add_argument("--dial", required=True, metavar="HOST:PORT", type=_dial,
+                   help="what the client connects to: an IPv4 address (or, from a pod or node, a "
+                        "Service name) and a port")
+    p.add_argument("--protocol", default="tcp", choices=("tcp", "udp", "sctp"))
+    p.add_argument("--seed", type=int, metavar="S", help="which random branch the steps follow")
+    p.add_argument("--repeat", action="store_true",
+                   help="a second connection from the same client (session affinity)")
+    p.add_argument("--via-node", metavar="NODE", help="the node the network routes an external IP to")
+    p.add_argument("--namespace", default="default", metavar="NS", help="the namespace of pod/NAME")
+    p.add_argument("--json", action="store_true", help="print the trace as JSON")
+
+
+def _dial(text: str) -> str:
+    from .trace import DialError, parse_dial
+    try:
+        parse_dial(text)
+    except DialError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--dial "))
+    return text
+
+
+def _trace(args) -> int:
+    from .manifests import load
+    from .trace import DialError, trace
+    cluster = load(*args.files)
+    _notes(cluster)
+    try:
+        t = trace(cluster, args.client, args.dial, protocol=args.protocol, seed=args.seed,
+                  repeat=args.repeat, via_node=args.via_node, namespace=args.namespace)
+    except DialError as e:
+        print(f"k8slab trace: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(t.to_dict(), indent=2) if args.json else t.text())
+    return 0
 
 
 def _positive(text: str) -> int:
@@ -93,8 +141,8 @@ def run(argv: list[str]) -> int:
     if args.command == "validate":
         from .manifests import validate_files
         problems = validate_files(args.files)
-        for p in problems:
-            print(p)
+        for line in shown_problems(problems):      # the first hundred, then how many more
+            print(line)
         if problems:
             print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
             return 1
@@ -122,11 +170,24 @@ def run(argv: list[str]) -> int:
                        seed=args.seed)
         print(json.dumps(sim.to_dict(), indent=2) if args.json else sim.text())
         return 0
+    if args.command == "dns":
+        from .dns import lookup
+        from .manifests import load
+        cluster = load(*args.files)
+        _notes(cluster)
+        result = lookup(cluster, args.client, args.name, args.type)
+        print(json.dumps(result.to_dict(), indent=2) if args.json else result.text())
+        return 0
+    if args.command == "trace":
+        return _trace(args)
     raise AssertionError(args.command)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; exit codes: 0 done, 1 invalid input, 2 usage."""
+    for stream in (sys.stdout, sys.stderr):   # a name no terminal can print is escaped, not fatal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except K8slabError as e:

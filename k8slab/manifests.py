@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
+import functools
 import hashlib
 import ipaddress
 import json
+import math
 import os
+import re
+import stat
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .errors import K8slabError, Problem
 from .model import (
-    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, ProxyConfig, Service,
-    ServicePort,
+    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
+    Service, ServicePort,
 )
 
 __all__ = ["load", "load_texts", "read_objects", "validate_files", "service_to_yaml",
@@ -26,6 +32,21 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 FAST_PARSER_BYTES = 4 * 1024 * 1024
 #: A document whose aliases would expand past this many values is refused (alias bombs).
 MAX_EXPANDED_VALUES = 5_000_000
+#: Deeper nesting is refused: no Kubernetes object comes near it (Go's decoders stop at 10,000,
+#: far past what Python's recursion can follow).
+MAX_DEPTH = 100
+#: More documents in one file are refused: reading them would take minutes, and a snapshot of a
+#: cluster at Kubernetes' limits is one List document.
+MAX_DOCUMENTS = 200_000
+
+#: Kubernetes' published scalability limits (kubernetes.io/docs/setup/best-practices/cluster-large/):
+#: k8slab builds no larger cluster, so that a typo such as `replicas: 2000000000` gets an answer,
+#: not a laptop out of memory.
+MAX_PODS = 150_000
+MAX_NODES = 5_000
+#: The kubelet's default maxPods: the scheduler places no more pods on a node (unless the Node's
+#: status.allocatable.pods says otherwise); the rest stay Pending, as in a real cluster.
+DEFAULT_MAX_PODS_PER_NODE = 110
 
 #: The kinds k8slab reads, with the apiVersion each must carry.
 KINDS = {
@@ -55,6 +76,7 @@ _NO_CLOUD_PROVIDER_IDS = ("kind://", "minikube://", "k3s://", "docker://")
 # Kubernetes' alphabet for generated name suffixes (no vowels, no look-alikes):
 # k8s.io/apimachinery/pkg/util/rand SafeEncodeString.
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_SAFE_TABLE = bytes(ord(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)]) for b in range(256))   # byte -> letter
 
 
 # ---------------------------------------------------------------------------------------
@@ -85,40 +107,237 @@ class _Object:
 
 
 def _yaml_documents(filename: str, text: str) -> list:
-    """Every document of a YAML (or JSON) text, or K8slabError naming the line and column."""
+    """Every document of a YAML (or JSON) text as the JSON kubectl sends, or K8slabError naming
+    the line and column (or the document and field) of what cannot be read."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:   # only a Python string can hold one; no file can
+            raise K8slabError(problems=[Problem(
+                filename, f"not UTF-8 text: a lone surrogate (\\u{ord(text[e.start]):04x}) at "
+                          f"position {e.start}")])
+        text = text.removeprefix("\ufeff")   # a byte-order mark, as some Windows editors write
+    docs = None
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:                                   # `kubectl get -o json`: JSON is YAML, and fast
-            return [json.loads(text)]
-        except ValueError:
+            docs = [json.loads(text, parse_int=_json_int)]
+        except (ValueError, RecursionError):
             pass                               # YAML flow style; the YAML parser says more
-    if len(text) > FAST_PARSER_BYTES:
+    if docs is None and len(text) > FAST_PARSER_BYTES:
         docs = _fast_yaml_documents(filename, text)
-        if docs is not None:
-            return docs
+    if docs is None:
+        docs = _pyyaml_documents(filename, text)
+    if len(docs) > MAX_DOCUMENTS:
+        raise K8slabError(problems=[Problem(
+            filename, f"{len(docs):,} YAML documents; k8slab reads up to {MAX_DOCUMENTS:,} in one file "
+                      "(a whole cluster at Kubernetes' limits is one `kubectl get -o yaml` List)")])
+    return [_as_sent(filename, i, d) for i, d in enumerate(docs)]
+
+
+def _pyyaml_documents(filename: str, text: str) -> list:
     import yaml
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        docs = [d for d in yaml.load_all(text, Loader=loader)]
+        return list(yaml.load_all(text, Loader=_loader()))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = " ".join(x for x in (e.context, e.problem) if x)
-        raise K8slabError(problems=[Problem(filename, f"YAML syntax error at {where}{what}")])
+        raise K8slabError(problems=[Problem(filename, f"YAML syntax error at {where}{_shorten(what)}")])
     except yaml.reader.ReaderError as e:
         raise K8slabError(problems=[Problem(
             filename, f"not YAML text: character #x{_code(e.character):04x} at position {e.position} "
                       f"({e.reason})")])
     except yaml.YAMLError as e:
-        raise K8slabError(problems=[Problem(filename, f"YAML error: {e}")])
+        raise K8slabError(problems=[Problem(filename, f"YAML error: {_shorten(str(e))}")])
     except RecursionError:
-        raise K8slabError(problems=[Problem(filename, "YAML nested too deeply to read")])
-    for i, d in enumerate(docs):
-        if _expanded_size(d, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES:
-            raise K8slabError(problems=[Problem(
-                filename, f"document {i + 1}: its aliases expand past {MAX_EXPANDED_VALUES:,} "
-                "values (an alias bomb?); Kubernetes refuses such YAML too")])
-    return docs
+        raise K8slabError(problems=[Problem(filename, f"YAML nested too deeply to read (k8slab reads "
+                                                      f"objects up to {MAX_DEPTH} levels deep)")])
+
+
+@functools.lru_cache(maxsize=1)
+def _loader():
+    """PyYAML's safe loader, made to read values as Kubernetes' YAML-to-JSON step does.
+
+    kubectl and the API server read YAML with go-yaml v2 through sigs.k8s.io/yaml, then decode
+    the JSON that comes out. Two of PyYAML's YAML 1.1 readings differ from go-yaml's: an unquoted
+    date (`name: 2024-01-01`) stays a string there (go-yaml v2 keeps timestamps it decodes into
+    an interface{} as strings, decode.go), and so does `1:20` (go-yaml has no base-60 integers).
+    Integers past 64 bits become floats, or strings past a float's range (resolve.go), which
+    also keeps Python's 4,300-digit limit on int() from ever being reached.
+    """
+    import yaml
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    timestamp = "tag:yaml.org,2002:timestamp"
+
+    class KubernetesLoader(base):
+        yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != timestamp]
+            for first, resolvers in base.yaml_implicit_resolvers.items()}
+        yaml_constructors = dict(base.yaml_constructors)
+
+    def construct_int(loader, node):
+        text = loader.construct_scalar(node)
+        if ":" in text:
+            return text
+        try:
+            value = yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+        except ValueError:                       # past Python's int-from-text digit limit
+            value = None
+        if value is not None and -(2**63) <= value < 2**64:
+            return value
+        return _go_yaml_big_number(text.replace("_", ""))
+
+    KubernetesLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    KubernetesLoader.add_constructor(timestamp, yaml.constructor.SafeConstructor.construct_yaml_str)
+    return KubernetesLoader
+
+
+def _go_yaml_big_number(text: str):
+    """An integer too large for 64 bits, as go-yaml v2 resolves it: a float, else the text."""
+    try:
+        value = float(text)
+    except ValueError:                           # hexadecimal or octal: go-yaml keeps the text
+        return text
+    return value if math.isfinite(value) else text
+
+
+def _json_int(text: str):
+    try:
+        value = int(text)
+    except ValueError:                           # past Python's int-from-text digit limit
+        value = None
+    if value is not None and -(2**63) <= value < 2**64:
+        return value
+    return float(text)                           # as Go reads an out-of-range JSON number: +Inf past 1e308
+
+
+class _Unreadable(Exception):
+    def __init__(self, path: str, message: str):
+        super().__init__(message)
+        self.path, self.message = path, message
+
+
+def _as_sent(filename: str, index: int, doc):
+    """One parsed document as the JSON kubectl would send: string keys, whole numbers as integers,
+    no lone surrogates, no self-containing aliases, nesting and alias expansion bounded."""
+    values = [0]
+    memo: dict[int, Any] = {}
+    active: set[int] = set()
+
+    def convert(v, path: str, depth: int):
+        values[0] += 1
+        t = type(v)
+        if t is str:
+            return v if v.isascii() else _no_surrogates(v)
+        if v is None or t is int or t is bool:
+            return v
+        if t is float:
+            if not math.isfinite(v):
+                # kubectl's json.Marshal refuses these before anything reaches the server.
+                shown = "NaN" if v != v else ("+Inf" if v > 0 else "-Inf")
+                raise _Unreadable(path, f"json: unsupported value: {shown}")
+            # Go's encoding/json writes a whole float64 below 1e21 without a fraction (80.0 -> 80),
+            # so the server decodes it as an integer: kubectl turns `targetPort: 8080.0` into 8080.
+            return int(v) if v.is_integer() and abs(v) < 1e21 else v
+        if t is dict or t is list:
+            key = id(v)
+            if key in memo:
+                return memo[key]              # an alias: the same value, converted once
+            if key in active:
+                raise _Unreadable(path, "an alias refers to a value that contains it "
+                                        "(go-yaml: anchor's value contains itself)")
+            if depth >= MAX_DEPTH:
+                raise _Unreadable(path, f"nested more than {MAX_DEPTH} levels deep; k8slab reads "
+                                        f"objects up to {MAX_DEPTH} levels (no Kubernetes object needs more)")
+            active.add(key)
+            if t is dict:
+                out = {}
+                for k, item in v.items():
+                    k = _key_text(k)
+                    out[k] = convert(item, f"{path}.{_shorten(k, 40)}" if path else _shorten(k, 40), depth + 1)
+            else:
+                out = [convert(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(v)]
+            active.discard(key)
+            memo[key] = out
+            return out
+        if isinstance(v, (datetime.date, datetime.datetime)):   # an explicit !!timestamp
+            return v.isoformat()
+        if isinstance(v, bytes):                                # !!binary
+            return base64.b64encode(v).decode()
+        if isinstance(v, (set, frozenset)):                     # !!set
+            return convert(dict.fromkeys(v), path, depth)
+        if isinstance(v, tuple):
+            return convert(list(v), path, depth)
+        return str(v)
+
+    where = f"document {index + 1}"
+    try:
+        out = convert(doc, "", 0)
+    except _Unreadable as e:
+        raise K8slabError(problems=[Problem(filename, f"{where}: {e.path}: {e.message}" if e.path
+                                            else f"{where}: {e.message}")])
+    except RecursionError:
+        raise K8slabError(problems=[Problem(filename, f"{where}: nested too deeply to read")])
+    # go-yaml v2 refuses a document whose aliases make up too much of what it decodes
+    # (decode.go, allowedAliasRatio): 99% up to 400,000 values, falling to 10% at 4,000,000.
+    expanded = _expanded_size(out, MAX_EXPANDED_VALUES)
+    aliased = expanded - values[0]
+    if expanded > MAX_EXPANDED_VALUES or (aliased > 100 and expanded > 1000
+                                          and aliased / expanded > _allowed_alias_ratio(expanded)):
+        raise K8slabError(problems=[Problem(
+            filename, f"{where}: document contains excessive aliasing (its aliases expand to "
+                      f"{'more than ' if expanded > MAX_EXPANDED_VALUES else ''}"
+                      f"{min(expanded, MAX_EXPANDED_VALUES):,} values; an alias bomb?): "
+                      "Kubernetes refuses such YAML too")])
+    return out
+
+
+def _allowed_alias_ratio(count: int) -> float:
+    low, high = 400_000, 4_000_000
+    if count <= low:
+        return 0.99
+    if count >= high:
+        return 0.10
+    return 0.99 - 0.89 * (count - low) / (high - low)
+
+
+def _no_surrogates(s: str) -> str:
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        # Go's JSON decoder reads an unpaired \ud800 escape as U+FFFD.
+        return re.sub("[\ud800-\udfff]", "\ufffd", s)
+
+
+def _key_text(key) -> str:
+    """A YAML map key as the JSON key sigs.k8s.io/yaml turns it into (yes: -> "true", 1: -> "1")."""
+    if type(key) is str:
+        return key if key.isascii() else _no_surrogates(key)
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return _go_int_text(key)
+    if isinstance(key, float):
+        return repr(key)
+    return _no_surrogates(str(key))
+
+
+def _go_int_text(n: int) -> str:
+    try:
+        return str(n)
+    except ValueError:                           # past Python's int-to-text limit
+        return hex(n)
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    """text, or its start and how much was left out: a message must stay readable."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
 def _code(character) -> int:
@@ -167,22 +386,43 @@ def _expanded_size(value, limit: int) -> int:
     return sizes.get(id(value), 1)
 
 
-def read_text(path: str) -> str:
-    """A file's text, or K8slabError for a file that is missing, too large or not UTF-8."""
+def read_text(path) -> str:
+    """A file's text, or K8slabError for a file that is missing, unreadable, not a regular file,
+    too large or not UTF-8. Never blocks: a FIFO or a device is refused before it is opened."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise K8slabError(problems=[Problem(
+            _shorten(repr(path)), f"not a file name: k8slab reads files given by their path (a str), "
+                                  f"not {type(path).__name__}")])
+    path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise K8slabError(problems=[Problem(
-                path, f"file is {size / 2**20:.0f} MiB; k8slab reads files up to "
-                f"{MAX_FILE_BYTES // 2**20} MiB (split it, or leave out kinds it does not need)")])
-        with open(path, "rb") as f:
-            data = f.read()
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise K8slabError(problems=[Problem(path, "is a directory: give the YAML files in it")])
+        if not stat.S_ISREG(info.st_mode):
+            what = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else
+                    "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
+                    "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
+            raise K8slabError(problems=[Problem(path, f"is {what}, not a regular file: k8slab reads "
+                                                      "YAML files (save the output to a file first)")])
+        if info.st_size > MAX_FILE_BYTES:
+            raise K8slabError(problems=[Problem(path, _too_large(info.st_size))])
+        # O_NONBLOCK: should the file be swapped for a FIFO after the check, open() still returns.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb", closefd=True) as f:
+            data = f.read(MAX_FILE_BYTES + 1)      # a file that grows is still read no further
     except OSError as e:
         raise K8slabError(problems=[Problem(path, e.strerror or str(e))])
+    if len(data) > MAX_FILE_BYTES:
+        raise K8slabError(problems=[Problem(path, _too_large(len(data)))])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise K8slabError(problems=[Problem(path, f"not UTF-8 text (byte {e.start})")])
+
+
+def _too_large(size: int) -> str:
+    return (f"file is {size / 2**20:.0f} MiB; k8slab reads files up to {MAX_FILE_BYTES // 2**20} MiB "
+            "(split it, or leave out kinds it does not need)")
 
 
 def read_objects(filename: str, text: str) -> tuple[list[_Object], list[Problem]]:
@@ -262,8 +502,11 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
                                             "(every object needs apiVersion and kind)"))
             continue
         if kind not in KINDS:
-            if kind == "ConfigMap" and _kube_proxy_configmap(o.obj) is not None:
+            conf = _kube_proxy_configmap(o.obj) if kind == "ConfigMap" else None
+            if conf is not None:
                 known.append(o)
+                problems.extend(Problem(o.file, fp.message, kind, o.name, f"data[config.conf].{fp.path}")
+                                for fp in _validation.validate_proxy_config(conf))
                 continue
             skipped[kind] = skipped.get(kind, 0) + 1
             continue
@@ -276,13 +519,13 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
             continue
         known.append(o)
         if kind == "KubeProxyConfiguration":
-            problems.extend(Problem(o.file, message, kind, o.name, path)
-                            for path, message in _check_proxy_config(o.obj))
+            problems.extend(Problem(o.file, fp.message, kind, o.name, fp.path)
+                            for fp in _validation.validate_proxy_config(o.obj))
             continue
         try:
-            found = _validation.validate_object(o.obj)
+            found = _validation.validate_object(o.obj) or _validation.unusable(o.obj)
         except Exception as e:  # noqa: BLE001 - a checker bug must not become a traceback
-            found = [_validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {e}")]
+            found = [_validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {_shorten(str(e))}")]
         for fp in found:
             problems.append(Problem(o.file, fp.message, kind, o.name, fp.path))
     checked = [o for o in known if o.obj.get("kind") in KINDS]
@@ -298,42 +541,64 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
     return problems, notes
 
 
-def _check_proxy_config(conf: dict) -> list[tuple[str, str]]:
-    """The KubeProxyConfiguration fields k8slab uses, checked as kube-proxy checks them at start
-    (pkg/proxy/apis/config/validation/validation.go)."""
-    out = []
-    mode = conf.get("mode")
-    if mode not in (None, "", "iptables", "ipvs", "nftables"):
-        out.append(("mode", f"Invalid value: {json.dumps(mode, default=str)}: must be iptables, ipvs, "
-                            "nftables or blank (blank means the best-available proxy [currently iptables])"))
-    cidrs = conf.get("clusterCIDR")
-    if cidrs not in (None, ""):
-        ok = isinstance(cidrs, str)
-        for cidr in cidrs.split(",") if ok else ():
-            try:
-                ipaddress.ip_network(cidr.strip(), strict=False)
-            except ValueError:
-                ok = False
-        if not ok:
-            out.append(("clusterCIDR", f"Invalid value: {json.dumps(cidrs, default=str)}: must be a valid "
-                                       "CIDR block (e.g. 10.100.0.0/16 or fde4:8dba:82e1::/48)"))
-    for path, value in (("iptables.masqueradeAll", _dig(conf, "iptables", "masqueradeAll")),
-                        ("iptables.localhostNodePorts", _dig(conf, "iptables", "localhostNodePorts"))):
-        if value is not None and not isinstance(value, bool):
-            out.append((path, f"Invalid value: {json.dumps(value, default=str)}: must be true or false"))
-    bit = _dig(conf, "iptables", "masqueradeBit")
-    if bit is not None and not (isinstance(bit, int) and not isinstance(bit, bool) and 0 <= bit <= 31):
-        out.append(("iptables.masqueradeBit", f"Invalid value: {json.dumps(bit, default=str)}: "
-                                              "must be within the range [0, 31]"))
-    return out
-
-
 def validate_files(paths: Iterable[str]) -> list[Problem]:
     """Every problem in these files, as `kubectl apply` would report them (empty: all valid)."""
     texts, problems = _read_files(paths)
     objects, bad = _read_all(texts)
     more, _ = _validate(objects)
+    if not (problems or bad or more):
+        more = _beyond_limits(objects)
     return problems + bad + more
+
+
+def _beyond_limits(objects: list[_Object]) -> list[Problem]:
+    """Valid objects that would make a cluster past Kubernetes' scalability limits."""
+    by_kind: dict[str, list[_Object]] = {}
+    for o in objects:
+        by_kind.setdefault(o.kind, []).append(o)
+    nodes = by_kind.get("Node", [])
+    if len(nodes) > MAX_NODES:
+        o = nodes[MAX_NODES]
+        return [Problem(o.file, f"{len(nodes):,} nodes: k8slab builds clusters of up to {MAX_NODES:,} "
+                                "nodes (Kubernetes' tested limit)", "Node", o.name)]
+    total = len(by_kind.get("Pod", []))
+    node_count = len(nodes) or len(FILL_IN["node_names"])
+    for o, kind in _expanding_controllers(by_kind):
+        n = node_count if kind == "DaemonSet" else _replicas(o.obj)
+        total += n
+        if total > MAX_PODS:
+            path = "" if kind == "DaemonSet" else "spec.replicas"
+            what = f"{n:,} pods (one per node)" if kind == "DaemonSet" else f"Invalid value: {n}"
+            return [Problem(o.file, f"{what}: k8slab builds clusters of up to {MAX_PODS:,} pods "
+                                    f"(Kubernetes' tested limit); with this object the input asks for "
+                                    f"{total:,} or more", kind, o.name, path)]
+    return []
+
+
+def _replicas(obj: dict) -> int:
+    replicas = _dig(obj, "spec", "replicas", default=1)
+    return replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
+
+
+def _expanding_controllers(by_kind: dict[str, list[_Object]]) -> list[tuple[_Object, str]]:
+    """The controllers whose pods k8slab makes, in order: not those a snapshot lists the pods of."""
+    given_by_ns: dict[str, list[dict]] = {}
+    for o in by_kind.get("Pod", []):
+        given_by_ns.setdefault(o.namespace, []).append(_str_map(_dig(o.obj, "metadata", "labels")))
+    deployments = {(o.namespace, o.name) for o in by_kind.get("Deployment", [])}
+    out = []
+    for kind in CONTROLLERS:
+        for o in by_kind.get(kind, []):
+            if kind == "ReplicaSet" and any(
+                    (o.namespace, ref.get("name")) in deployments
+                    for ref in _dig(o.obj, "metadata", "ownerReferences", default=[]) or []
+                    if isinstance(ref, dict) and ref.get("kind") == "Deployment"):
+                continue        # its Deployment makes these pods already
+            selector = _controller_selector(o.obj, kind)
+            if any(_selector_matches(selector, labels) for labels in given_by_ns.get(o.namespace, [])):
+                continue        # a snapshot: the controller's pods are in the input as they are
+            out.append((o, kind))
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -359,6 +624,8 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Clust
     objects, problems = _read_all(texts)
     more, notes = _validate(objects)
     problems.extend(more)
+    if not problems:
+        problems = _beyond_limits(objects)
     if problems:
         # Never a half-loaded cluster: a learner would take it for the whole one.
         raise K8slabError(problems=problems)
@@ -393,8 +660,8 @@ def _str_map(v) -> dict[str, str]:
 
 def short_hash(*parts: str, length: int = 10) -> str:
     """A deterministic name suffix in Kubernetes' alphabet (real clusters use random ones)."""
-    digest = hashlib.sha256("\0".join(parts).encode()).digest()
-    return "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in digest[:length])
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).digest()
+    return digest[:length].translate(_SAFE_TABLE).decode("ascii")
 
 
 def _tolerates(tolerations, taint: dict) -> bool:
@@ -418,11 +685,11 @@ def _kube_proxy_configmap(obj: dict) -> dict | None:
     text = _dig(obj, "data", "config.conf")
     if not isinstance(text, str):
         return None
-    import yaml
     try:
-        conf = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return None
+        docs = _yaml_documents("config.conf", text)
+    except K8slabError:
+        return None          # kube-proxy would not start; k8slab keeps its defaults
+    conf = docs[0] if len(docs) == 1 else None
     return conf if isinstance(conf, dict) and conf.get("kind") == "KubeProxyConfiguration" else None
 
 
@@ -435,6 +702,8 @@ class _Builder:
         self.cloud = cloud
         self.files = files
         self.by_kind: dict[str, list[_Object]] = {}
+        self._per_spec: dict[int, tuple] = {}
+        self._per_labels: dict[int, tuple] = {}
         for o in objects:
             self.by_kind.setdefault(o.kind, []).append(o)
 
@@ -492,17 +761,24 @@ class _Builder:
                 if isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address"):
                     used_ips.add(str(a["address"]))
         ip_pool = _address_pool(FILL_IN["node_ips"], start=11, used=used_ips)
+        self.max_pods: dict[str, int] = {}
         specs = [(o.name, o.obj) for o in given]
+        origin = {o.name: o for o in given}
         if not given:
             # No nodes given: the nodes the pods name, else three of k8slab's own.
-            named = sorted({_dig(p, "spec", "nodeName") for _, p, _ in raw_pods} - {None})
+            named = sorted({_dig(p, "spec", "nodeName") for _, p, _, _ in raw_pods} - {None})
             specs = [(n, {}) for n in (named or FILL_IN["node_names"])]
             if not named:
                 self.notes.append("no nodes given: filled in node-a, node-b and node-c")
         for i, (name, obj) in enumerate(sorted(specs, key=lambda s: s[0])):
+            # The first IPv4 InternalIP: k8slab models kube-proxy's IPv4 proxier, which ignores
+            # a dual-stack node's IPv6 address.
             ip = next((str(a["address"]) for a in _dig(obj, "status", "addresses", default=[]) or []
-                       if isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address")),
-                      None) or next(ip_pool)
+                       if isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address")
+                       and ":" not in str(a["address"])),
+                      None) or _take(ip_pool, origin.get(name), "Node", name, "status.addresses",
+                                     "node IP", FILL_IN["node_ips"])
+            self.max_pods[name] = _max_pods(obj)
             labels = _str_map(_dig(obj, "metadata", "labels"))
             labels.setdefault("kubernetes.io/hostname", name)
             conditions = _dig(obj, "status", "conditions", default=[]) or []
@@ -519,24 +795,13 @@ class _Builder:
         return nodes, taints
 
     # -- pods ----------------------------------------------------------------------------
-    def _raw_pods(self) -> list[tuple[str, dict, str | None]]:
-        """(namespace, pod object, owner) for every pod: given ones, then controllers' pods."""
-        pods = [(o.namespace, o.obj, _owner_of(o.obj)) for o in self.of("Pod")]
-        given_by_ns: dict[str, list[dict]] = {}
-        for ns, p, _ in pods:
-            given_by_ns.setdefault(ns, []).append(_str_map(_dig(p, "metadata", "labels")))
-        deployments = {(o.namespace, o.name) for o in self.of("Deployment")}
-        for kind in CONTROLLERS:
-            for o in self.of(kind):
-                if kind == "ReplicaSet" and any(
-                        (o.namespace, ref.get("name")) in deployments
-                        for ref in _dig(o.obj, "metadata", "ownerReferences", default=[]) or []
-                        if isinstance(ref, dict) and ref.get("kind") == "Deployment"):
-                    continue        # its Deployment makes these pods already
-                selector = _controller_selector(o.obj, kind)
-                if any(_selector_matches(selector, labels) for labels in given_by_ns.get(o.namespace, [])):
-                    continue        # a snapshot: the controller's pods are in the input as they are
-                pods.extend((o.namespace, p, f"{kind}/{o.name}") for p in self._expand(o, kind))
+    def _raw_pods(self) -> list[tuple[str, dict, str | None, _Object]]:
+        """(namespace, pod object, owner, where it came from) for every pod: given ones, then
+        controllers' pods."""
+        pods = [(o.namespace, o.obj, _owner_of(o.obj), o) for o in self.of("Pod")]
+        for o, kind in _expanding_controllers(self.by_kind):
+            ns, owner = o.namespace, f"{kind}/{o.name}"
+            pods.extend((ns, p, owner, o) for p in self._expand(o, kind))
         return pods
 
     def _expand(self, o: _Object, kind: str) -> list[dict]:
@@ -544,36 +809,44 @@ class _Builder:
         template = _dig(o.obj, "spec", "template", default={})
         labels = _str_map(_dig(template, "metadata", "labels"))
         spec = _dig(template, "spec", default={})
-        replicas = _dig(o.obj, "spec", "replicas", default=1)
-        replicas = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
+        replicas = _replicas(o.obj)
         template_hash = short_hash(json.dumps(template, sort_keys=True, default=str))
         out = []
 
-        def pod(name, extra_labels, node=None):
-            p_spec = dict(spec)
-            if node:
-                p_spec["nodeName"] = node
-            return {"metadata": {"name": name, "namespace": o.namespace,
-                                 "labels": {**labels, **extra_labels}}, "spec": p_spec}
+        namespace = o.namespace
+
+        def pod(name, pod_labels):
+            # The pods share their template's spec (and their labels, where those are the same):
+            # nothing changes a pod once made, and 150,000 copies would take seconds.
+            return {"metadata": {"name": name, "namespace": namespace, "labels": pod_labels}, "spec": spec}
 
         if kind == "Deployment":
             rs = f"{o.name}-{template_hash}"
+            shared = {**labels, "pod-template-hash": template_hash}
             for i in range(replicas):
-                out.append(pod(f"{rs}-{short_hash(rs, str(i), length=5)}",
-                               {"pod-template-hash": template_hash}))
+                out.append(pod(f"{rs}-{short_hash(rs, str(i), length=5)}", shared))
         elif kind in ("ReplicaSet", "ReplicationController"):
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", {}))
+                out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", labels))
         elif kind == "StatefulSet":
+            service_name = _dig(o.obj, "spec", "serviceName")
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{i}", {
-                    "statefulset.kubernetes.io/pod-name": f"{o.name}-{i}",
+                p = pod(f"{o.name}-{i}", {
+                    **labels, "statefulset.kubernetes.io/pod-name": f"{o.name}-{i}",
                     "apps.kubernetes.io/pod-index": str(i),
-                    "controller-revision-hash": f"{o.name}-{template_hash}"}))
+                    "controller-revision-hash": f"{o.name}-{template_hash}"})
+                # The controller gives each pod its name as hostname and the governing
+                # Service as subdomain (pkg/controller/statefulset/stateful_set_utils.go,
+                # initIdentity): that is what makes web-0.web.NS.svc.cluster.local.
+                # Each pod gets its own copy of the shared spec for these two fields.
+                p["spec"] = {**p["spec"], "hostname": f"{o.name}-{i}"}
+                if isinstance(service_name, str) and service_name:
+                    p["spec"]["subdomain"] = service_name
+                out.append(p)
         elif kind == "DaemonSet":
             # One pod per node that fits: marked with the node now, placed by _pods below.
             out.append({"_daemonset": True, **pod(o.name, {
-                "controller-revision-hash": template_hash,
+                **labels, "controller-revision-hash": template_hash,
                 "pod-template-generation": "1"})})
         return out
 
@@ -582,19 +855,32 @@ class _Builder:
         per_node_total = {n.name: 0 for n in nodes}
         per_owner: dict[tuple[str | None, str], int] = {}
         placed: list[tuple[str, dict, str | None, str | None]] = []
-        for ns, p, owner in raw_pods:
+        for ns, p, owner, _ in raw_pods:
             node = _dig(p, "spec", "nodeName")
             if node is not None:
                 per_node_total[node] = per_node_total.get(node, 0) + 1
                 per_owner[(owner, node)] = per_owner.get((owner, node), 0) + 1
         pending = []
-        for ns, p, owner in raw_pods:
+        full = False
+
+        def has_room(n: Node) -> bool:
+            nonlocal full, room_left
+            room = per_node_total[n.name] < self.max_pods.get(n.name, DEFAULT_MAX_PODS_PER_NODE)
+            full = full or not room
+            if not room and all(per_node_total[m.name] >= self.max_pods.get(m.name, DEFAULT_MAX_PODS_PER_NODE)
+                                for m in nodes):
+                room_left = False
+            return room
+
+        room_left = bool(nodes)
+
+        for ns, p, owner, origin in raw_pods:
             if p.get("_daemonset"):
                 for n in nodes:
-                    if self._fits(p, n, taints, daemon=True):
+                    if has_room(n) and self._fits(p, n, taints, daemon=True):
                         placed.append((ns, _renamed(p, f"{p['metadata']['name']}-"
                                                        f"{short_hash(p['metadata']['name'], n.name, length=5)}"),
-                                       owner, n.name))
+                                       owner, n.name, origin))
                         per_node_total[n.name] += 1
                 continue
             node = _dig(p, "spec", "nodeName")
@@ -603,7 +889,8 @@ class _Builder:
             elif node is None:
                 # The scheduler's default spreading: fewest pods of the same owner on the
                 # node, then fewest pods in all, then the node's name for a stable answer.
-                fits = [n for n in nodes if self._fits(p, n, taints)]
+                # Room first: it is cheap, and once every node is full it settles the rest.
+                fits = [n for n in nodes if has_room(n) and self._fits(p, n, taints)] if room_left else []
                 if fits:
                     best = min(fits, key=lambda n: (per_owner.get((owner, n.name), 0),
                                                     per_node_total[n.name], n.name))
@@ -612,16 +899,18 @@ class _Builder:
                     per_node_total[node] += 1
                 else:
                     pending.append(_dig(p, "metadata", "name"))
-            placed.append((ns, p, owner, node))
+            placed.append((ns, p, owner, node, origin))
         if pending:
-            shown = ", ".join(pending[:5]) + (" ..." if len(pending) > 5 else "")
-            self.notes.append(f"{len(pending)} pod(s) stay Pending: no node fits them ({shown})")
+            shown = ", ".join(_shorten(str(n), 60) for n in pending[:5]) + (" ..." if len(pending) > 5 else "")
+            why = (" or they are full (a node takes at most its status.allocatable.pods, "
+                   f"{DEFAULT_MAX_PODS_PER_NODE} by default)") if full else ""
+            self.notes.append(f"{len(pending)} pod(s) stay Pending: no node fits them{why} ({shown})")
 
-        used_ips = {str(_dig(p, "status", "podIP")) for _, p, _, _ in placed if _dig(p, "status", "podIP")}
+        used_ips = {str(_dig(p, "status", "podIP")) for _, p, _, _, _ in placed if _dig(p, "status", "podIP")}
         pools = {n.name: _address_pool(n.pod_cidr, start=2, used=used_ips) for n in nodes}
         pods = []
-        for ns, p, owner, node in placed:
-            pods.append(self._pod(ns, p, owner, node, node_by_name.get(node), pools.get(node)))
+        for ns, p, owner, node, origin in placed:
+            pods.append(self._pod(ns, p, owner, node, node_by_name.get(node), pools.get(node), origin))
         return pods
 
     def _fits(self, p: dict, n: Node, taints, daemon: bool = False) -> bool:
@@ -635,16 +924,26 @@ class _Builder:
         tolerations = _dig(p, "spec", "tolerations", default=[])
         return all(_tolerates(tolerations, t) for t in taints.get(n.name, []))
 
-    def _pod(self, ns, p, owner, node_name, node: Node | None, pool) -> Pod:
+    def _pod(self, ns, p, owner, node_name, node: Node | None, pool, origin: _Object) -> Pod:
         meta = p.get("metadata") or {}
         status = p.get("status")
-        ports = []
-        for c in _dig(p, "spec", "containers", default=[]) or []:
-            for cp in (c.get("ports") or []) if isinstance(c, dict) else []:
-                if isinstance(cp, dict) and isinstance(cp.get("containerPort"), int):
-                    ports.append(ContainerPort(cp["containerPort"], cp.get("name"),
-                                               cp.get("protocol") or "TCP"))
-        host_network = bool(_dig(p, "spec", "hostNetwork", default=False))
+        spec = p.get("spec")
+        spec = spec if isinstance(spec, dict) else {}
+        cached = self._per_spec.get(id(spec))
+        if cached is None or cached[0] is not spec:     # a controller's pods share one spec
+            ports = []
+            for c in spec.get("containers") or []:
+                for cp in (c.get("ports") or []) if isinstance(c, dict) else []:
+                    if isinstance(cp, dict) and isinstance(cp.get("containerPort"), int):
+                        ports.append(ContainerPort(cp["containerPort"], cp.get("name"),
+                                                   cp.get("protocol") or "TCP"))
+            cached = self._per_spec[id(spec)] = (spec, tuple(ports), bool(spec.get("hostNetwork")))
+        _, ports, host_network = cached
+        raw_labels = meta.get("labels")
+        labels = self._per_labels.get(id(raw_labels))
+        if labels is None or labels[0] is not raw_labels:
+            labels = self._per_labels[id(raw_labels)] = (raw_labels, _str_map(raw_labels))
+        labels = labels[1]
         if isinstance(status, dict) and status:
             # As a snapshot says: an IP only if it has one, Ready only if the condition says so.
             ip = status.get("podIP")
@@ -652,15 +951,17 @@ class _Builder:
             ready = any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
                         for c in status.get("conditions") or [])
         elif node is not None:
-            ip = node.address if host_network else next(pool)
+            ip = node.address if host_network else _take(
+                pool, origin, origin.kind, origin.name, "status.podIP",
+                lambda: f"pod IP for {_shorten(str(meta.get('name')), 80)} on node {node.name}", node.pod_cidr)
             phase, ready = "Running", True
         else:
             ip, phase, ready = None, "Pending", False
         return Pod(
             name=meta.get("name"), namespace=ns, node=node_name, ip=str(ip) if ip else None,
-            labels=_str_map(meta.get("labels")), ports=tuple(ports), ready=ready,
+            labels=labels, ports=ports, ready=ready,
             terminating=meta.get("deletionTimestamp") is not None, owner=owner, phase=phase,
-            host_network=host_network)
+            host_network=host_network, **_pod_dns(p.get("spec")))
 
     # -- Services -------------------------------------------------------------------------
     def _services(self, nodes) -> list[Service]:
@@ -693,7 +994,8 @@ class _Builder:
         for p in spec.get("ports") or []:
             node_port = p.get("nodePort")
             if wants_node_ports and not node_port:
-                node_port = next(port_pool)
+                node_port = _take(port_pool, o, "Service", o.name, f"spec.ports[{len(ports)}].nodePort",
+                                  "node port", "%d-%d" % FILL_IN["node_ports"])
             target = p.get("targetPort")
             ports.append(ServicePort(
                 port=p["port"], target_port=p["port"] if target in (None, 0, "") else target,
@@ -703,7 +1005,8 @@ class _Builder:
         if svc_type == "ExternalName":
             cluster_ip = None
         elif not cluster_ip:
-            cluster_ip = next(ip_pool)
+            cluster_ip = _take(ip_pool, o, "Service", o.name, "spec.clusterIP", "cluster IP",
+                               FILL_IN["service_cidr"])
         # The policy applies to externally-accessible Services, which include a ClusterIP
         # Service with externalIPs (pkg/api/v1/service/util.go, ExternallyAccessible).
         reachable_from_outside = external or (svc_type == "ClusterIP" and bool(spec.get("externalIPs")))
@@ -714,14 +1017,16 @@ class _Builder:
             timeout = 10800                              # the API server's default: 3 hours
         health = spec.get("healthCheckNodePort")
         if svc_type == "LoadBalancer" and etp == "Local" and not health:
-            health = next(port_pool)                     # allocated like a node port
+            health = _take(port_pool, o, "Service", o.name, "spec.healthCheckNodePort",  # like a node port
+                           "node port", "%d-%d" % FILL_IN["node_ports"])
         ingress = tuple(str(i.get("ip") or i.get("hostname"))
                         for i in _dig(o.obj, "status", "loadBalancer", "ingress", default=[]) or []
                         if isinstance(i, dict) and (i.get("ip") or i.get("hostname")))
         if svc_type == "LoadBalancer" and not ingress and cloud and "status" not in o.obj:
             # A manifest (no status yet): the cloud's controller would assign an address. A
             # snapshot whose status has none is a load balancer still <pending>: kept so.
-            ingress = (next(lb_pool),)
+            ingress = (_take(lb_pool, o, "Service", o.name, "status.loadBalancer.ingress",
+                             "load-balancer address", FILL_IN["load_balancer_ips"]),)
         selector = spec.get("selector")
         return Service(
             name=o.name, namespace=o.namespace, type=svc_type,
@@ -766,12 +1071,36 @@ class _Builder:
                         pod=_dig(e, "targetRef", "name") if _dig(e, "targetRef", "kind") == "Pod" else None,
                         node=e.get("nodeName"), zone=e.get("zone"), ready=ready, serving=serving,
                         terminating=bool(cond.get("terminating")),
+                        hostname=e.get("hostname") if isinstance(e.get("hostname"), str) else None,
                         hint_zones=tuple(h.get("name") for h in hints if isinstance(h, dict))
                         if isinstance(hints, list) else None,
                         hint_nodes=tuple(h.get("name") for h in node_hints if isinstance(h, dict))
                         if isinstance(node_hints, list) else None))
             out.append(EndpointSlice(f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints)))
         return out
+
+
+def _pod_dns(spec) -> dict:
+    """The Pod fields that decide its name and its resolv.conf, as the API server defaults them."""
+    spec = spec if isinstance(spec, dict) else {}
+    hostname, subdomain = spec.get("hostname"), spec.get("subdomain")
+    policy = spec.get("dnsPolicy")
+    conf = spec.get("dnsConfig")
+    dns_config = None
+    if isinstance(conf, dict):
+        options = []
+        for o in conf.get("options") or []:
+            if isinstance(o, dict) and isinstance(o.get("name"), str) and o["name"]:
+                value = o.get("value")
+                options.append((o["name"], None if value is None else str(value)))
+        dns_config = PodDNSConfig(
+            nameservers=tuple(str(n) for n in conf.get("nameservers") or [] if n is not None),
+            searches=tuple(str(n) for n in conf.get("searches") or [] if n is not None),
+            options=tuple(options))
+    return {"hostname": hostname if isinstance(hostname, str) and hostname else None,
+            "subdomain": subdomain if isinstance(subdomain, str) and subdomain else None,
+            "dns_policy": policy if isinstance(policy, str) and policy else "ClusterFirst",
+            "dns_config": dns_config}
 
 
 def _owner_of(pod: dict) -> str | None:
@@ -812,6 +1141,30 @@ def _selector_matches(selector: dict, labels: dict[str, str]) -> bool:
         if op == "DoesNotExist" and key in labels:
             return False
     return bool(match) or bool(selector.get("matchExpressions"))
+
+
+def _take(pool, o: _Object | None, kind: str, name: str | None, path: str, what: str, where: str):
+    """The next value of an allocation pool, or K8slabError naming the object that found it empty."""
+    try:
+        return next(pool)
+    except (StopIteration, K8slabError):
+        pass
+    raise K8slabError(problems=[Problem(
+        o.file if o is not None else "(filled in by k8slab)",
+        (f"no free address left in {where} for a {what() if callable(what) else what}" if what != "node port"
+         else f"no free node port left in {where}")
+        + " (k8slab fills these in from a fixed range: give the field a value yourself)", kind, name, path)])
+
+
+def _max_pods(node: dict) -> int:
+    """How many pods the scheduler places on a node: status.allocatable.pods (or capacity)."""
+    for key in ("allocatable", "capacity"):
+        value = _dig(node, "status", key, "pods")
+        if isinstance(value, str) and value.isdigit() and len(value) < 10:
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return DEFAULT_MAX_PODS_PER_NODE
 
 
 def _address_pool(cidr: str, start: int, used: set[str]):
