@@ -49,7 +49,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         big = os.path.join(tmp, "snapshot-50mb.yaml")
-        snapshot_yaml(big, pods=19_000, nodes=300, services=1000)
+        snapshot_yaml(big, pods=22_000, nodes=300, services=1000)
         size = os.path.getsize(big) / 2**20
         rows.append((f"snapshot, {size:.0f} MB: route", run(["route", big, "--service", "app2", "--namespace",
                                                             "ns-2", "--client", "laptop", "--json"])))

@@ -30,6 +30,10 @@ __all__ = ["NODE_PORT_RANGE", "FieldProblem", "validate_object", "validate_toget
            "unusable"]
 
 NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver's default --service-node-port-range
+#: kube-apiserver's --service-cluster-ip-range as kubeadm sets it (single-stack IPv4); its
+#: first address belongs to default/kubernetes (the API server's own Service).
+SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/12")
+KUBERNETES_SERVICE_IP = ipaddress.IPv4Address("10.96.0.1")
 
 
 @dataclass(frozen=True)
@@ -1200,15 +1204,29 @@ def validate_object(obj: dict, *, node_port_range: tuple[int, int] = NODE_PORT_R
     return _check(obj, node_port_range)[2].problems
 
 
-def _allocate(svc: dict, taken_ips: set, taken_ports: set):
+def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None):
     """(error, IPs, ports) the Service allocator (R) would reserve for svc, given what earlier
     Services hold; it stops at the first thing already taken."""
-    v = _ServiceView.of(svc.get("spec", {}))
+    spec = svc.get("spec", {})
+    v = _ServiceView.of(spec)
     ips, ports = set(), set()
     if v.type == "ExternalName":
         return None, ips, ports
+    # The IP families come first (pkg/registry/core/service/storage/alloc.go,
+    # initIPFamilyFields): this cluster is single-stack IPv4.
+    if spec.get("ipFamilyPolicy") == "RequireDualStack":
+        return FieldProblem("spec.ipFamilyPolicy", _invalid(
+            "RequireDualStack", "this cluster is not configured for dual-stack services")), ips, ports
+    for i, family in enumerate(spec.get("ipFamilies") or []):
+        if family != "IPv4":
+            return FieldProblem(f"spec.ipFamilies[{i}]", _invalid(family, "not configured on this cluster")), ips, ports
     for text in [] if v.headless else v.cluster_ips:
         ip = _parse_ip(text)
+        if service_cidr is not None and isinstance(ip, ipaddress.IPv4Address) and ip not in service_cidr:
+            # pkg/registry/core/service/ipallocator: ErrNotInRange
+            why = (f"failed to allocate IP {text}: the provided IP ({text}) is not in the valid "
+                   f"range. The range of valid IPs is {service_cidr}")
+            return FieldProblem("spec.clusterIPs", _invalid(v.cluster_ips, why)), ips, ports
         if ip in taken_ips:
             why = f"failed to allocate IP {text}: provided IP is already allocated"
             return FieldProblem("spec.clusterIPs", _invalid(v.cluster_ips, why)), ips, ports
@@ -1232,7 +1250,18 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
     Objects that validate_object rejects are never created, so they hold nothing."""
     problems: list[tuple[int, FieldProblem]] = []
     created: set[tuple[str, str, str]] = set()
-    taken_ips: set = set()
+    # The API server's own Service holds the range's first address from the start. The range
+    # is kubeadm's default, unless a snapshot's default/kubernetes sits elsewhere: then the
+    # cluster's range is another one, which k8slab does not know, and only clashes count.
+    first, service_cidr = KUBERNETES_SERVICE_IP, SERVICE_CIDR
+    for obj in objs if isinstance(objs, (list, tuple)) else []:
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        if (isinstance(meta, dict) and obj.get("kind") == "Service" and meta.get("name") == "kubernetes"
+                and (meta.get("namespace") or "default") == "default"):
+            ip = _parse_ip(str((obj.get("spec") or {}).get("clusterIP") or ""))
+            if isinstance(ip, ipaddress.IPv4Address) and ip not in SERVICE_CIDR:
+                first, service_cidr = ip, None
+    taken_ips: set = {first}
     taken_ports: set[int] = set()
     for index, obj in enumerate(objs if isinstance(objs, (list, tuple)) else []):
         kind, decoded, report = _check(obj, node_port_range)
@@ -1245,7 +1274,9 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
         # re-created Service reports, not that it already exists.
         problem, ips, ports = None, set(), set()
         if kind == "Service":
-            problem, ips, ports = _allocate(decoded, taken_ips, taken_ports)
+            # default/kubernetes itself (in a snapshot) is the holder of that first address.
+            own = {first} if (namespace, name) == ("default", "kubernetes") else set()
+            problem, ips, ports = _allocate(decoded, taken_ips - own, taken_ports, service_cidr)
         key = (kind, namespace, name)
         if problem is None and name and key in created:
             exists = f"{_KINDS[kind].resource} {_go_quote(name)} already exists"

@@ -21,8 +21,10 @@ from .model import (
     Service, ServicePort,
 )
 
-__all__ = ["load", "load_texts", "read_objects", "validate_files", "service_to_yaml",
-           "MAX_FILE_BYTES", "FILL_IN", "short_hash", "with_service_type"]
+__all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
+           "service_to_yaml", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
+           "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
+           "with_service_type"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -230,6 +232,9 @@ def _as_sent(filename: str, index: int, doc):
         t = type(v)
         if t is str:
             return v if v.isascii() else _no_surrogates(v)
+        if t is int and not -(2**63) <= v < 2**64:
+            # As go-yaml resolves an integer past 64 bits (the fast parser keeps it whole).
+            return float(v) if v.bit_length() < 1024 else _go_int_text(v)
         if v is None or t is int or t is bool:
             return v
         if t is float:
@@ -549,6 +554,15 @@ def validate_files(paths: Iterable[str]) -> list[Problem]:
     if not (problems or bad or more):
         more = _beyond_limits(objects)
     return problems + bad + more
+
+
+def validate_texts(texts: list[tuple[str, str]]) -> list[Problem]:
+    """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
+    objects, bad = _read_all(texts)
+    more, _ = _validate(objects)
+    if not (bad or more):
+        more = _beyond_limits(objects)
+    return bad + more
 
 
 def _beyond_limits(objects: list[_Object]) -> list[Problem]:
@@ -932,7 +946,11 @@ class _Builder:
         cached = self._per_spec.get(id(spec))
         if cached is None or cached[0] is not spec:     # a controller's pods share one spec
             ports = []
-            for c in spec.get("containers") or []:
+            # Named targetPorts resolve in the app containers, then in native sidecars (init
+            # containers with restartPolicy: Always): pkg/api/v1/pod/util.go, FindPort.
+            sidecars = [c for c in spec.get("initContainers") or []
+                        if isinstance(c, dict) and c.get("restartPolicy") == "Always"]
+            for c in list(spec.get("containers") or []) + sidecars:
                 for cp in (c.get("ports") or []) if isinstance(c, dict) else []:
                     if isinstance(cp, dict) and isinstance(cp.get("containerPort"), int):
                         ports.append(ContainerPort(cp["containerPort"], cp.get("name"),
@@ -1019,10 +1037,15 @@ class _Builder:
         if svc_type == "LoadBalancer" and etp == "Local" and not health:
             health = _take(port_pool, o, "Service", o.name, "spec.healthCheckNodePort",  # like a node port
                            "node port", "%d-%d" % FILL_IN["node_ports"])
-        ingress = tuple(str(i.get("ip") or i.get("hostname"))
-                        for i in _dig(o.obj, "status", "loadBalancer", "ingress", default=[]) or []
-                        if isinstance(i, dict) and (i.get("ip") or i.get("hostname")))
-        if svc_type == "LoadBalancer" and not ingress and cloud and "status" not in o.obj:
+        given_ingress = [i for i in _dig(o.obj, "status", "loadBalancer", "ingress", default=[]) or []
+                         if isinstance(i, dict) and (i.get("ip") or i.get("hostname"))]
+        ingress = tuple(str(i.get("ip") or i.get("hostname")) for i in given_ingress)
+        ip_mode = str(given_ingress[0].get("ipMode") or "VIP") if given_ingress else "VIP"
+        lb_class = spec.get("loadBalancerClass") if svc_type == "LoadBalancer" else None
+        # The cloud provider's service controller leaves a Service with a loadBalancerClass
+        # to the controller of that class (k8s.io/cloud-provider, controllers/service:
+        # wantsLoadBalancer skips it); k8slab models no such controller, so it stays pending.
+        if svc_type == "LoadBalancer" and not ingress and cloud and "status" not in o.obj and not lb_class:
             # A manifest (no status yet): the cloud's controller would assign an address. A
             # snapshot whose status has none is a load balancer still <pending>: kept so.
             ingress = (_take(lb_pool, o, "Service", o.name, "status.loadBalancer.ingress",
@@ -1038,6 +1061,8 @@ class _Builder:
             internal_traffic_policy=spec.get("internalTrafficPolicy") or "Cluster",
             session_affinity=affinity, session_affinity_timeout=timeout if affinity == "ClientIP" else None,
             load_balancer_ingress=ingress if svc_type == "LoadBalancer" else (),
+            load_balancer_ip_mode=ip_mode if ip_mode in ("VIP", "Proxy") else "VIP",
+            load_balancer_class=str(lb_class) if lb_class else None,
             load_balancer_source_ranges=tuple(str(r) for r in spec.get("loadBalancerSourceRanges") or []),
             health_check_node_port=health if svc_type == "LoadBalancer" and etp == "Local" else None,
             allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
@@ -1076,7 +1101,10 @@ class _Builder:
                         if isinstance(hints, list) else None,
                         hint_nodes=tuple(h.get("name") for h in node_hints if isinstance(h, dict))
                         if isinstance(node_hints, list) else None))
-            out.append(EndpointSlice(f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints)))
+            out.append(EndpointSlice(
+                f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints),
+                address_type=str(o.obj.get("addressType") or "IPv4"),
+                managed_by=_dig(o.obj, "metadata", "labels", "endpointslice.kubernetes.io/managed-by")))
         return out
 
 

@@ -7,11 +7,13 @@ from typing import Mapping
 
 __all__ = [
     "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
-    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig",
+    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig", "CONTROLLER",
 ]
 
 #: The well-known node label topology-aware routing reads.
 ZONE_LABEL = "topology.kubernetes.io/zone"
+#: endpointslice.kubernetes.io/managed-by of the slices the EndpointSlice controller writes.
+CONTROLLER = "endpointslice-controller.k8s.io"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Service:
     session_affinity: str = "None"
     session_affinity_timeout: int | None = None   # seconds, with ClientIP (default 10800)
     load_balancer_ingress: tuple[str, ...] = ()   # status.loadBalancer.ingress IPs or hostnames
+    load_balancer_ip_mode: str = "VIP"            # status.loadBalancer.ingress[0].ipMode: VIP or Proxy
+    load_balancer_class: str | None = None        # spec.loadBalancerClass
     load_balancer_source_ranges: tuple[str, ...] = ()
     health_check_node_port: int | None = None
     allocate_load_balancer_node_ports: bool = True
@@ -191,6 +195,13 @@ class EndpointSlice:
     name: str
     ports: tuple[tuple[str | None, int, str], ...]  # (name, port, protocol)
     endpoints: tuple[Endpoint, ...]               # port=0: the slice's ports apply
+    address_type: str = "IPv4"                    # IPv4, IPv6 or FQDN
+    managed_by: str | None = None                 # endpointslice.kubernetes.io/managed-by
+
+    @property
+    def by_controller(self) -> bool:
+        """Written by the EndpointSlice controller (a snapshot of its slices), not by hand."""
+        return self.managed_by == CONTROLLER
 
 
 def _endpoint_order(e: Endpoint) -> str:
@@ -279,8 +290,15 @@ class Cluster:
         cached = self._endpoint_cache.get(cache_key)
         if cached is not None:
             return cached
-        if service.key in self._slices_by_service:
+        given = self._slices_by_service.get(service.key)
+        if given:
             found = self._endpoints_from_slices(service, port)
+            # A hand-written slice sits beside the controller's: for a Service with a selector
+            # the EndpointSlice controller still writes its own from the pods, and kube-proxy
+            # merges every slice labelled with the Service's name (pkg/proxy/
+            # endpointslicecache.go). Only slices the controller wrote (a snapshot) stand alone.
+            if service.selector and not any(sl.by_controller for sl in given):
+                found = self._endpoints_from_pods(service, port) + found
         else:
             found = self._endpoints_from_pods(service, port)
         # One endpoint per IP:port, as kube-proxy keeps them; a live one wins over a
@@ -297,6 +315,8 @@ class Cluster:
     def _endpoints_from_slices(self, service: Service, port: ServicePort) -> list[Endpoint]:
         found = []
         for sl in self._slices_by_service[service.key]:
+            if sl.address_type not in ("IPv4", "IPv6"):
+                continue         # FQDN slices: no proxier reads them (endpointslicecache.go)
             for name, number, protocol in sl.ports:
                 # A slice port belongs to the Service port of the same name ("" when unnamed).
                 if (name or None) == (port.name or None) and protocol == port.protocol:

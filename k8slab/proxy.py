@@ -523,8 +523,11 @@ class ServicePortState:
         self.hash = chain_hash(self.name + self.proto)
         self.cluster_ip = cluster_ip
         self.external_ips = [ip for ip in map(ipv4, svc.external_ips) if ip]
-        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS).
-        self.lb_ips = [ip for ip in map(ipv4, svc.load_balancer_ingress) if ip]
+        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS), and
+        # not one with ipMode: Proxy, whose traffic reaches the nodes addressed to their node
+        # ports, not to that IP (pkg/proxy/serviceport.go, KEP-1860).
+        self.lb_ips = ([ip for ip in map(ipv4, svc.load_balancer_ingress) if ip]
+                       if getattr(svc, "load_balancer_ip_mode", "VIP") != "Proxy" else [])
         self.source_ranges = [n for n in map(ipv4_net, svc.load_balancer_source_ranges) if n]
         self.node_port = port.node_port or 0
         self.health_port = svc.health_check_node_port or 0

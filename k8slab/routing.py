@@ -17,6 +17,7 @@ __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_
            "CLIENT_ADDRESSES", "client_address", "load_balancer_nodes"]
 
 CLIENT_KINDS = ("pod", "node", "laptop", "other-cluster", "internet")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
 ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
 #: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
 HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
@@ -64,7 +65,8 @@ class RouteEndpoint:
     """A pod that can answer this client, and its chance of getting a new connection.
 
     `seen` is which source address the pod sees on such a connection: "client" (the
-    client's own) and/or "node" (the address of the node whose kube-proxy masqueraded it).
+    client's own), "node" (the address of the node whose kube-proxy masqueraded it) or
+    "load-balancer" (a proxying load balancer's own, ipMode: Proxy).
     """
 
     endpoint: Endpoint
@@ -201,8 +203,13 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
             raise K8slabError(f"client {text}: the pod is Pending (no node, no IP), so it cannot "
                               "send anything yet")
         return Client(text, "pod", pod=pod, node=cluster.node(pod.node))
+    # A mistyped kind (`lapto`, `pods/web-1`) gets the nearest real client, as names do.
+    known = ["laptop", "other-cluster", "internet", *(f"node/{n.name}" for n in cluster.nodes),
+             *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
+    close = difflib.get_close_matches(text, known, n=3)
+    hint = "; did you mean " + " or ".join(close) + "?" if close else ""
     raise K8slabError(f"client {text!r}: give one of pod/NAME, pod/NAMESPACE/NAME, node/NAME, "
-                      "laptop, other-cluster, internet")
+                      f"laptop, other-cluster, internet{hint}")
 
 
 def client_address(client: Client) -> str:
@@ -250,13 +257,18 @@ def _did_you_mean(word: str, choices) -> str:
 # ---------------------------------------------------------------------------------------
 
 def route(cluster: Cluster, client: str, service: str, namespace: str = "default", port=None,
-          entry: str | None = None, via_node: str | None = None) -> Route:
+          entry: str | None = None, via_node: str | None = None, protocol: str | None = None) -> Route:
     """How `client` reaches Service `namespace/service` on `port`, entering by `entry`.
 
     `port` is the Service port's number or name (default: the first); `entry` forces a way in
     (ClusterIP, NodePort, LoadBalancer, ExternalIP) instead of the one such a client would use;
-    `via_node` is the node whose IP an outside client dials (default: the first by name).
+    `via_node` is the node whose IP an outside client dials (default: the first by name);
+    `protocol` is the client's (TCP, UDP, SCTP; default: the Service port's own).
     """
+    if protocol is not None:
+        if not isinstance(protocol, str) or protocol.upper() not in PROTOCOLS:
+            raise K8slabError(f"protocol {protocol!r}: give one of {', '.join(PROTOCOLS)}")
+        protocol = protocol.upper()
     svc = cluster.service(service, namespace)
     if svc is None:
         names = [s.name for s in cluster.services if s.namespace == namespace]
@@ -270,7 +282,7 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
         if target is None:
             raise K8slabError(f"via node {via_node!r}: no such node"
                               f"{_did_you_mean(via_node, [n.name for n in cluster.nodes])}")
-    return _Router(cluster, who, svc, target).run(port, entry)
+    return _Router(cluster, who, svc, target).run(port, entry, protocol)
 
 
 class _Router:
@@ -299,7 +311,7 @@ class _Router:
             stopped_at=None if reachable else len(self.hops) - 1)
 
     # -- the decision, step by step --------------------------------------------------------
-    def run(self, port, entry) -> Route:
+    def run(self, port, entry, protocol=None) -> Route:
         svc = self.svc
         sp = svc.port_for(port)
         if port is not None and sp is None:
@@ -307,6 +319,11 @@ class _Router:
             return self.answer("no-such-port", None,
                                f"Service {svc.name} has no port {port}; its ports are {listed or 'none'}. "
                                "Name a port by its number or its name.")
+        if protocol is not None and sp is not None and sp.protocol != protocol and svc.proxied:
+            same = next((p for p in svc.ports if p.port == sp.port and p.protocol == protocol), None)
+            if same is None:
+                return self.protocol_mismatch(sp, protocol)
+            sp = same
         if not svc.proxied:
             return self.dns_route(sp, entry)
         if sp is None:
@@ -392,6 +409,16 @@ class _Router:
         else:
             reason = f"{name} lists no spec.externalIPs, so no external IP leads to it."
         return self.answer("not-exposed", None, reason, port=sp)
+
+    def protocol_mismatch(self, sp: ServicePort, protocol: str) -> Route:
+        """A client speaking another protocol than the port: kube-proxy's rules match `-p`."""
+        svc = self.svc
+        reason = (f"Service {svc.name} port {sp.port} is {sp.protocol} only, and the client sends "
+                  f"{protocol}: every kube-proxy rule for it matches `-p {sp.protocol.lower()}`, so "
+                  f"the {protocol} packet matches none. To a cluster IP it is lost (a timeout); to a node "
+                  "port the node itself answers that nothing listens (connection refused). Add a "
+                  f"{protocol} port to the Service, or connect over {sp.protocol}.")
+        return self.answer("no-such-port", None, reason, port=sp)
 
     def lb_pending(self, sp: ServicePort) -> Route:
         return self.answer("lb-pending", None, (
@@ -566,7 +593,8 @@ class _Router:
         svc = self.svc
         lb = svc.load_balancer_ingress[0]
         address = f"{lb}:{sp.port}"
-        if self.who.inside and _is_ip(lb):
+        proxy_mode = svc.load_balancer_ip_mode == "Proxy"
+        if self.who.inside and _is_ip(lb) and not proxy_mode:
             # kube-proxy on the client's own node catches packets for the load balancer's IP
             # (KUBE-SERVICES matches it), so they never travel to the cloud and back.
             node = self.who.node
@@ -594,19 +622,30 @@ class _Router:
         groups: dict[object, list[Node]] = {}
         for n in healthy:
             groups.setdefault(n.name if local else n.zone, []).append(n)
+        if proxy_mode and svc.load_balancer_source_ranges and not any(
+                ipaddress.ip_address(self.source) in net for net in _networks(svc.load_balancer_source_ranges)):
+            # A proxying load balancer enforces the ranges itself (kube-proxy never sees the
+            # client's address to check).
+            return self.blocked(sp, "LoadBalancer", self.decide(sp, healthy[0]))
         per_group, fates, seen = {}, {}, {}
         for key, members in groups.items():
             d = self.decide(sp, members[0])
-            fate = fates[key] = d.fate(self.source, "load-balancer")
+            if proxy_mode:
+                # ipMode: Proxy: the load balancer opens its own connection to the node port,
+                # from its own address (k8slab uses its IP): kube-proxy sees that source.
+                fate = fates[key] = d.fate(lb, "node-port")
+            else:
+                fate = fates[key] = d.fate(self.source, "load-balancer")
             per_group[key] = fate.endpoints if fate.outcome == "dnat" else ()
             addresses = {m.address for m in members} if fate.masquerade else set()
             for e in per_group[key]:
                 # Masqueraded unless it is a hostNetwork pod on the receiving node itself.
-                mark = {"node"} if fate.masquerade else {"client"}
+                mark = {"node"} if fate.masquerade else {"load-balancer" if proxy_mode else "client"}
+                unmasked = "load-balancer" if proxy_mode else "client"
                 if e.address in addresses and len(members) == 1:
-                    mark = {"client"}
+                    mark = {unmasked}
                 elif e.address in addresses:
-                    mark = {"node", "client"}
+                    mark = {"node", unmasked}
                 seen[e] = frozenset(seen.get(e, frozenset()) | mark)
         totals = proxy.load_balancer_shares(per_group, {k: len(m) for k, m in groups.items()})
         outcomes = {f.outcome for f in fates.values()}
@@ -634,6 +673,10 @@ class _Router:
             reason = (f"{spread}{to_port}. kube-proxy on the receiving node forwards to any ready pod, "
                       "maybe on another node, and replaces the client's address with the node's "
                       "(externalTrafficPolicy: Cluster).")
+        if proxy_mode:
+            reason += (" This load balancer has ipMode: Proxy: it opens its own connection to the "
+                       "node port, so kube-proxy and the pods see the load balancer's address, never "
+                       "the client's, and pods dialing its address go out to it too.")
         lost = 1 - sum(totals.values())
         if lost > 1e-12:
             reason += (f" No node passes the health check, so the load balancer uses them all (cloud "
@@ -760,7 +803,13 @@ class _Router:
             return self.answer("no-local-endpoints", entry, reason,
                                excluded=self.left_out(sp, {}, local_node, local=True, policy=policy),
                                port=sp)
-        if not svc.selector and not self.cluster.slices_for(svc):
+        slices = self.cluster.slices_for(svc)
+        if slices and not everyone and all(sl.address_type == "FQDN" for sl in slices) and not svc.selector:
+            names = ", ".join(sl.name for sl in slices)
+            why = (f"lists its endpoints only in EndpointSlices of addressType FQDN ({names}), which "
+                   "kube-proxy ignores: it proxies to IPv4 and IPv6 addresses only "
+                   "(pkg/proxy/endpointslicecache.go), so it writes no endpoint for them")
+        elif not svc.selector and not slices:
             why = "has no selector and no EndpointSlice lists addresses for it"
         elif not everyone and not self.cluster.selected_pods(svc):
             sel = ",".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
@@ -838,6 +887,16 @@ def _names_or(names, word: str = "or") -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + f" {word} " + names[-1]
+
+
+def _networks(ranges):
+    out = []
+    for r in ranges:
+        try:
+            out.append(ipaddress.ip_network(str(r).strip(), strict=False))
+        except ValueError:
+            continue
+    return out
 
 
 def _is_ip(text: str) -> bool:

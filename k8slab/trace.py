@@ -34,6 +34,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import re
@@ -314,20 +315,33 @@ class Packet:
     dnat: bool = False              # conntrack state DNAT: this node rewrote the destination
 
 
-@dataclass(frozen=True)
 class _Path:
-    """One way the walk can go so far: its chance, its steps (a linked list), its packet."""
+    """One way the walk can go so far: its chance, its steps (a linked list), its packet.
 
-    chance: Fraction
-    steps: tuple | None             # (step, previous) or None
-    packet: Packet
-    recent: frozenset               # (node, list name, source) entries the walk has set
-    handed: frozenset = frozenset() # what the outside network did already: "lb", "external"
-    handled: str | None = None      # the node whose rules DNATed the packet
-    outcome: str = "continue"       # continue, ACCEPT, DROP, REJECT, DNAT, MASQUERADE, RETURN
+    Immutable by convention: `but` copies it with some fields changed (dataclasses.replace
+    was most of the walk's time)."""
+
+    __slots__ = ("chance", "steps", "packet", "recent", "outcome", "handed", "handled")
+
+    def __init__(self, chance, steps, packet, recent, outcome="continue", handed=frozenset(),
+                 handled=None):
+        self.chance = chance            # Fraction
+        self.steps = steps              # (step, previous) or None
+        self.packet = packet
+        self.recent = recent            # (node, list name, source) entries the walk has set
+        self.outcome = outcome          # continue, ACCEPT, DROP, REJECT, DNAT, MASQUERADE, RETURN
+        self.handed = handed            # what the outside network did already: "lb", "external"
+        self.handled = handled          # the node whose rules DNATed the packet
+
+    def but(self, **changes) -> "_Path":
+        p = _Path(self.chance, self.steps, self.packet, self.recent, self.outcome, self.handed,
+                  self.handled)
+        for k, v in changes.items():
+            setattr(p, k, v)
+        return p
 
     def step(self, **step) -> "_Path":
-        return replace(self, steps=(step, self.steps))
+        return self.but(steps=(step, self.steps))
 
 
 def _steps(path: _Path) -> list[dict]:
@@ -385,6 +399,7 @@ class _Walker:
                 self.lb_ips.setdefault(ip, s)
             self.external_ips.update(s.external_ips)
         self._endpoint_pods: dict[str, tuple[str | None, str | None]] | None = None
+        self.health_ports = {s.health_check_node_port for s in cluster.services if s.health_check_node_port}
 
     # -- what the network knows -------------------------------------------------------------
     def rules(self, node: Node) -> Ruleset:
@@ -397,7 +412,7 @@ class _Walker:
         """addrtype LOCAL: the node's own address or loopback (cluster IPs are not local in
         iptables mode: no interface carries them)."""
         return (address == node.address or address in self.extra_local
-                or ipaddress.IPv4Address(address) in _LOOPBACK)
+                or _inside(address, _LOOPBACK))
 
     def who_has(self, address: str, port: int) -> tuple[str | None, str | None]:
         """(pod, node) of what listens at address:port, for naming the receiver."""
@@ -436,7 +451,7 @@ class _Walker:
         out = []
         for p in self.run(node, rs, table, chain, jumps, path, 0):
             if p.outcome in ("continue", "RETURN"):
-                p = replace(p, outcome="ACCEPT")       # the built-in chain's policy
+                p = p.but(outcome="ACCEPT")       # the built-in chain's policy
             out.append(p)
         return out
 
@@ -455,7 +470,7 @@ class _Walker:
                     (nxt if q.outcome == "continue" else done).append(q)
             live = nxt
         for p in live:
-            done.append(replace(p, outcome="continue"))
+            done.append(p.but(outcome="continue"))
         return done
 
     def apply(self, node: Node, rs: Ruleset, rule: Rule, path: _Path, depth: int) -> list[_Path]:
@@ -467,9 +482,9 @@ class _Walker:
         paths = []
         if rule.probability is not None and rule.probability < 1:
             p = rule.probability
-            taken = replace(path.step(**step, matched=True, note=f"random: taken (chance {p})"),
+            taken = path.step(**step, matched=True, note=f"random: taken (chance {p})").but(
                             chance=path.chance * p)
-            skipped = replace(path.step(**step, matched=False, note=f"random: not taken (chance {1 - p})"),
+            skipped = path.step(**step, matched=False, note=f"random: not taken (chance {1 - p})").but(
                               chance=path.chance * (1 - p))
             return self.target(node, rs, rule, taken, depth) + [skipped]
         note = self.match_note(rule, path)
@@ -478,7 +493,7 @@ class _Walker:
             recent = recent | {(node.name, rule.recent[0], path.packet.src)}
             note = (note + "; " if note else "") + (f"records {path.packet.src} in list "
                                                     f"{rule.recent[0]} (session affinity)")
-        matched = replace(path.step(**step, matched=True, note=note), recent=recent)
+        matched = path.step(**step, matched=True, note=note).but(recent=recent)
         return self.target(node, rs, rule, matched, depth)
 
     def target(self, node: Node, rs: Ruleset, rule: Rule, path: _Path, depth: int) -> list[_Path]:
@@ -487,7 +502,7 @@ class _Walker:
         if t is None:
             return [path]                               # a rule that only counts or comments
         if t in ("ACCEPT", "DROP", "REJECT", "RETURN"):
-            return [replace(path, outcome=t)]
+            return [path.but(outcome=t)]
         if t == "MARK":
             mark = pkt.mark
             if rule.option("--or-mark"):
@@ -499,18 +514,18 @@ class _Walker:
                     value, _, mask = rule.option(name).partition("/")
                     m = int(mask, 0) if mask else 0xFFFFFFFF
                     mark = (mark & ~m) ^ int(value, 0) if name == "--set-xmark" else (mark & ~m) | int(value, 0)
-            return [replace(path, packet=replace(pkt, mark=mark & 0xFFFFFFFF))]
+            return [path.but(packet=replace(pkt, mark=mark & 0xFFFFFFFF))]
         if t == "DNAT":
             to = rule.option("--to-destination") or ""
             ip, _, port = to.partition(":")
             moved = replace(pkt, dst=ip, dport=int(port) if port else pkt.dport, dnat=True)
-            return [replace(path, packet=moved, outcome="DNAT", handled=node.name)
+            return [path.but(packet=moved, outcome="DNAT", handled=node.name)
                     .step(node=node.name, table=None, chain=None, rule=None, matched=None,
                           note=f"DNAT: the destination is now {ip}:{moved.dport}")]
         if t == "MASQUERADE":
             # The address of the interface the packet leaves by: the node's (see the top).
             moved = replace(pkt, src=node.address)
-            return [replace(path, packet=moved, outcome="MASQUERADE")
+            return [path.but(packet=moved, outcome="MASQUERADE")
                     .step(node=node.name, table=None, chain=None, rule=None, matched=None,
                           note=f"MASQUERADE: the source is now {node.address}, {node.name}'s address")]
         rules = rs.chain(rule.table, t)
@@ -521,9 +536,9 @@ class _Walker:
         for p in self.run(node, rs, rule.table, t, rules, path, depth + 1):
             if p.outcome in ("continue", "RETURN"):
                 if rule.goto:
-                    p = replace(p, outcome="RETURN")    # -g: return to the caller's caller
+                    p = p.but(outcome="RETURN")    # -g: return to the caller's caller
                 else:
-                    p = replace(p, outcome="continue")
+                    p = p.but(outcome="continue")
             out.append(p)
         return out
 
@@ -536,7 +551,7 @@ class _Walker:
                 return f"protocol {pkt.protocol} is {'' if neg else 'not '}{name}"
         if rule.destination is not None:
             net, neg = rule.destination
-            if (ipaddress.IPv4Address(pkt.dst) in net) == neg:
+            if _inside(pkt.dst, net) == neg:
                 return f"destination {pkt.dst} is {'' if neg else 'not '}{_show(net)}"
         if rule.dport is not None:
             port, neg = rule.dport
@@ -544,9 +559,10 @@ class _Walker:
                 return f"destination port {pkt.dport} is {'' if neg else 'not '}{port}"
         if rule.source is not None:
             net, neg = rule.source
-            if (ipaddress.IPv4Address(pkt.src) in net) == neg:
-                inside = "inside" if neg else "outside"
-                return f"source {pkt.src} is {inside} {_show(net)}"
+            if _inside(pkt.src, net) == neg:
+                if net.prefixlen == 32:
+                    return f"source {pkt.src} is {'' if neg else 'not '}{_show(net)}"
+                return f"source {pkt.src} is {'inside' if neg else 'outside'} {_show(net)}"
         for which, kind, neg in rule.addrtype:
             address = pkt.dst if which == "dst" else pkt.src
             if kind != "LOCAL":
@@ -583,7 +599,7 @@ class _Walker:
         """A packet arriving at `node` from a pod's interface or the network: PREROUTING on."""
         if hop > _MAX_HOPS:
             return [self.end(path, "unrouted", node, entered, "the packet goes round in circles")]
-        path = replace(path, packet=replace(path.packet, mark=0, dnat=False))
+        path = path.but(packet=replace(path.packet, mark=0, dnat=False))
         out = []
         for p in self.hook(node, "nat", "PREROUTING", path):
             out += self.after_nat(node, p, hop, entered or node.name, sent_here=False)
@@ -596,12 +612,12 @@ class _Walker:
             if p.outcome in ("DROP", "REJECT"):
                 out.append(self.verdict(p, node, node.name))
                 continue
-            for q in self.hook(node, "filter", "OUTPUT", replace(p, outcome="continue")):
+            for q in self.hook(node, "filter", "OUTPUT", p.but(outcome="continue")):
                 if q.outcome in ("DROP", "REJECT"):
                     out.append(self.verdict(q, node, node.name))
                     continue
-                for r in self.hook(node, "nat", "POSTROUTING", replace(q, outcome="continue")):
-                    r = replace(r, outcome="continue")
+                for r in self.hook(node, "nat", "POSTROUTING", q.but(outcome="continue")):
+                    r = r.but(outcome="continue")
                     if self.local(node, r.packet.dst):
                         # Over the loopback interface: the filter table's INPUT, then a local socket.
                         out += self.input(node, r, node.name)
@@ -612,7 +628,7 @@ class _Walker:
     def after_nat(self, node: Node, path: _Path, hop: int, entered: str, sent_here: bool) -> list:
         if path.outcome in ("DROP", "REJECT"):
             return [self.verdict(path, node, entered)]
-        path = replace(path, outcome="continue")
+        path = path.but(outcome="continue")
         if self.local(node, path.packet.dst):
             return self.input(node, path, entered)
         out = []
@@ -620,8 +636,8 @@ class _Walker:
             if p.outcome in ("DROP", "REJECT"):
                 out.append(self.verdict(p, node, entered))
                 continue
-            for q in self.hook(node, "nat", "POSTROUTING", replace(p, outcome="continue")):
-                out += self.leave(node, replace(q, outcome="continue"), hop, entered)
+            for q in self.hook(node, "nat", "POSTROUTING", p.but(outcome="continue")):
+                out += self.leave(node, q.but(outcome="continue"), hop, entered)
         return out
 
     def input(self, node: Node, path: _Path, entered: str) -> list:
@@ -632,6 +648,10 @@ class _Walker:
                 continue
             pkt = p.packet
             pod, pod_node = self.who_has(pkt.dst, pkt.dport)
+            if pod is None and pkt.dport in self.health_ports:
+                # kube-proxy itself listens on a health-check node port (pkg/proxy/healthcheck).
+                out.append(self.deliver(p, node, entered, None, node.name))
+                continue
             if pod is not None:
                 out.append(self.deliver(p, node, entered, pod, pod_node))
             else:
@@ -665,14 +685,14 @@ class _Walker:
             # the node's routes send it on; k8slab does not model what lies beyond.
             return [self.deliver(path, node, entered, *self.who_has(pkt.dst, pkt.dport))]
         if pkt.dst in self.lb_ips and "lb" not in path.handed:
-            p = replace(path, handed=path.handed | {"lb"}).step(node=node.name, table=None, chain=None, rule=None, matched=None,
+            p = path.but(handed=path.handed | {"lb"}).step(node=node.name, table=None, chain=None, rule=None, matched=None,
                           note=f"routing: {pkt.dst} is a load balancer's address: the packet leaves "
                                "the cluster for the cloud load balancer")
             return self.load_balancer(p, hop + 1)
         if pkt.dst in self.external_ips and self.via is not None and "external" not in path.handed:
             # The nodes' network routes an external IP to one node (the admin's job; k8slab
             # takes `via`), even when it came from that node: it leaves by the default route.
-            p = replace(path, handed=path.handed | {"external"}).step(node=node.name, table=None, chain=None, rule=None, matched=None,
+            p = path.but(handed=path.handed | {"external"}).step(node=node.name, table=None, chain=None, rule=None, matched=None,
                           note=f"routing: the network routes external IP {pkt.dst} to {self.via.name}")
             return self.arrive(self.via, p, hop + 1, entered)
         return [self.end(path, "unrouted", node, entered,
@@ -687,11 +707,26 @@ class _Walker:
         the node still addressed to the load balancer's IP, where KUBE-SERVICES catches it.
         """
         svc = self.lb_ips[path.packet.dst]
-        if not any(sp.port == path.packet.dport and sp.protocol.lower() == path.packet.protocol
-                   for sp in svc.ports):
+        pkt = path.packet
+        sp = next((p for p in svc.ports if p.port == pkt.dport and p.protocol.lower() == pkt.protocol), None)
+        if sp is None:
             return [self.end(path, "unrouted", None, None,
                              f"the load balancer of {svc.name} has no listener for port "
-                             f"{path.packet.dport}/{path.packet.protocol}: it drops the packet")]
+                             f"{pkt.dport}/{pkt.protocol}: it drops the packet")]
+        if not svc.allocate_load_balancer_node_ports:
+            return self.lb_to_pods(path, svc, sp, hop)
+        proxying = svc.load_balancer_ip_mode == "Proxy"
+        if proxying and svc.load_balancer_source_ranges:
+            nets = []
+            for r in svc.load_balancer_source_ranges:
+                try:
+                    nets.append(ipaddress.ip_network(r, strict=False))
+                except ValueError:
+                    pass
+            if not any(ipaddress.ip_address(pkt.src) in n for n in nets):
+                return [self.end(path, "dropped", None, None,
+                                 f"the load balancer admits only loadBalancerSourceRanges "
+                                 f"({', '.join(svc.load_balancer_source_ranges)}): it drops {pkt.src}")]
         nodes = self.lb_nodes(svc)
         if not nodes:
             return [self.end(path, "dropped", None, None,
@@ -699,11 +734,46 @@ class _Walker:
         share = Fraction(1, len(nodes))
         out = []
         for n in nodes:
-            p = replace(path, chance=path.chance * share).step(
-                node=None, table=None, chain=None, rule=None, matched=None,
-                note=f"the load balancer sends this connection to {n.name} (chance {share}): "
-                     f"one of {len(nodes)} node{'s' if len(nodes) != 1 else ''} passing its health check")
+            p = path.but(chance=path.chance * share)
+            if proxying:
+                # ipMode: Proxy: the load balancer opens its own connection to the node port,
+                # from its own address (k8slab uses its IP).
+                if not sp.node_port:
+                    out.append(self.end(p, "unrouted", None, None, "no node port to proxy to"))
+                    continue
+                p = p.but(packet=replace(pkt, src=pkt.dst, dst=n.address, dport=sp.node_port)).step(
+                    node=None, table=None, chain=None, rule=None, matched=None,
+                    note=f"the load balancer (ipMode: Proxy) connects from {pkt.dst} to {n.name}'s "
+                         f"node port {n.address}:{sp.node_port} (chance {share})")
+            else:
+                p = p.step(node=None, table=None, chain=None, rule=None, matched=None,
+                           note=f"the load balancer sends this connection to {n.name} (chance {share}): "
+                                f"one of {len(nodes)} node{'s' if len(nodes) != 1 else ''} passing its "
+                                "health check, still addressed to the load balancer's IP (ipMode: VIP)")
             out += self.arrive(n, p, hop, None)
+        return out
+
+    def lb_to_pods(self, path: _Path, svc, sp, hop: int) -> list:
+        """allocateLoadBalancerNodePorts: false: the cloud sends straight to the pods' IPs."""
+        eps = proxy.categorize(svc, self.cluster.endpoints(svc, sp), None).cluster
+        if not eps:
+            return [self.end(path, "rejected", None, None,
+                             f"the load balancer of {svc.name} has no pod to send to")]
+        share = Fraction(1, len(eps))
+        out = []
+        for e in eps:
+            p = path.but(chance=path.chance * share,
+                        packet=replace(path.packet, dst=e.address, dport=e.port)).step(
+                node=None, table=None, chain=None, rule=None, matched=None,
+                note=f"the load balancer has no node ports (allocateLoadBalancerNodePorts: false): "
+                     f"it sends this connection to pod {e.pod or e.address} at {e.ip_port} (chance {share})")
+            pod = self.pod_by_ip.get(e.address)
+            target = self.cluster.node(pod.node) if pod else (self.node_by_ip.get(e.address)
+                                                            or (self.cluster.node(e.node) if e.node else None))
+            if target is None:
+                out.append(self.deliver(p, Node(e.node or "?", e.address), None, e.pod, e.node))
+                continue
+            out += self.arrive(target, p, hop, None)
         return out
 
     # -- endings ---------------------------------------------------------------------------
@@ -726,6 +796,21 @@ class _Walker:
                       note=f"delivered to {who} ({pkt.dst}:{pkt.dport}), which sees the source {pkt.src}")
         return (p, Branch(path.chance, "delivered", node.name, pod, pod_node,
                           f"{pkt.dst}:{pkt.dport}", pkt.src, path.handled or entered))
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip(address: str) -> int:
+    return int(ipaddress.IPv4Address(address))
+
+
+@functools.lru_cache(maxsize=65536)
+def _bits(net: ipaddress.IPv4Network) -> tuple[int, int]:
+    return int(net.network_address), int(net.netmask)
+
+
+def _inside(address: str, net: ipaddress.IPv4Network) -> bool:
+    base, mask = _bits(net)
+    return (_ip(address) & mask) == base
 
 
 def _show(net: ipaddress.IPv4Network) -> str:
@@ -976,7 +1061,7 @@ def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: 
         if p.outcome in ("DROP", "REJECT"):
             out.append(NodeWalk(p.chance, p.outcome, p.packet, marked, _steps(p)))
             continue
-        p = replace(p, outcome="continue")
+        p = p.but(outcome="continue")
         if sent_here:
             tables = [("filter", "OUTPUT")] + ([("filter", "INPUT")] if walker.local(the_node, p.packet.dst) else [])
         else:
@@ -988,7 +1073,7 @@ def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: 
                 if q.outcome in ("DROP", "REJECT"):
                     nxt.append(q)
                     continue
-                nxt += walker.hook(the_node, table, chain, replace(q, outcome="continue"))
+                nxt += walker.hook(the_node, table, chain, q.but(outcome="continue"))
             paths = nxt
         for q in paths:
             out.append(NodeWalk(q.chance, q.outcome if q.outcome in ("DROP", "REJECT") else "ACCEPT",
@@ -1021,13 +1106,13 @@ def _start(walker: _Walker, who: routing.Client, path: _Path) -> list:
         return walker.send(who.node, path, 0)
     # Outside the cluster: the nodes' network (laptop, another cluster) or the internet.
     if pkt.dst in walker.lb_ips:
-        return walker.load_balancer(replace(path, handed=frozenset({"lb"})), 0)
+        return walker.load_balancer(path.but(handed=frozenset({"lb"})), 0)
     target = walker.node_by_ip.get(pkt.dst)
     if who.kind != "internet":
         if target is not None:
             return walker.arrive(target, path, 0, None)
         if pkt.dst in walker.external_ips and walker.via is not None:
-            p = replace(path, handed=frozenset({"external"})).step(
+            p = path.but(handed=frozenset({"external"})).step(
                 node=None, table=None, chain=None, rule=None, matched=None,
                 note=f"routing: the network routes external IP {pkt.dst} to {walker.via.name}")
             return walker.arrive(walker.via, p, 0, None)
