@@ -5,8 +5,9 @@ Run: .venv/bin/python scripts/build_site.py [--out DIR]
 
 - Notebook pages: nbconvert's lab template, with the saved outputs as they are. Its links to
   CDNs (require.js, MathJax, mermaid) are removed; a page that still names a script or style
-  outside the site fails the build. Diagrams become <img> with alt text (the diagram's own
-  summary), and the live explorer's output points to the site's explorer.
+  outside the site fails the build. Diagrams are <img> with alt text (as k8slab saves them;
+  a bare SVG output gets its summary as alt), and the live explorer's output keeps its still
+  picture and points to the site's explorer.
 - The explorer (explorer.html): k8slab's own Explorer is driven through every combination of
   client kind x Service type x externalTrafficPolicy x how the client dials x the node it
   dials x kube-proxy mode x sessionAffinity with the demo's own pods (explorer-states.js), and
@@ -150,8 +151,14 @@ def _nav(prefix: str, current: str) -> str:
             f"<span class='k8slab-site-here'> &middot; {html.escape(current)}</span></nav>")
 
 
+_EXPLORER_NOTE = ("<div class='k8slab-site-explorer-note'>Here the notebook runs the live "
+                  "explorer (it needs a kernel). On this site, <a href='../explorer.html'>the "
+                  "explorer page</a> has the same controls, precomputed.{still}</div>")
+
+
 def _prepare(nb):
-    """Saved outputs as the page shows them: diagrams with alt text, the explorer as a link."""
+    """Saved outputs as the page shows them: diagrams as <img> with alt text, the explorer's
+    still picture with a pointer to the site's explorer."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -159,14 +166,15 @@ def _prepare(nb):
             if not data:
                 continue
             summary = "".join(data.get("text/plain", ""))
+            still = "".join(data.get("text/html", ""))
             if "application/vnd.jupyter.widget-view+json" in data:
-                out["data"] = {"text/html": (
-                    "<div class='k8slab-site-explorer-note'>Here the notebook shows the live "
-                    "explorer (it needs a running kernel). On this site, "
-                    "<a href='../explorer.html'>the explorer page</a> has the same controls, "
-                    f"precomputed. Its first view: <code>{html.escape(summary)}</code></div>"),
-                    "text/plain": summary}
+                # k8slab's explorer carries a still picture of its first view (text/html).
+                note = _EXPLORER_NOTE.format(
+                    still=" Below, its first view." if still else
+                    f" Its first view: <code>{html.escape(summary)}</code>")
+                out["data"] = {"text/html": note + still, "text/plain": summary}
             elif "image/svg+xml" in data:
+                # Older outputs: a bare SVG, which nbconvert shows without alt text.
                 svg = "".join(data["image/svg+xml"])
                 alt = summary.strip("<>") or "diagram"
                 out["data"] = {"text/html": (
