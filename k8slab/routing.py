@@ -6,7 +6,6 @@ import difflib
 import ipaddress
 from dataclasses import dataclass, field
 
-from . import dns as coredns
 from . import proxy
 from .errors import K8slabError
 from .kube_names import chain_hash, port_name
@@ -311,6 +310,7 @@ class _Router:
         if source is None:          # from the endpoints: every one keeps the client's address
             source = bool(endpoints) and all(e.seen == {"client"} for e in endpoints)
         if dns is None and self.by_name and entry == "ClusterIP":
+            from . import dns as coredns   # loaded only for by-name routes: route stays fast
             dns = coredns.service_records(self.cluster, self.svc)    # the name's A answer
         return Route(
             cluster=self.cluster, client=self.who.text, client_kind=self.who.kind,
@@ -769,6 +769,7 @@ class _Router:
             return self.answer("not-exposed", None, reason, port=sp)
         node_note = (" (a node's own resolver does not ask the cluster DNS: query it explicitly, "
                      f"for example `dig @<cluster DNS IP> {svc.dns_name}`)" if kind == "node" else "")
+        from . import dns as coredns
         dns = coredns.service_records(self.cluster, svc)
         if svc.type == "ExternalName":
             if not dns["records"]:
