@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw, rules, simulate and trace over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules, simulate, trace and dns over YAML files."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     _trace_parser(sub)
+    p = sub.add_parser("dns", help="what a pod's (or node's) DNS lookup of a name gets, try by try")
+    p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
+    p.add_argument("--client", required=True, metavar="CLIENT", help="pod/NAME, pod/NAMESPACE/NAME or node/NAME")
+    p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
+    p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
+    p.add_argument("--json", action="store_true", help="print the lookup as JSON")
     return parser
 
 
@@ -166,6 +172,14 @@ def run(argv: list[str]) -> int:
         return 0
     if args.command == "trace":
         return _trace(args)
+    if args.command == "dns":
+        from .dns import lookup
+        from .manifests import load
+        cluster = load(*args.files)
+        _notes(cluster)
+        result = lookup(cluster, args.client, args.name, args.type)
+        print(json.dumps(result.to_dict(), indent=2) if args.json else result.text())
+        return 0
     raise AssertionError(args.command)
 
 

@@ -11,8 +11,8 @@ from typing import Any, Iterable
 
 from .errors import K8slabError, Problem
 from .model import (
-    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, ProxyConfig, Service,
-    ServicePort,
+    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
+    Service, ServicePort,
 )
 
 __all__ = ["load", "load_texts", "read_objects", "validate_files", "service_to_yaml",
@@ -565,11 +565,19 @@ class _Builder:
             for i in range(replicas):
                 out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", {}))
         elif kind == "StatefulSet":
+            service_name = _dig(o.obj, "spec", "serviceName")
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{i}", {
+                p = pod(f"{o.name}-{i}", {
                     "statefulset.kubernetes.io/pod-name": f"{o.name}-{i}",
                     "apps.kubernetes.io/pod-index": str(i),
-                    "controller-revision-hash": f"{o.name}-{template_hash}"}))
+                    "controller-revision-hash": f"{o.name}-{template_hash}"})
+                # The controller gives each pod its name as hostname and the governing
+                # Service as subdomain (pkg/controller/statefulset/stateful_set_utils.go,
+                # initIdentity): that is what makes web-0.web.NS.svc.cluster.local.
+                p["spec"]["hostname"] = f"{o.name}-{i}"
+                if isinstance(service_name, str) and service_name:
+                    p["spec"]["subdomain"] = service_name
+                out.append(p)
         elif kind == "DaemonSet":
             # One pod per node that fits: marked with the node now, placed by _pods below.
             out.append({"_daemonset": True, **pod(o.name, {
@@ -660,7 +668,7 @@ class _Builder:
             name=meta.get("name"), namespace=ns, node=node_name, ip=str(ip) if ip else None,
             labels=_str_map(meta.get("labels")), ports=tuple(ports), ready=ready,
             terminating=meta.get("deletionTimestamp") is not None, owner=owner, phase=phase,
-            host_network=host_network)
+            host_network=host_network, **_pod_dns(p.get("spec")))
 
     # -- Services -------------------------------------------------------------------------
     def _services(self, nodes) -> list[Service]:
@@ -765,10 +773,34 @@ class _Builder:
                         pod=_dig(e, "targetRef", "name") if _dig(e, "targetRef", "kind") == "Pod" else None,
                         node=e.get("nodeName"), zone=e.get("zone"), ready=ready, serving=serving,
                         terminating=bool(cond.get("terminating")),
+                        hostname=e.get("hostname") if isinstance(e.get("hostname"), str) else None,
                         hint_zones=tuple(h.get("name") for h in hints if isinstance(h, dict))
                         if isinstance(hints, list) else None))
             out.append(EndpointSlice(f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints)))
         return out
+
+
+def _pod_dns(spec) -> dict:
+    """The Pod fields that decide its name and its resolv.conf, as the API server defaults them."""
+    spec = spec if isinstance(spec, dict) else {}
+    hostname, subdomain = spec.get("hostname"), spec.get("subdomain")
+    policy = spec.get("dnsPolicy")
+    conf = spec.get("dnsConfig")
+    dns_config = None
+    if isinstance(conf, dict):
+        options = []
+        for o in conf.get("options") or []:
+            if isinstance(o, dict) and isinstance(o.get("name"), str) and o["name"]:
+                value = o.get("value")
+                options.append((o["name"], None if value is None else str(value)))
+        dns_config = PodDNSConfig(
+            nameservers=tuple(str(n) for n in conf.get("nameservers") or [] if n is not None),
+            searches=tuple(str(n) for n in conf.get("searches") or [] if n is not None),
+            options=tuple(options))
+    return {"hostname": hostname if isinstance(hostname, str) and hostname else None,
+            "subdomain": subdomain if isinstance(subdomain, str) and subdomain else None,
+            "dns_policy": policy if isinstance(policy, str) and policy else "ClusterFirst",
+            "dns_config": dns_config}
 
 
 def _owner_of(pod: dict) -> str | None:

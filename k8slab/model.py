@@ -7,7 +7,7 @@ from typing import Mapping
 
 __all__ = [
     "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
-    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL",
+    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig",
 ]
 
 #: The well-known node label topology-aware routing reads.
@@ -41,8 +41,17 @@ class ContainerPort:
 
 
 @dataclass(frozen=True)
+class PodDNSConfig:
+    """spec.dnsConfig: what the kubelet adds to the resolv.conf its dnsPolicy gives the pod."""
+
+    nameservers: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+    options: tuple[tuple[str, str | None], ...] = ()   # (name, value or None)
+
+
+@dataclass(frozen=True)
 class Pod:
-    """A pod as the EndpointSlice controller sees it."""
+    """A pod as the EndpointSlice controller (and the kubelet, for its DNS) sees it."""
 
     name: str
     namespace: str
@@ -55,6 +64,10 @@ class Pod:
     owner: str | None = None                      # "Deployment/web", for pictures and notes
     phase: str = "Running"                        # Pending, Running, Succeeded, Failed
     host_network: bool = False
+    hostname: str | None = None                   # spec.hostname (a StatefulSet sets the pod's name)
+    subdomain: str | None = None                  # spec.subdomain (a StatefulSet sets its serviceName)
+    dns_policy: str = "ClusterFirst"              # spec.dnsPolicy, as the API server defaults it
+    dns_config: PodDNSConfig | None = None        # spec.dnsConfig
 
     @property
     def key(self) -> str:
@@ -149,6 +162,7 @@ class Endpoint:
     serving: bool = True
     terminating: bool = False
     hint_zones: tuple[str, ...] | None = None     # hints.forZones, for topology-aware routing
+    hostname: str | None = None                   # endpoints[].hostname, what CoreDNS names it by
 
     @property
     def ip_port(self) -> str:
@@ -308,10 +322,13 @@ class Cluster:
             found.append(Endpoint(
                 address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
                 serving=pod.ready or service.publish_not_ready_addresses,
-                terminating=pod.terminating, hint_zones=(zone,) if hinted else None))
+                terminating=pod.terminating, hint_zones=(zone,) if hinted else None,
+                # The controller names the endpoint only for the Service the pod's subdomain
+                # names (pkg/controller/util/endpoint/controller_utils.go, ShouldSetHostname).
+                hostname=pod.hostname if pod.hostname and pod.subdomain == service.name else None))
         return found
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
     return Endpoint(e.address, port, e.pod, e.node, e.zone, e.ready, e.serving,
-                    e.terminating, e.hint_zones)
+                    e.terminating, e.hint_zones, e.hostname)

@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 from dataclasses import dataclass, field
 
+from . import dns as coredns
 from . import proxy
 from .errors import K8slabError
 from .kube_names import chain_hash, port_name
@@ -278,6 +279,7 @@ class _Router:
         self.via = via or (cluster.nodes[0] if cluster.nodes else None)
         self.hops: list[dict] = [{"kind": "client", "name": who.text}]
         self.source = client_address(who)
+        self.by_name = False          # a pod or node that dials the Service by its name
 
     def answer(self, code: str, entry: str | None, reason: str, endpoints=(), excluded=(),
                dns=None, source: bool | None = False, port: ServicePort | None = None) -> Route:
@@ -286,6 +288,8 @@ class _Router:
         endpoints = tuple(endpoints)
         if source is None:          # from the endpoints: every one keeps the client's address
             source = bool(endpoints) and all(e.seen == {"client"} for e in endpoints)
+        if dns is None and self.by_name and entry == "ClusterIP":
+            dns = coredns.service_records(self.cluster, self.svc)    # the name's A answer
         return Route(
             cluster=self.cluster, client=self.who.text, client_kind=self.who.kind,
             client_pod=self.who.pod, client_node=self.who.node, service=self.svc, port=port,
@@ -310,6 +314,9 @@ class _Router:
                                f"Service {svc.name} lists no ports, so kube-proxy has nothing to forward.")
         ways = self.ways_in(sp)
         if entry is None:
+            # A client inside left to its own way in uses the Service's name (DESIGN.md: the
+            # route's `dns` is then the A answer); a forced entry dials an address.
+            self.by_name = self.who.inside
             entry = self.default_entry(ways)
             if entry is None:
                 return self.not_exposed(sp, None)
@@ -665,8 +672,15 @@ class _Router:
             return self.answer("not-exposed", None, reason, port=sp)
         node_note = (" (a node's own resolver does not ask the cluster DNS: query it explicitly, "
                      f"for example `dig @<cluster DNS IP> {svc.dns_name}`)" if kind == "node" else "")
+        dns = coredns.service_records(self.cluster, svc)
         if svc.type == "ExternalName":
-            dns = {"name": svc.dns_name, "records": [{"type": "CNAME", "value": svc.external_name}]}
+            if not dns["records"]:
+                self.hops.append({"kind": "dns", "name": svc.dns_name, "records": 0})
+                reason = (f"Service {svc.name}'s externalName, {svc.external_name}, is an IP address, "
+                          "not a name: the API server accepts it, but CoreDNS serves no record for "
+                          f"it, so {svc.dns_name} does not resolve (NXDOMAIN). For a fixed address, "
+                          "use a Service without selector and an EndpointSlice.")
+                return self.answer("nxdomain", "DNS", reason, dns=dns, port=sp)
             self.hops.append({"kind": "dns", "name": svc.dns_name, "records": 1})
             reason = (f"The cluster DNS answers {svc.dns_name} with a CNAME to {svc.external_name}"
                       f"{node_note}; the client then looks that name up and connects to it directly. "
@@ -674,12 +688,25 @@ class _Router:
             return self.answer("ok", "DNS", reason, dns=dns, source=True, port=sp)
         probe = sp or ServicePort(port=0, target_port=0)
         everyone = self.endpoints(probe)
-        answers = [e for e in everyone if e.ready]
+        ready: dict[str, Endpoint] = {}
+        for e in everyone:
+            if e.ready:
+                ready.setdefault(e.address, e)
+        # Every address CoreDNS publishes, pods that lack this port's named targetPort
+        # included: the EndpointSlice controller keeps them, in a slice without that port.
         unique: dict[str, Endpoint] = {}
-        for e in answers:
-            unique.setdefault(e.address, e)
-        records = [{"type": "A", "value": a} for a in unique]
-        dns = {"name": svc.dns_name, "records": records}
+        portless = []
+        for d in coredns.endpoints(self.cluster, svc):
+            if d.address in unique:
+                continue
+            e = ready.get(d.address)
+            if e is None:
+                pod = self.cluster.pod(d.pod, svc.namespace) if d.pod else None
+                e = Endpoint(d.address, probe.port, pod=d.pod, node=pod.node if pod else None,
+                             hostname=d.hostname)
+                portless.append(e.pod or e.address)
+            unique[d.address] = e
+        records = dns["records"]
         self.hops.append({"kind": "dns", "name": svc.dns_name, "records": len(records)})
         left = [(e, _why_not_ready(e)) for e in everyone if not e.ready]
         if not records:
@@ -693,6 +720,11 @@ class _Router:
                   "picks an address: most take the first, and CoreDNS's loadbalance plugin shuffles "
                   "the order per answer. No kube-proxy rule is involved, and the pod sees the "
                   "client's own address.")
+        if portless and isinstance(probe.target_port, str):
+            reason += (f" {_names_or(portless, 'and')} declare{'s' if len(portless) == 1 else ''} no "
+                       f"container port named {probe.target_port!r}, yet {'its address is' if len(portless) == 1 else 'their addresses are'} "
+                       f"in the answer too: a client that dials port {probe.port} there may find "
+                       "nothing listening.")
         eps = [RouteEndpoint(e, None) for e in unique.values()]
         return self.answer("ok", "DNS", reason, eps, left, dns=dns, source=True, port=sp)
 
