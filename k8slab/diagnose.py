@@ -48,6 +48,8 @@ DialError = trace.DialError
 parse_dial = trace.parse_dial
 
 _CLIENT_NS_DEFAULT = "default"
+#: Top-level domains taken as names of the outside world (not a typo of a namespace).
+_PUBLIC_SUFFIXES = ("com", "org", "net", "io", "dev", "app", "cloud", "example", "test")
 #: Port names that announce long-lived, multiplexed connections (gRPC, HTTP/2): kube-proxy
 #: balances connections, not requests. (Kubernetes' port-naming convention, appProtocol-like.)
 _MULTIPLEXED = ("grpc", "h2c", "http2", "h2")
@@ -379,6 +381,11 @@ class _Diagnosis:
             if svc is not None and svc.headless:
                 return self.headless(svc, addresses)
             return self.by_address(addresses[0], by_name=True)
+        if look.rcode == "UPSTREAM" and self.outside_name():
+            self.check("dns", True, f"{host} is outside cluster.local: CoreDNS forwards it upstream", nslookup)
+            self.check("service", True, f"{host} is no Service of this cluster: the connection leaves the "
+                       "cluster (k8slab does not model what answers it there)")
+            return self.finish(True)
         # The name does not resolve from this client: say why.
         self.check("dns", False, f"{host} does not resolve from {who.text}: {tried or look.rcode}",
                    nslookup)
@@ -420,6 +427,14 @@ class _Diagnosis:
                      f"no Service is called {host.split('.')[0]}, so the cluster DNS answers NXDOMAIN",
                      (close + "; " if close else "") + "dial an existing Service's name, or create the Service")
         return self.finish(False, "name not found")
+
+    def outside_name(self) -> bool:
+        """A name of the outside world: an ExternalName's target, or under a public suffix."""
+        name = self.host.rstrip(".").lower()
+        if any(s.external_name and s.external_name.rstrip(".").lower() == name for s in self.cluster.services):
+            return True
+        labels = name.split(".")
+        return len(labels) >= 2 and labels[-1] in _PUBLIC_SUFFIXES and "svc" not in labels
 
     def by_name_outside(self) -> Report:
         """An outside client: a Service's name stands for its published address."""
