@@ -24,7 +24,7 @@ from . import dns, manifests, routing, trace
 from .errors import K8slabError
 from .model import Cluster, Pod, Service, ServicePort
 
-__all__ = ["Check", "Finding", "Report", "diagnose", "diagnose_texts", "diagnose_files",
+__all__ = ["Check", "Finding", "Report", "diagnose", "diagnose_texts", "diagnose_files", "diagnose_yaml",
            "explain_text", "parse_dial", "DialError", "CODES", "WARNINGS", "SYMPTOMS", "CHECKS"]
 
 #: The stable problem codes (DESIGN.md); `invalid` stands for an object the API server refuses.
@@ -215,6 +215,11 @@ def _texts_of(path: str) -> list[tuple[str, str]]:
         files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml", ".json"))
         return [(str(f), manifests.read_text(str(f))) for f in files]
     return [(path, manifests.read_text(path))]
+
+
+def diagnose_yaml(text: str, client: str, dial: str, protocol: str = "tcp") -> Report:
+    """diagnose over one YAML string (a notebook cell's manifest)."""
+    return diagnose_texts([("<yaml>", text)], client, dial, protocol)
 
 
 def diagnose_texts(texts: list[tuple[str, str]], client: str, dial: str,

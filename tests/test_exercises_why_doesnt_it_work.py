@@ -74,3 +74,13 @@ def test_symptoms():
     swapped = dict(WHERE_TO_LOOK, **{"connection refused": "port", "timeout": "endpoints"})
     assert exercises.check("symptoms", swapped).misconception == "refused-means-port"
     assert exercises.check("symptoms", {"timeout": "port"}).misconception == "format"
+
+
+@pytest.mark.parametrize("case", FIX_CASES, ids=[c.id for c in FIX_CASES])
+def test_the_setup_as_given_says_only_the_symptom(case):
+    from k8slab.exercises.why_doesnt_it_work import fingerprint
+    text = (BROKEN / FILES[case.id]).read_text()
+    assert fingerprint(text) == case.original          # the notebook's case is the library's file
+    fb = exercises.check(case.id, text + "\n# a comment changes nothing\n")
+    assert fb.misconception == "unchanged"
+    assert not any(code in fb.message for code in case.broken)

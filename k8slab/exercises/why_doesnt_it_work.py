@@ -6,12 +6,25 @@
 # (never from comparing the text with a key).
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+
+import yaml
 
 from .. import diagnose
 from .mechanism import EXERCISES, Exercise, Feedback, register, right, wrong
 
-__all__ = ["FixCase", "FIX_CASES", "WHERE_TO_LOOK", "check_fix"]
+__all__ = ["FixCase", "FIX_CASES", "WHERE_TO_LOOK", "check_fix", "fingerprint"]
+
+
+def fingerprint(text: str) -> str | None:
+    """The objects a YAML text describes, hashed: the same setup however it is spaced."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError:
+        return None
+    return hashlib.sha256(json.dumps(docs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class FixCase:
     hint: str = ""
     explain: str = ""                          # the solution in words
     edits: tuple[tuple[str, str], ...] = ()    # the solution as text edits: (old, new), first match
+    original: str = ""                         # fingerprint() of the setup as the notebook gives it
 
     def solution(self, n: int) -> str:
         """The worked solution: the reasoning, then the edits as code the learner can run."""
@@ -51,6 +65,11 @@ def check_fix(case: FixCase, text) -> Feedback:
     if not isinstance(text, str) or not text.strip():
         return wrong(ex, "format", "Give the whole edited YAML as one string.", case.hint)
     report = diagnose.diagnose_texts([("your-fix.yaml", text)], case.client, case.dial, case.protocol)
+    if case.original and fingerprint(text) == case.original:
+        # The setup as given: say what the client sees, and nothing of the cause.
+        return wrong(ex, "unchanged", f"This is the setup as reported: {case.client} -> {case.dial} "
+                     f"fails ({report.symptom}). Edit the YAML in the cell, then run it again.",
+                     case.hint)
     errors = report.errors
     reached = report.works and report.route is not None and report.route.reachable
     if not errors and reached:
@@ -95,7 +114,8 @@ FIX_CASES = (
         _SEL,
         "In the Service, `selector: {app: webapp}`, the label the pods carry. (Relabelling the "
         "pods `app: web` works too, if nothing else selects them.)",
-        (("  selector:\n    app: web\n", "  selector:\n    app: webapp\n"),)),
+        (("  selector:\n    app: web\n", "  selector:\n    app: webapp\n"),),
+        original="60f703e4e9dbc0b0"),
     FixCase(
         "fix-port", "a timeout on the pods' port", "pod/frontend", "web:8080", "tcp",
         ("dialed-target-port",),
@@ -115,7 +135,8 @@ FIX_CASES = (
         "the Service's `port` values.",
         "Make the Service listen where the client dials: `port: 8080` (targetPort stays 8080). "
         "Adding a second port 8080 works too; so would dialing web:80, a change to the client.",
-        (("  - port: 80\n", "  - port: 8080\n"),)),
+        (("  - port: 80\n", "  - port: 8080\n"),),
+        original="03d4e2a26cdf82bc"),
     FixCase(
         "fix-named-port", "connection refused, and the pods are ready", "pod/frontend", "web:80",
         "tcp", ("named-port-missing",),
@@ -127,7 +148,8 @@ FIX_CASES = (
         _SEL,
         "Name the container port `http`, as the targetPort says (or set `targetPort: 8080`, "
         "or `targetPort: web`).",
-        (("- name: web\n          containerPort", "- name: http\n          containerPort"),)),
+        (("- name: web\n          containerPort", "- name: http\n          containerPort"),),
+        original="24f22b3e32ed9a21"),
     FixCase(
         "fix-local", "a timeout on one node only", "laptop", "192.0.2.12:30080", "tcp",
         ("no-local-endpoints",),
@@ -139,7 +161,8 @@ FIX_CASES = (
         "a timeout on one node and not another points at something per node: the traffic policy.",
         "`externalTrafficPolicy: Cluster`: node-b forwards to the pod on node-a (and the pod sees "
         "node-b's address). Or `replicas: 2`, so node-b runs a pod of its own.",
-        (("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster"),)),
+        (("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster"),),
+        original="99c75386d6f9331d"),
     FixCase(
         "fix-protocol", "dig works, dig +tcp times out", "pod/frontend", "resolver:53", "tcp",
         ("protocol-mismatch",),
@@ -152,7 +175,8 @@ FIX_CASES = (
         "Add a second Service port: `name: dns-tcp`, `port: 53`, `protocol: TCP`, "
         "`targetPort: dns-tcp`. With two ports, each needs a name.",
         (("    targetPort: dns\n",
-          "    targetPort: dns\n  - name: dns-tcp\n    port: 53\n    protocol: TCP\n    targetPort: dns-tcp\n"),)),
+          "    targetPort: dns\n  - name: dns-tcp\n    port: 53\n    protocol: TCP\n    targetPort: dns-tcp\n"),),
+        original="74af09656904758d"),
     FixCase(
         "fix-https", "http works, https hangs", "pod/frontend", "web:443", "tcp",
         ("port-not-in-service",),
@@ -168,7 +192,8 @@ FIX_CASES = (
         "missing. A timeout to a cluster IP is a port no rule catches.",
         "Add a Service port `name: https`, `port: 443`, `targetPort: https`.",
         (("    targetPort: http\n",
-          "    targetPort: http\n  - name: https\n    port: 443\n    targetPort: https\n"),)),
+          "    targetPort: http\n  - name: https\n    port: 443\n    targetPort: https\n"),),
+        original="f74d6d4447984e3f"),
     FixCase(
         "fix-source-range", "the load balancer hangs for the office", "laptop", "web:80", "tcp",
         ("source-range-blocked",),
@@ -180,7 +205,8 @@ FIX_CASES = (
         "a timeout through a load balancer that has an address: who is allowed in?",
         "Add the office network, `198.51.100.0/24` (or just `198.51.100.10/32`), to "
         "`spec.loadBalancerSourceRanges`.",
-        (("  - 10.0.0.0/8\n", "  - 10.0.0.0/8\n  - 198.51.100.0/24\n"),)),
+        (("  - 10.0.0.0/8\n", "  - 10.0.0.0/8\n  - 198.51.100.0/24\n"),),
+        original="e224a09c3b8648a7"),
     FixCase(
         "fix-namespace", "connection refused, but the pods are fine", "pod/frontend", "web:80",
         "tcp", ("selector-other-namespace",),
@@ -198,7 +224,8 @@ FIX_CASES = (
         "With frontend still dialing `web:80`: run the Deployment in `default`, beside the Service "
         "(delete its `namespace: shop`). If the Service moved to shop instead, frontend would have "
         "to dial `web.shop:80`: a change to the client, not to this YAML.",
-        (("  name: web\n  namespace: shop\n", "  name: web\n"),)),
+        (("  name: web\n  namespace: shop\n", "  name: web\n"),),
+        original="91fac9139a2c950c"),
     FixCase(
         "fix-two-api", "two problems: a timeout first", "pod/frontend", "api:8080", "tcp",
         ("port-not-in-service",),
@@ -213,7 +240,8 @@ FIX_CASES = (
         "fix what the symptom points at, run the check, and read the new symptom: it moves.",
         "Two changes to the Service: `port: 8080` (the timeout), then `selector: {app: api}` "
         "(the refusal that appears once the port is right).",
-        (("    port: 80\n", "    port: 8080\n"), ("    app: api-server\n", "    app: api\n"))),
+        (("    port: 80\n", "    port: 8080\n"), ("    app: api-server\n", "    app: api\n")),
+        original="c6df3ac71f3f67e0"),
     FixCase(
         "fix-two-edge", "two problems: refused first", "laptop", "192.0.2.12:30080", "tcp",
         ("named-port-missing",),
@@ -229,7 +257,8 @@ FIX_CASES = (
         "Name the container port `http` (the refusal), then set `externalTrafficPolicy: Cluster` "
         "(the timeout that appears once there is an endpoint), or run a pod on node-b too.",
         (("- name: web\n          containerPort", "- name: http\n          containerPort"),
-         ("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster"))),
+         ("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster")),
+        original="9bf283cea556e088"),
 )
 
 
