@@ -84,3 +84,40 @@ def test_the_setup_as_given_says_only_the_symptom(case):
     fb = exercises.check(case.id, text + "\n# a comment changes nothing\n")
     assert fb.misconception == "unchanged"
     assert not any(code in fb.message for code in case.broken)
+
+
+# -- notebook 06 ---------------------------------------------------------------------------
+NB06 = ROOT / "notebooks" / "06-why-doesnt-it-work.ipynb"
+
+
+def _cells():
+    import json
+    return json.loads(NB06.read_text(encoding="utf-8"))["cells"]
+
+
+def test_notebook_opens_with_objectives_and_closes_with_a_summary():
+    cs = _cells()
+    assert cs[0]["cell_type"] == "markdown" and "you will be able to" in "".join(cs[0]["source"]).lower()
+    assert "minutes" in "".join(cs[0]["source"])
+    assert cs[-1]["cell_type"] == "markdown" and "## Summary" in "".join(cs[-1]["source"])
+
+
+def test_notebook_cases_are_the_library_and_every_check_has_a_solution():
+    import re
+    sources = ["".join(c["source"]) for c in _cells() if c["cell_type"] == "code"]
+    checked = [m for s in sources for m in re.findall(r'exercises\.check\("([\w-]+)"', s)]
+    solved = [m for s in sources for m in re.findall(r'exercises\.solution\("([\w-]+)"\)', s)]
+    assert set(checked) == {c.id for c in FIX_CASES} | {"symptoms"} and set(checked) <= set(solved)
+    for n, case in enumerate(FIX_CASES, 1):
+        cell = next(s for s in sources if s.startswith(f"case_{n} = "))
+        scope = {}
+        exec(cell.split("\nexercises.check", 1)[0], scope)
+        assert scope[f"case_{n}"] == (BROKEN / FILES[case.id]).read_text()
+
+
+def test_notebook_saved_outputs_carry_no_addresses_or_widget_state():
+    import json
+    import re
+    text = NB06.read_text(encoding="utf-8")
+    assert not re.search(r" at 0x[0-9a-f]{6,}", text)
+    assert "widgets" not in json.loads(text).get("metadata", {})
