@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import k8slab
 from k8slab import diagnose as dg
-from k8slab import manifests, routing
+from k8slab import manifests, routing, trace
 from k8slab.cli import main
 
 from test_route_trace_agree import clusters
@@ -208,3 +208,9 @@ def test_diagnose_agrees_with_route(text, data):
             assert not d.works and d.errors, where
         assert d.symptom in dg.SYMPTOMS
         assert d.works == (d.symptom == "ok"), where
+        # What the client sees is what the packet walked through the rules meets.
+        t = trace.trace(cluster, client, dial, protocol=sp.protocol.lower(),
+                        via_node=via.name if way in ("NodePort", "ExternalIP") else None)
+        seen = {"delivered": "ok", "rejected": "connection refused"}.get(t.verdict, "timeout")
+        if r.code == "ok" or len({b.verdict for b in t.branches}) == 1:
+            assert d.symptom == seen, f"{where}\ntrace: {t.verdict}"
