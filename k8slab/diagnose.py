@@ -13,8 +13,6 @@
 # explain *why* (which field, which object) and to name the fix.
 from __future__ import annotations
 
-import difflib
-import html
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -120,8 +118,10 @@ class Report:
 
     def text(self) -> str:
         """The checks, one line each, then the problems with their fixes, then kubectl."""
+        leaves = self.works and (self.route is None or not self.route.endpoints)
         head = (f"{self.client} -> {self.dial} ({self.protocol}): "
-                + ("works, the connection reaches a pod" if self.works
+                + ("works: the connection leaves the cluster" if leaves else
+                   "works, the connection reaches a pod" if self.works
                    else f"does not work: {self.symptom}"))
         lines = [head, "", "Checks (in the order of the Debug Services guide):"]
         for c in self.checks:
@@ -153,7 +153,7 @@ def explain_text(report: Report, html_output: bool = False) -> str:
         for p in report.problems:
             lines.append(f"{p.severity} {p.code}: {p.object} {p.field}: {p.fix}")
         return "\n".join(lines)
-    esc = html.escape
+    from html import escape as esc          # only the explorer's panel needs it
     head = "works: the connection reaches a pod" if report.works else f"fails: {report.symptom}"
     items = "".join(f"<li>{'✓' if c.ok else '✗'} <b>{esc(c.id)}</b>: {esc(c.detail)}</li>"
                     for c in report.checks)
@@ -428,6 +428,7 @@ class _Diagnosis:
                          f"namespace {other.namespace})")
             return self.finish(False, "name not found")
         names = sorted({s.name for s in self.cluster.services if s.namespace == self.client_ns})
+        import difflib                       # only a name that resolves to nothing needs it
         near = difflib.get_close_matches(host.split(".")[0], names, n=1)
         close = f"did you mean {near[0]}?" if near else (f"Services here: {', '.join(names[:6])}" if names else "")
         self.check("service", False, f"no Service named {host.split('.')[0]} in namespace {self.client_ns}",
@@ -545,7 +546,14 @@ class _Diagnosis:
             self.problem("port-not-in-service", _obj(svc), "spec.ports",
                          f"Service {svc.name} has no port {port}; its ports are {listed}",
                          f"dial one of its ports ({listed}), or add port {port} to spec.ports")
-        self.traced(ip, port)
+        if entry == "ClusterIP":
+            # kube-proxy writes rules for a cluster IP's own ports only (and, in iptables mode,
+            # nothing that rejects the others): the packet is unrouted, a timeout (DESIGN.md).
+            # tests/test_diagnose.py holds this to the trace; tracing here would render and
+            # parse every rule of the client's node, seconds on a large cluster.
+            self.symptom = "timeout"
+        else:
+            self.traced(ip, port)
         return None
 
     def target_port_match(self, svc: Service, port: int) -> ServicePort | None:

@@ -102,6 +102,20 @@ def test_checks_stop_where_the_problem_is():
     assert (p.code, p.object, p.field) == ("dialed-target-port", "Service/web", "spec.ports[0].targetPort")
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clusters(), st.integers(1, 65535), st.sampled_from(["tcp", "udp"]))
+def test_a_port_the_cluster_ip_lacks_times_out_as_the_trace_says(text, port, protocol):
+    cluster = manifests.load_texts([("generated.yaml", text)])
+    client = next((f"pod/{p.name}" for p in cluster.pods if p.ip and p.node and not p.host_network),
+                  f"node/{cluster.nodes[0].name}")
+    for svc in cluster.services:
+        if any(p.port == port and p.protocol == protocol.upper() for p in svc.ports):
+            continue
+        d = dg.diagnose(cluster, client, f"{svc.cluster_ip}:{port}", protocol)
+        t = trace.trace(cluster, client, f"{svc.cluster_ip}:{port}", protocol=protocol)
+        assert d.symptom == "timeout" and t.verdict in ("unrouted", "dropped"), (d.text(), t.verdict)
+
+
 def test_node_client_uses_the_node_resolver():
     r = dg.diagnose(k8slab.demo_cluster(), "node/node-a", "web:80")
     assert r.codes == ["name-not-found"] and "10.96.0.11:80" in r.problems[0].fix
