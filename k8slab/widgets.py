@@ -203,6 +203,7 @@ class Explorer:
         self._pods = w.HTML()
         self._yaml = w.HTML()
         self._choice = w.HTML()
+        self._why = w.HTML()
         for box, cls in ((self._headline, "headline"), (self._reason, "reason"),
                          (self._diagram, "diagram"), (self._hops, "hops"), (self._pods, "pods"),
                          (self._yaml, "yaml"), (self._choice, "choice")):
@@ -235,13 +236,17 @@ class Explorer:
                       layout=w.Layout(flex="2 1 420px", min_width="0", margin="0 16px 0 0"))
         picks = w.VBox([w.HTML("<b>How kube-proxy picks</b>"), self._choice],
                        layout=w.Layout(flex="1 1 100%", min_width="0"))
+        why = w.VBox([w.HTML("<b>Why?</b> <span class='k8slab-note'>(the Debug Services checks, "
+                             "as <code>k8slab diagnose</code> runs them for what this client "
+                             "dials)</span>"), self._why],
+                     layout=w.Layout(flex="1 1 100%", min_width="0"))
         right = w.VBox([w.HTML("<b>Service YAML</b> <span class='k8slab-note'>(what "
                                "<code>kubectl apply -f</code> takes; one click selects it "
                                "all, ready to copy)</span>"), self._yaml],
                        layout=w.Layout(flex="1 1 260px", min_width="0"))
         self.widget = w.VBox(
             [title, rows, self._headline, self._reason, self._diagram,
-             w.Box([left, right, picks], layout=w.Layout(display="flex", flex_flow="row wrap",
+             w.Box([left, right, picks, why], layout=w.Layout(display="flex", flex_flow="row wrap",
                                                          width="100%"))])
         self.widget.add_class("k8slab-explorer")
 
@@ -483,7 +488,7 @@ class Explorer:
             self._headline.value = f"<b style='color:{_BAD}'>Cannot route: {html.escape(error)}</b>"
             self._reason.value = ""
             _show(self._diagram, None)
-            self._hops.value = self._pods.value = self._choice.value = ""
+            self._hops.value = self._pods.value = self._choice.value = self._why.value = ""
             self._yaml.value = _pre(manifests.service_to_yaml(self.service))
             return
         self.diagram = draw(r, caption=False)     # the headline and reason are printed above it
@@ -502,6 +507,7 @@ class Explorer:
         self._hops.value = _pre(hop_chain(r))
         self._pods.value = _pod_table(r, self.simulation)
         self._choice.value = _pre(choice_text(r, self.simulation))
+        self._why.value = why_html(self.cluster, r)
         self._yaml.value = _pre(manifests.service_to_yaml(self.service) + _status_note(self.service))
 
     @property
@@ -636,6 +642,31 @@ def _type_label(svc: Service) -> str:
 
 def _pre(text: str) -> str:
     return f"<pre>{html.escape(text.rstrip())}</pre>"
+
+
+def why_dial(route) -> str:
+    """What the route's client types, as `k8slab diagnose --dial` takes it: the Service's name
+    when a pod uses its usual way in, else the first address the packet is sent to (a node's
+    own resolver knows no cluster names, so a process on a node dials the cluster IP)."""
+    port = route.port.port if route.port else (route.service.ports[0].port if route.service.ports else 80)
+    if route.client_kind == "pod" and route.entry in (None, "ClusterIP", "DNS") and \
+            not any(h["kind"] in ("load-balancer", "external-ip", "node-port") for h in route.hops):
+        return f"{route.service.name}:{port}"
+    for h in route.hops:
+        if h["kind"] in ("load-balancer", "external-ip", "node-port", "service") and h.get("address"):
+            return str(h["address"])
+    return f"{route.service.name}:{port}"      # an outside client by name: the published address
+
+
+def why_html(cluster: Cluster, route) -> str:
+    """The explorer's "Why?" panel: diagnose's checks for the current state, as safe HTML."""
+    from . import diagnose      # loaded on first use: the panel is the only widget that needs it
+    try:
+        report = diagnose.diagnose(cluster, route.client, why_dial(route),
+                                   protocol=(route.port.protocol if route.port else "TCP").lower())
+    except K8slabError as exc:
+        return f"<div class='k8slab-note'>{html.escape(str(exc))}</div>"
+    return diagnose.explain_text(report, html_output=True)
 
 
 def _hop_words(h: dict) -> str:

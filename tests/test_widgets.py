@@ -454,3 +454,24 @@ def test_the_explorer_carries_a_still_picture_that_untrusted_jupyterlab_shows(ex
 def test_the_kube_proxy_panel_wraps_instead_of_clipping(ex):
     from k8slab.widgets import _CSS
     assert ".k8slab-choice pre {white-space: pre-wrap" in _CSS and "overflow-x" not in _CSS
+
+
+# -- the "Why?" panel: diagnose's checks for the state the controls describe --------------------
+def test_why_panel_shows_the_debug_services_checks_for_the_current_state(demo):
+    ex = Explorer(demo)
+    ex.set(client="pod/client", service_type="ClusterIP")
+    assert "works: the connection reaches a pod" in ex._why.value and "<b>dns</b>" in ex._why.value
+    ex.set(client="laptop", service_type="ClusterIP")
+    assert "fails" in ex._why.value and "not-exposed" in ex._why.value
+    ex.set(client="laptop", service_type="NodePort")
+    assert "works" in ex._why.value and ":30" in ex._why.value     # it dialed a node port
+
+
+@pytest.mark.parametrize("kind", ["pod/client", "node/node-a", "laptop", "other-cluster", "internet"])
+def test_why_panel_agrees_with_the_route_in_every_type_and_policy(demo, kind):
+    ex = Explorer(demo)
+    for service_type in TYPES:
+        for policy in POLICIES:
+            ex.set(client=kind, service_type=service_type, external_traffic_policy=policy)
+            works = "works: the connection reaches a pod" in ex._why.value
+            assert works == ex.route.reachable, (kind, service_type, policy, ex._why.value)
