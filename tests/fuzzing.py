@@ -236,10 +236,11 @@ def _dump(docs: list, rng: random.Random) -> str:
             return json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}, indent=1)
         except (ValueError, TypeError):
             pass
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)      # the C emitter: 10x faster
     try:
-        return yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=rng.random() < 0.5)
-    except (yaml.YAMLError, RecursionError, ValueError):
-        return yaml.safe_dump_all([], sort_keys=False)
+        return yaml.dump_all(docs, Dumper=dumper, sort_keys=False, allow_unicode=rng.random() < 0.5)
+    except (yaml.YAMLError, RecursionError, ValueError, UnicodeEncodeError):
+        return ""
 
 
 # --- textual mutations (on the YAML text) ---------------------------------------------------------
