@@ -30,6 +30,10 @@ __all__ = ["NODE_PORT_RANGE", "FieldProblem", "validate_object", "validate_toget
            "unusable"]
 
 NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver's default --service-node-port-range
+#: kube-apiserver's --service-cluster-ip-range as kubeadm sets it (single-stack IPv4); its
+#: first address belongs to default/kubernetes (the API server's own Service).
+SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/12")
+KUBERNETES_SERVICE_IP = ipaddress.IPv4Address("10.96.0.1")
 
 
 @dataclass(frozen=True)
@@ -321,7 +325,12 @@ _STRUCTS: dict[str, dict[str, str]] = {
     "v1.PodTemplateSpec": {**_META, "spec": "v1.PodSpec"},
     "v1.PodSpec": {"containers": "[]v1.Container", "initContainers": "[]v1.Container", "nodeName": "string",
                    "restartPolicy": "v1.RestartPolicy", "hostNetwork": "bool",
-                   "nodeSelector": "map[string]string", "tolerations": "[]v1.Toleration"},
+                   "nodeSelector": "map[string]string", "tolerations": "[]v1.Toleration",
+                   "hostname": "string", "subdomain": "string", "dnsPolicy": "v1.DNSPolicy",
+                   "dnsConfig": "v1.PodDNSConfig"},
+    "v1.PodDNSConfig": {"nameservers": "[]string", "searches": "[]string",
+                        "options": "[]v1.PodDNSConfigOption"},
+    "v1.PodDNSConfigOption": {"name": "string", "value": "string"},
     "v1.Toleration": {"key": "string", "operator": "v1.TolerationOperator", "value": "string",
                       "effect": "v1.TaintEffect", "tolerationSeconds": "int64"},
     "v1.Container": {"name": "string", "image": "string", "ports": "[]v1.ContainerPort"},
@@ -803,8 +812,12 @@ def _service(r: _Report, svc: dict, node_port_range: tuple[int, int]) -> None:
     # Defaulted to Cluster for every type but ExternalName, so only a wrong value can fail.
     if s.get("internalTrafficPolicy", "Cluster") not in ("Cluster", "Local"):
         r.add("spec.internalTrafficPolicy", _not_supported(s["internalTrafficPolicy"], ("Cluster", "Local")))
-    if s.get("trafficDistribution", "PreferClose") != "PreferClose":
-        r.add("spec.trafficDistribution", _not_supported(s["trafficDistribution"], ("PreferClose",)))
+    # validation.go (validateServiceTrafficDistribution): PreferSameZone and PreferSameNode
+    # (PreferSameTrafficDistribution, GA in 1.35) beside PreferClose, its deprecated older
+    # name; the message lists them as sets.List sorts them.
+    distributions = ("PreferClose", "PreferSameNode", "PreferSameZone")
+    if s.get("trafficDistribution", "PreferClose") not in distributions:
+        r.add("spec.trafficDistribution", _not_supported(s["trafficDistribution"], distributions))
     _node_port_allocation(r, v, health, node_port_range)
     _load_balancer_status(r, svc.get("status", {}).get("loadBalancer", {}), "status.loadBalancer")
 
@@ -901,6 +914,54 @@ def _pod_spec(r: _Report, spec: dict, path: str) -> None:
         r.add(f"{path}.restartPolicy", _not_supported(policy, _RESTART_POLICIES))
     for msg in _dns1123_subdomain(spec["nodeName"]) if spec.get("nodeName") else []:
         r.add(f"{path}.nodeName", _invalid(spec["nodeName"], msg))
+    _pod_dns(r, spec, path)
+
+
+# validation.go: validateDNSPolicy lists its values in this order; validatePodDNSConfig's limits.
+_DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
+_MAX_NAMESERVERS, _MAX_SEARCHES, _MAX_SEARCH_CHARS = 3, 32, 2048
+
+
+def _pod_dns(r: _Report, spec: dict, path: str) -> None:
+    """hostname, subdomain, dnsPolicy and dnsConfig, as ValidatePodSpec checks them."""
+    for field in ("hostname", "subdomain"):
+        for msg in _dns1123_label(spec[field]) if spec.get(field) else []:
+            r.add(f"{path}.{field}", _invalid(spec[field], msg))
+    policy = spec.get("dnsPolicy") or "ClusterFirst"       # defaulted when empty
+    if policy not in _DNS_POLICIES:
+        r.add(f"{path}.dnsPolicy", _not_supported(policy, _DNS_POLICIES))
+    config = spec.get("dnsConfig")
+    if policy == "None" and not isinstance(config, dict):
+        r.add(f"{path}.dnsConfig", _required("must provide `dnsConfig` when `dnsPolicy` is None"))
+        return
+    if not isinstance(config, dict):
+        return
+    where = f"{path}.dnsConfig"
+    servers = config.get("nameservers") or []
+    if policy == "None" and not servers:
+        r.add(f"{where}.nameservers", _required("must provide at least one DNS nameserver when "
+                                                 "`dnsPolicy` is None"))
+    if len(servers) > _MAX_NAMESERVERS:
+        r.add(f"{where}.nameservers", _invalid(servers, f"must not have more than "
+                                                        f"{_MAX_NAMESERVERS} nameservers"))
+    for i, ns in enumerate(servers):
+        if not _parse_ip(str(ns)):
+            r.add(f"{where}.nameservers[{i}]", _invalid(ns, "must be valid IP address"))
+    searches = config.get("searches") or []
+    if len(searches) > _MAX_SEARCHES:
+        r.add(f"{where}.searches", _invalid(searches, f"must not have more than {_MAX_SEARCHES} "
+                                                      "search paths"))
+    if len(" ".join(map(str, searches))) > _MAX_SEARCH_CHARS:
+        r.add(f"{where}.searches", _invalid(searches, f"must not have more than "
+                                                      f"{_MAX_SEARCH_CHARS} characters (including "
+                                                      "spaces) in the search list"))
+    for i, s in enumerate(searches):
+        name = str(s)[:-1] if str(s).endswith(".") else str(s)   # a trailing dot is allowed
+        for msg in _dns1123_subdomain(name):
+            r.add(f"{where}.searches[{i}]", _invalid(s, msg))
+    for i, option in enumerate(config.get("options") or []):
+        if isinstance(option, dict) and not option.get("name"):
+            r.add(f"{where}.options[{i}]", _required("Option.Name must not be empty"))
 
 
 def _pod(r: _Report, pod: dict, _node_port_range) -> None:
@@ -1143,15 +1204,29 @@ def validate_object(obj: dict, *, node_port_range: tuple[int, int] = NODE_PORT_R
     return _check(obj, node_port_range)[2].problems
 
 
-def _allocate(svc: dict, taken_ips: set, taken_ports: set):
+def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None):
     """(error, IPs, ports) the Service allocator (R) would reserve for svc, given what earlier
     Services hold; it stops at the first thing already taken."""
-    v = _ServiceView.of(svc.get("spec", {}))
+    spec = svc.get("spec", {})
+    v = _ServiceView.of(spec)
     ips, ports = set(), set()
     if v.type == "ExternalName":
         return None, ips, ports
+    # The IP families come first (pkg/registry/core/service/storage/alloc.go,
+    # initIPFamilyFields): this cluster is single-stack IPv4.
+    if spec.get("ipFamilyPolicy") == "RequireDualStack":
+        return FieldProblem("spec.ipFamilyPolicy", _invalid(
+            "RequireDualStack", "this cluster is not configured for dual-stack services")), ips, ports
+    for i, family in enumerate(spec.get("ipFamilies") or []):
+        if family != "IPv4":
+            return FieldProblem(f"spec.ipFamilies[{i}]", _invalid(family, "not configured on this cluster")), ips, ports
     for text in [] if v.headless else v.cluster_ips:
         ip = _parse_ip(text)
+        if service_cidr is not None and isinstance(ip, ipaddress.IPv4Address) and ip not in service_cidr:
+            # pkg/registry/core/service/ipallocator: ErrNotInRange
+            why = (f"failed to allocate IP {text}: the provided IP ({text}) is not in the valid "
+                   f"range. The range of valid IPs is {service_cidr}")
+            return FieldProblem("spec.clusterIPs", _invalid(v.cluster_ips, why)), ips, ports
         if ip in taken_ips:
             why = f"failed to allocate IP {text}: provided IP is already allocated"
             return FieldProblem("spec.clusterIPs", _invalid(v.cluster_ips, why)), ips, ports
@@ -1175,7 +1250,18 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
     Objects that validate_object rejects are never created, so they hold nothing."""
     problems: list[tuple[int, FieldProblem]] = []
     created: set[tuple[str, str, str]] = set()
-    taken_ips: set = set()
+    # The API server's own Service holds the range's first address from the start. The range
+    # is kubeadm's default, unless a snapshot's default/kubernetes sits elsewhere: then the
+    # cluster's range is another one, which k8slab does not know, and only clashes count.
+    first, service_cidr = KUBERNETES_SERVICE_IP, SERVICE_CIDR
+    for obj in objs if isinstance(objs, (list, tuple)) else []:
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        if (isinstance(meta, dict) and obj.get("kind") == "Service" and meta.get("name") == "kubernetes"
+                and (meta.get("namespace") or "default") == "default"):
+            ip = _parse_ip(str((obj.get("spec") or {}).get("clusterIP") or ""))
+            if isinstance(ip, ipaddress.IPv4Address) and ip not in SERVICE_CIDR:
+                first, service_cidr = ip, None
+    taken_ips: set = {first}
     taken_ports: set[int] = set()
     for index, obj in enumerate(objs if isinstance(objs, (list, tuple)) else []):
         kind, decoded, report = _check(obj, node_port_range)
@@ -1188,7 +1274,9 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
         # re-created Service reports, not that it already exists.
         problem, ips, ports = None, set(), set()
         if kind == "Service":
-            problem, ips, ports = _allocate(decoded, taken_ips, taken_ports)
+            # default/kubernetes itself (in a snapshot) is the holder of that first address.
+            own = {first} if (namespace, name) == ("default", "kubernetes") else set()
+            problem, ips, ports = _allocate(decoded, taken_ips - own, taken_ports, service_cidr)
         key = (kind, namespace, name)
         if problem is None and name and key in created:
             exists = f"{_KINDS[kind].resource} {_go_quote(name)} already exists"

@@ -1,14 +1,16 @@
-"""The `k8slab` command: route, validate, draw, rules and simulate over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules, simulate, dns and trace over YAML files."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from .errors import K8slabError, shown_problems
+from . import __version__
+from .errors import K8slabError, Problem, shown_problems
 
-__all__ = ["main"]
+__all__ = ["main", "run", "read_inputs", "STDIN", "INPUT_SUFFIXES"]
 
 CLIENT_HELP = "pod/NAME, pod/NAMESPACE/NAME, node/NAME, laptop, other-cluster or internet"
 
@@ -22,12 +24,16 @@ def _route_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--entry", choices=("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"),
                    help="force the way in (default: what such a client would use)")
     p.add_argument("--via-node", metavar="NODE", help="the node whose IP an outside client dials")
+    p.add_argument("--protocol", type=str.upper, choices=("TCP", "UDP", "SCTP"),
+                   help="the client's protocol (default: the Service port's own)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="k8slab", description="How a request reaches a pod through a Kubernetes Service.",
-        epilog="Try: k8slab route notebooks/manifests/demo.yaml --service web-nodeport --client laptop")
+        epilog="Try: k8slab route notebooks/manifests/demo.yaml --service web-nodeport --client laptop. "
+               "FILE may be - (standard input) or a directory (its *.yaml, *.yml and *.json).")
+    parser.add_argument("--version", action="version", version=f"k8slab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     p = sub.add_parser("route", help="the path a client's request takes to a Service, or why it fails")
@@ -52,7 +58,54 @@ def _parser() -> argparse.ArgumentParser:
                    help="distinct client source addresses (default: 100)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p = sub.add_parser("dns", help="what a pod's (or node's) DNS lookup of a name gets, try by try")
+    p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
+    p.add_argument("--client", required=True, metavar="CLIENT", help="pod/NAME, pod/NAMESPACE/NAME or node/NAME")
+    p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
+    p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
+    p.add_argument("--json", action="store_true", help="print the lookup as JSON")
+    _trace_parser(sub)
     return parser
+
+
+def _trace_parser(sub) -> None:
+    """`k8slab trace`: one packet through the rules (DESIGN.md, "k8slab trace")."""
+    p = sub.add_parser("trace", help="one packet walked through kube-proxy's rules, rule by rule")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
+    p.add_argument("--dial", required=True, metavar="HOST:PORT", type=_dial,
+                   help="what the client connects to: an IPv4 address (or, from a pod or node, a "
+                        "Service name) and a port")
+    p.add_argument("--protocol", default="tcp", choices=("tcp", "udp", "sctp"))
+    p.add_argument("--seed", type=int, metavar="S", help="which random branch the steps follow")
+    p.add_argument("--repeat", action="store_true",
+                   help="a second connection from the same client (session affinity)")
+    p.add_argument("--via-node", metavar="NODE", help="the node the network routes an external IP to")
+    p.add_argument("--namespace", default="default", metavar="NS", help="the namespace of pod/NAME")
+    p.add_argument("--json", action="store_true", help="print the trace as JSON")
+
+
+def _dial(text: str) -> str:
+    from .trace import DialError, parse_dial
+    try:
+        parse_dial(text)
+    except DialError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--dial "))
+    return text
+
+
+def _trace(args) -> int:
+    from .trace import DialError, trace
+    cluster = _cluster(args)
+    _notes(cluster)
+    try:
+        t = trace(cluster, args.client, args.dial, protocol=args.protocol, seed=args.seed,
+                  repeat=args.repeat, via_node=args.via_node, namespace=args.namespace)
+    except DialError as e:
+        print(f"k8slab trace: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(t.to_dict(), indent=2) if args.json else t.text())
+    return 0
 
 
 def _positive(text: str) -> int:
@@ -72,10 +125,103 @@ def _port(text: str | None):
 
 
 def _route(args):
-    from .manifests import load
-    cluster = load(*args.files)
-    return cluster, cluster.route(client=args.client, service=args.service, namespace=args.namespace,
-                                  port=_port(args.port), entry=args.entry, via_node=args.via_node)
+    from .routing import route
+    cluster = _cluster(args)
+    return cluster, route(cluster, client=args.client, service=args.service, namespace=args.namespace,
+                          port=_port(args.port), entry=args.entry, via_node=args.via_node,
+                          protocol=args.protocol)
+
+
+# -- FILE arguments: paths, `-` for standard input, directories as `kubectl apply -f DIR` ---------
+#: What FILE `-` means, and how messages name what came from it.
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+#: The files a directory contributes, as kubectl reads them (cli-runtime's resource.FileExtensions).
+INPUT_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _expand(files) -> list[str]:
+    """FILE arguments with each directory replaced by its manifests, the way `kubectl apply -f DIR`
+    reads one (k8s.io/cli-runtime/pkg/resource/visitor.go, ExpandPathsToFileVisitors): not
+    recursive, only names ending in .json, .yaml or .yml as written (`.YAML` is skipped), in
+    name order (filepath.Walk sorts names bytewise; Python's str order is the same for UTF-8)."""
+    paths: list[str] = []
+    stdin = 0
+    for f in files:
+        if f == STDIN:
+            stdin += 1
+            if stdin > 1:
+                raise K8slabError("FILE -: standard input can be read once; give - only once")
+            paths.append(f)
+        elif os.path.isdir(f):
+            try:
+                names = sorted(os.listdir(f))
+            except OSError as e:
+                raise K8slabError(problems=[Problem(f, e.strerror or str(e))]) from None
+            inside = [os.path.join(f, n) for n in names
+                      if n.endswith(INPUT_SUFFIXES) and not os.path.isdir(os.path.join(f, n))]
+            if not inside:
+                raise K8slabError(problems=[Problem(
+                    f, "a directory with no *.yaml, *.yml or *.json files in it (k8slab reads a "
+                       "directory's manifests as kubectl apply -f does: not its subdirectories)")])
+            paths.extend(inside)
+        else:
+            paths.append(f)
+    return paths
+
+
+def _read_stdin() -> str:
+    """Standard input as text, within the size k8slab reads from a file."""
+    from .manifests import MAX_FILE_BYTES
+    stream = sys.stdin
+    if stream is None:
+        raise K8slabError(problems=[Problem(STDIN_NAME, "no standard input to read")])
+    try:
+        binary = getattr(stream, "buffer", None)
+        data = binary.read(MAX_FILE_BYTES + 1) if binary is not None else stream.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError) as e:      # closed, or not readable
+        raise K8slabError(problems=[Problem(STDIN_NAME, f"cannot read standard input ({e})")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise K8slabError(problems=[Problem(
+            STDIN_NAME, f"more than {MAX_FILE_BYTES // 2**20} MiB; k8slab reads inputs up to that size")])
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise K8slabError(problems=[Problem(STDIN_NAME, f"not UTF-8 text (byte {e.start})")]) from None
+
+
+def read_inputs(files) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """(name, text) for every FILE argument, directories expanded and `-` read from standard
+    input (named `<stdin>`), and the problems met on the way; one bad file stops none."""
+    from .manifests import read_text
+    texts, problems = [], []
+    for path in _expand(files):
+        try:
+            texts.append((STDIN_NAME, _read_stdin()) if path == STDIN else (path, read_text(path)))
+        except K8slabError as e:
+            problems.extend(e.problems or [Problem(path, str(e))])
+    return texts, problems
+
+
+def _cluster(args):
+    """The cluster the FILE arguments describe, or K8slabError listing every problem."""
+    from .manifests import load_texts
+    texts, problems = read_inputs(args.files)
+    if problems:
+        raise K8slabError(problems=problems)
+    return load_texts(texts)
+
+
+def _validate(files) -> tuple[list[Problem], int]:
+    """Every problem in the FILE arguments, and how many files were read."""
+    from . import manifests
+    paths = _expand(files)
+    if STDIN not in paths:
+        return manifests.validate_files(paths), len(paths)
+    texts, problems = read_inputs(paths)
+    return problems + manifests.validate_texts(texts), len(paths)
 
 
 def _notes(cluster) -> None:
@@ -83,22 +229,102 @@ def _notes(cluster) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
+# -- errors: human on stderr always; with --json, JSON on stdout too --------------------------------
+class _UsageExit(SystemExit):
+    """argparse's exit 2 for a mistake in the command line, carrying its message."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout at the terminal's width, found without `import shutil`: argparse
+    imports it (and bz2, lzma with it, ~3 ms) for every parser it builds, help or not."""
+
+    width: int | None = None
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        if width is None:
+            width = _Formatter.width = _Formatter.width or _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    # shutil.get_terminal_size's rule: $COLUMNS, else the terminal on stdout, else 80.
+    try:
+        if int(os.environ["COLUMNS"]) > 0:
+            return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors raised as _UsageExit so that `--json` can report them too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)      # subcommands' parsers too
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise _UsageExit(message)
+
+
+def _wants_json(argv) -> bool:
+    argv = list(argv)
+    return "--json" in (argv[:argv.index("--")] if "--" in argv else argv)
+
+
+def _problem_dict(p) -> dict:
+    if isinstance(p, Problem):
+        return {"file": p.file, "kind": p.kind, "name": p.name, "path": p.path, "message": p.message}
+    return {"message": str(p)}
+
+
+def _print_json_error(message: str, problems=()) -> None:
+    print(json.dumps({"error": message, "problems": [_problem_dict(p) for p in problems]}, indent=2))
+
+
 def run(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    """The command line in-process: 0 done, 1 invalid input (messages on stderr; with --json, also
+    `{"error": ..., "problems": [...]}` on stdout). A usage mistake exits 2 as argparse does
+    (SystemExit), after the same JSON when --json was asked for; so do --help and --version (0)."""
+    want_json = _wants_json(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageExit as e:
+        if want_json:
+            _print_json_error(e.message)
+        raise
+    try:
+        return _command(args)
+    except K8slabError as e:
+        print(f"k8slab: {e}", file=sys.stderr)
+        if want_json:
+            _print_json_error(str(e), e.problems)
+        return 1
+
+
+def _command(args) -> int:
     if args.command == "route":
         cluster, r = _route(args)
         _notes(cluster)
         print(json.dumps(r.to_dict(), indent=2) if args.json else r.text())
         return 0
     if args.command == "validate":
-        from .manifests import validate_files
-        problems = validate_files(args.files)
+        problems, count = _validate(args.files)
         for line in shown_problems(problems):      # the first hundred, then how many more
             print(line)
         if problems:
             print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
             return 1
-        print(f"ok: no problems in {len(args.files)} file{'s' if len(args.files) != 1 else ''}")
+        print(f"ok: no problems in {count} file{'s' if count != 1 else ''}")
         return 0
     if args.command == "draw":
         from .draw import draw
@@ -108,9 +334,8 @@ def run(argv: list[str]) -> int:
         print(f"wrote {args.output}")
         return 0
     if args.command == "rules":
-        from .manifests import load
         from .proxy import rules
-        cluster = load(*args.files)
+        cluster = _cluster(args)
         _notes(cluster)
         sys.stdout.write(rules(cluster, args.node, mode=args.mode, explain=args.explain))
         return 0
@@ -118,11 +343,40 @@ def run(argv: list[str]) -> int:
         from .simulate import simulate
         cluster, r = _route(args)
         _notes(cluster)
+        if not r.reachable:
+            return _no_requests_arrive(r, args)
         sim = simulate(r, args.requests, connections=args.connections, clients=args.clients,
                        seed=args.seed)
         print(json.dumps(sim.to_dict(), indent=2) if args.json else sim.text())
         return 0
+    if args.command == "dns":
+        from .dns import lookup
+        cluster = _cluster(args)
+        _notes(cluster)
+        result = lookup(cluster, args.client, args.name, args.type)
+        print(json.dumps(result.to_dict(), indent=2) if args.json else result.text())
+        return 0
+    if args.command == "trace":
+        return _trace(args)
     raise AssertionError(args.command)
+
+
+def _no_requests_arrive(r, args) -> int:
+    """`simulate` on a route that reaches no pod: an answer (zero counts and the reason), not an
+    error. The JSON is DESIGN.md's simulate shape, plus the route's reachable, code and reason."""
+    connections = args.requests if args.connections is None else args.connections
+    if connections > args.requests:       # the check simulate() makes on a reachable route
+        raise K8slabError(f"connections: at most {args.requests:,} (got {connections:,})")
+    port = f":{r.port.port}" if r.port else ""
+    if args.json:
+        print(json.dumps({"requests": args.requests, "connections": connections,
+                          "clients": args.clients, "pods": {}, "expected": {},
+                          "reachable": False, "code": r.code, "reason": r.reason}, indent=2))
+        return 0
+    print(f"{r.client} -> {r.service.key}{port}: unreachable ({r.code}): none of the "
+          f"{args.requests:,} request{'s' if args.requests != 1 else ''} reaches a pod.\n\n"
+          f"Why: {r.reason}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from .errors import K8slabError
+from .inline_image import mimebundle
 from .model import Cluster
 
 __all__ = ["draw", "Diagram", "HOP_COLOURS", "render_svg"]
@@ -60,6 +61,11 @@ _OUTSIDE_CLIENTS = {
 }
 _MAX_NODES = 8            # beyond this, a route picture shows only the nodes it involves
 _MAX_PODS_PER_NODE = 12   # beyond this, the cluster picture counts the rest
+# Widest route picture (points) drawn left to right; a wider one is laid out top to bottom
+# when that is narrower. Measured: JupyterLab 4 at a 1366x768 window, file browser open, gives
+# an output area 934 CSS px wide; the smallest text is 9 pt (12 px at natural size), so a
+# picture up to 9 * 934 / 10 = 840 pt wide keeps all its text at 10 px or more when scaled.
+MAX_WIDTH_PT = 840
 
 _INVISIBLE = {"style": "invis"}
 _EXCLUDED_STYLE = {"style": "rounded,dashed,filled", "color": _FAINT,
@@ -198,10 +204,10 @@ def _faint_edge(label: str | None = None) -> dict[str, str]:
     return attrs
 
 
-def _new_graph(name: str, caption: list[str]):
+def _new_graph(name: str, caption: list[str], rankdir: str = "LR"):
     import graphviz
     g = graphviz.Digraph(name)
-    _graph_attrs(g, {"rankdir": "LR", "newrank": "true", "fontname": _FONT, "fontsize": "12",
+    _graph_attrs(g, {"rankdir": rankdir, "newrank": "true", "fontname": _FONT, "fontsize": "12",
                      "nodesep": "0.22", "ranksep": "0.55", "pad": "0.2", "bgcolor": "white",
                      "labelloc": "t", "labeljust": "l", "label": _label(*caption, left=True)})
     # Generous side margins: a browser without Helvetica/Arial draws text up to ~15% wider.
@@ -216,9 +222,9 @@ def _box(sub, lines: list[str], **attrs) -> None:
                        "fontsize": "11", "style": "rounded", "margin": "10"} | attrs)
 
 
-def _legend(g, which: str) -> None:
+def _legend(g, which: str, rankdir: str = "LR") -> None:
     """The key, the same in every picture of a kind: a copy of lines built once."""
-    g.body.extend(_legend_lines(which))
+    g.body.extend(_legend_lines(which, rankdir))
 
 
 def _legend_entries(which: str):
@@ -257,12 +263,13 @@ def _legend_cluster(holder, which: str, reverse: bool) -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def _legend_lines(which: str) -> tuple[str, ...]:
-    """The legend as a column inside the picture's DOT (for `.source`, `dot` and PNG/PDF)."""
+def _legend_lines(which: str, rankdir: str = "LR") -> tuple[str, ...]:
+    """The legend inside the picture's DOT (for `.source`, `dot` and PNG/PDF): a column
+    left to right, a strip top to bottom."""
     import graphviz
     holder = graphviz.Digraph()
-    # One column. dot stacks a rank bottom-up when rankdir=LR: emit in reverse order.
-    _legend_cluster(holder, which, reverse=True)
+    # dot stacks a rank bottom-up when rankdir=LR: emit the column in reverse order.
+    _legend_cluster(holder, which, reverse=rankdir == "LR")
     return tuple(holder.body)
 
 
@@ -310,29 +317,67 @@ def _with_legend(svg: str, which: str) -> str:
 class Diagram:
     """A picture: `.source` (DOT), `.graph` (graphviz.Digraph), `.svg()`, `.save(path)`.
 
-    In Jupyter it displays itself as SVG rendered in-process: no system Graphviz needed.
+    In Jupyter it displays itself as an <img> of SVG rendered in-process (no system Graphviz
+    needed), which JupyterLab shows even in an untrusted notebook; `.alt` is its text.
+    `narrower`, if given, builds the same picture top to bottom: it replaces the graph when
+    the left-to-right layout is wider than MAX_WIDTH_PT and the other one is narrower.
     """
 
-    def __init__(self, graph, summary: str, legend: str | None = None):
-        self.graph = graph
+    def __init__(self, graph, summary: str, legend: str | None = None, *,
+                 alt: str | None = None, narrower=None):
+        self._graph = graph
         self.summary = summary
+        self.alt = alt or summary
         self.legend = legend            # "route" or "cluster": which key the picture carries
+        self._narrower = narrower
         self._rendered: tuple[str, str] | None = None   # (source, svg): redone if graph changes
+
+    @property
+    def graph(self):
+        self._settle()
+        return self._graph
+
+    @graph.setter
+    def graph(self, value) -> None:
+        self._narrower = None
+        self._graph = value
 
     @property
     def source(self) -> str:
         return self.graph.source
 
+    @property
+    def rankdir(self) -> str:
+        """"LR" (left to right) or "TB" (top to bottom): how the picture is laid out."""
+        return "TB" if 'rankdir="TB"' in self.source else "LR"
+
+    def _settle(self) -> None:
+        # The layout is chosen by measuring it: the width comes from Graphviz, not a guess.
+        if self._narrower is None:
+            return
+        narrower, self._narrower = self._narrower, None
+        wide = self._render(self._graph.source)
+        width = _svg_parts(wide)[0]
+        if width > MAX_WIDTH_PT:
+            other = narrower()
+            svg = self._render(other.source)
+            if _svg_parts(svg)[0] < width:
+                self._graph, self._rendered = other, (other.source, svg)
+                return
+        self._rendered = (self._graph.source, wide)
+
+    def _render(self, source: str) -> str:
+        for rankdir in ("LR", "TB"):
+            block = "".join(_legend_lines(self.legend, rankdir)) if self.legend else ""
+            if block and block in source:
+                return _with_legend(render_svg(source.replace(block, "", 1)), self.legend)
+        return render_svg(source)
+
     def svg(self) -> str:
         """The picture as SVG text, the same bytes on every machine."""
         source = self.source
         if self._rendered is None or self._rendered[0] != source:
-            block = "".join(_legend_lines(self.legend)) if self.legend else ""
-            if block and block in source:
-                svg = _with_legend(render_svg(source.replace(block, "", 1)), self.legend)
-            else:
-                svg = render_svg(source)
-            self._rendered = (source, svg)
+            self._rendered = (source, self._render(source))
         return self._rendered[1]
 
     def save(self, path) -> Path:
@@ -355,12 +400,7 @@ class Diagram:
         return path
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        data = {"image/svg+xml": self.svg(), "text/plain": self.summary}
-        if include:
-            data = {k: v for k, v in data.items() if k in include}
-        if exclude:
-            data = {k: v for k, v in data.items() if k not in exclude}
-        return data
+        return mimebundle(self.svg(), self.summary, self.alt, include, exclude)
 
     def __repr__(self) -> str:
         return self.summary
@@ -650,9 +690,14 @@ class _RoutePicture:
             if index == self.stop:
                 self._stop_mark(hop, frontier)
         self._context()
-        g = _new_graph("route", self._caption() if self.with_caption else [])
-        self._assemble(g)
-        return Diagram(g, self._summary(), legend="route")
+        caption = self._caption() if self.with_caption else []
+
+        def layout(rankdir: str):
+            g = _new_graph("route", caption, rankdir)
+            self._assemble(g, rankdir)
+            return g
+        return Diagram(layout("LR"), self._summary(), legend="route", alt=self._alt(),
+                       narrower=lambda: layout("TB"))
 
     def _client(self) -> list[str]:
         r = self.r
@@ -923,8 +968,12 @@ class _RoutePicture:
             shown.add((client_pod.namespace, client_pod.name))
         return shown
 
-    def _assemble(self, g):
-        _legend(g, "route")
+    def _assemble(self, g, rankdir: str = "LR"):
+        # dot stacks a rank bottom-up when rankdir=LR: emit in reverse there to read top-down;
+        # top to bottom, a rank reads left to right in the order given.
+        order = reversed if rankdir == "LR" else list
+        edges = list(self.edges)
+        _legend(g, "route", rankdir)
         for node_id, attrs in self.outside:
             _node(g, node_id, attrs)
         nodes = self.cluster.nodes
@@ -941,8 +990,7 @@ class _RoutePicture:
                  fontcolor=_BOUNDARY, fontsize="12")
             for node_id, attrs in self.loose:
                 _node(k8s, node_id, attrs)
-            # dot stacks a rank bottom-up when rankdir=LR: emit in reverse to read top-down.
-            for i in reversed(range(len(nodes))):
+            for i in order(range(len(nodes))):
                 node = nodes[i]
                 items = self.boxed.get(node.name, [])
                 lines = [*_wrap(node.name, 28, 2), _clean(node.address)]
@@ -963,7 +1011,7 @@ class _RoutePicture:
                     lines += _wrap(f"no {self.service.name} pods here", 34, 2)
                 with k8s.subgraph(name=f"cluster_node{i}") as box:
                     _box(box, lines, **attrs)
-                    for node_id, a in reversed(items):
+                    for node_id, a in order(items):
                         _node(box, node_id, a)
                     if not items:   # dot draws no empty cluster: say why this one is empty
                         _node(box, f"empty{i}", _PLAIN | {"label": _label(
@@ -979,10 +1027,10 @@ class _RoutePicture:
                 column.append("hidden")
             _same_rank(k8s, column)
             if not endpoints and column:
-                self.edges.append((hub, column[0], _INVISIBLE))
+                edges.append((hub, column[0], _INVISIBLE))
         for node_id, attrs in self.beyond:
             _node(g, node_id, attrs)
-        for a, b, attrs in self.edges:
+        for a, b, attrs in edges:
             _edge(g, a, b, attrs)
 
     def _caption(self) -> list[str]:
@@ -993,6 +1041,15 @@ class _RoutePicture:
         head += ": reachable" if r.reachable else f": NOT reachable ({_clean(r.code)})"
         # The reason already says whose address the pod sees, when it matters.
         return _wrap(head, 110, 2) + _wrap(r.reason or "", 110, 8)
+
+    def _alt(self) -> str:
+        """The picture in words, for an <img>'s alt text: the headline and the reason."""
+        r = self.r
+        port = f":{r.port.port}" if r.port is not None else ""
+        head = f"Route from {_clean(r.client)} to Service {_clean(self.service.key)}{port}"
+        head += f" via {r.entry}" if r.entry else ""
+        head += ": reachable." if r.reachable else f": not reachable ({_clean(r.code)})."
+        return f"{head} {_clean(r.reason or '')}".strip()
 
     def _summary(self) -> str:
         r = self.r
@@ -1011,9 +1068,10 @@ class _ClusterPicture:
 
     def diagram(self) -> Diagram:
         c = self.c
-        g = _new_graph("cluster", [
-            f"Cluster: {_plural(len(c.nodes), 'node')}, {_plural(len(c.pods), 'pod')}, "
-            f"{_plural(len(c.services), 'Service')}. An arrow from a Service: it selects that pod."])
+        caption = (f"Cluster: {_plural(len(c.nodes), 'node')}, {_plural(len(c.pods), 'pod')}, "
+                   f"{_plural(len(c.services), 'Service')}. An arrow from a Service: it selects "
+                   "that pod.")
+        g = _new_graph("cluster", [caption])
         _legend(g, "cluster")
         pod_ids: dict[str, str] = {}
         with g.subgraph(name="cluster_k8s") as k8s:
@@ -1064,7 +1122,10 @@ class _ClusterPicture:
                         "style": "solid" if ready else "dashed", "penwidth": "1.3"})
         summary = (f"<Diagram: cluster, {_plural(len(c.nodes), 'node')}, "
                    f"{_plural(len(c.pods), 'pod')}, {_plural(len(c.services), 'service')}>")
-        return Diagram(g, summary, legend="cluster")
+        alt = caption + " " + "; ".join(
+            f"Service {s.name} selects " + (", ".join(p.name for p in c.selected_pods(s)) or "no pod")
+            for s in c.services[:12]) + "."
+        return Diagram(g, summary, legend="cluster", alt=_clean(alt))
 
     @staticmethod
     def _service_lines(s) -> list[str]:

@@ -213,40 +213,24 @@ class _Writer:
         f, n = self.filter, self.nat
         name, proto, h = p.name, p.proto, p.hash
         match = f"-m {proto} -p {proto}"
-        uses_cluster = not p.itp_local or p.externally_accessible
-        uses_local = p.itp_local or (p.etp_local and p.externally_accessible)
-        view = p.view
-        cluster_eps = list(view.cluster) if uses_cluster else []
-        local_eps = list(view.local) if uses_local else []
-        has_any = bool(cluster_eps)
-        if uses_local and not has_any:
-            has_any = any(e.ready or (e.serving and e.terminating) for e in p.endpoints)
-        if not uses_local:
-            reachable = cluster_eps
-        elif not uses_cluster:
-            reachable = local_eps
-        elif view.topology_zone is None and not view.local_terminating:
-            reachable = cluster_eps
-        else:
-            merged = {endpoint_string(e): e for e in cluster_eps}
-            merged.update({endpoint_string(e): e for e in local_eps})
-            reachable = list(merged.values())
+        # What kube-proxy decided for this port here (proxy.ServicePortState); this only writes it.
+        uses_cluster, uses_local = p.uses_cluster, p.uses_local
+        cluster_eps = list(p.cluster_endpoints)
+        local_eps = list(p.local_endpoints)
+        has_any = p.has_endpoints
+        reachable = list(p.reachable)
 
         svc_chain, svl_chain = "KUBE-SVC-" + h, "KUBE-SVL-" + h
         ext_chain, fw_chain = "KUBE-EXT-" + h, "KUBE-FW-" + h
         uses_cluster_chain = bool(cluster_eps) and uses_cluster
         uses_local_chain = bool(local_eps) and uses_local
-        internal_chain, has_internal = svc_chain, has_any
-        if p.itp_local:
-            internal_chain = svl_chain
-            has_internal = has_any and bool(local_eps)
-        external_chain, has_external = svc_chain, has_any
-        if p.etp_local:
-            external_chain = svl_chain
-            has_external = has_any and bool(local_eps)
+        internal_chain = svl_chain if p.itp_local else svc_chain
+        has_internal = p.internal in ("cluster", "local")
+        external_chain = svl_chain if p.etp_local else svc_chain
+        has_external = p.external in ("cluster", "local")
         uses_ext = has_any and p.externally_accessible
         lb_chain = ext_chain
-        uses_fw = has_any and bool(p.lb_ips) and bool(p.source_ranges)
+        uses_fw = p.firewall
         if uses_fw:
             lb_chain = fw_chain
         if not has_any:
@@ -335,13 +319,9 @@ class _Writer:
         if uses_fw:
             fw = n.setdefault(fw_chain, [])
             head = f'-A {fw_chain} -m comment --comment "{name} loadbalancer IP"'
-            node_ip = ipv4(self.node.address)
-            allow_node = False
             for net in p.source_ranges:
                 fw.append(f"{head} -s {net} -j {ext_chain}")
-                if node_ip and ipaddress.IPv4Address(node_ip) in net:
-                    allow_node = True
-            if allow_node:
+            if p.firewall_allows_lb_ips:       # the node's own address is in a range
                 for ip in p.lb_ips:
                     fw.append(f"{head} -s {ip} -j {ext_chain}")
             fw.append(f'-A {fw_chain} -m comment --comment "other traffic to {name} will be dropped '

@@ -17,13 +17,14 @@ from typing import Any, Iterable
 
 from .errors import K8slabError, Problem
 from .model import (
-    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, ProxyConfig, Service,
-    ServicePort,
+    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
+    Service, ServicePort,
 )
 
-__all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "service_to_yaml",
-           "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES", "MAX_PODS", "MAX_NODES",
-           "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash", "with_service_type"]
+__all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
+           "service_to_yaml", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
+           "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
+           "with_service_type"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -555,6 +556,15 @@ def validate_files(paths: Iterable[str]) -> list[Problem]:
     return problems + bad + more
 
 
+def validate_texts(texts: list[tuple[str, str]]) -> list[Problem]:
+    """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
+    objects, bad = _read_all(texts)
+    more, _ = _validate(objects)
+    if not (bad or more):
+        more = _beyond_limits(objects)
+    return bad + more
+
+
 def _beyond_limits(objects: list[_Object]) -> list[Problem]:
     """Valid objects that would make a cluster past Kubernetes' scalability limits."""
     by_kind: dict[str, list[_Object]] = {}
@@ -833,11 +843,20 @@ class _Builder:
             for i in range(replicas):
                 out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", labels))
         elif kind == "StatefulSet":
+            service_name = _dig(o.obj, "spec", "serviceName")
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{i}", {
+                p = pod(f"{o.name}-{i}", {
                     **labels, "statefulset.kubernetes.io/pod-name": f"{o.name}-{i}",
                     "apps.kubernetes.io/pod-index": str(i),
-                    "controller-revision-hash": f"{o.name}-{template_hash}"}))
+                    "controller-revision-hash": f"{o.name}-{template_hash}"})
+                # The controller gives each pod its name as hostname and the governing
+                # Service as subdomain (pkg/controller/statefulset/stateful_set_utils.go,
+                # initIdentity): that is what makes web-0.web.NS.svc.cluster.local.
+                # Each pod gets its own copy of the shared spec for these two fields.
+                p["spec"] = {**p["spec"], "hostname": f"{o.name}-{i}"}
+                if isinstance(service_name, str) and service_name:
+                    p["spec"]["subdomain"] = service_name
+                out.append(p)
         elif kind == "DaemonSet":
             # One pod per node that fits: marked with the node now, placed by _pods below.
             out.append({"_daemonset": True, **pod(o.name, {
@@ -927,7 +946,11 @@ class _Builder:
         cached = self._per_spec.get(id(spec))
         if cached is None or cached[0] is not spec:     # a controller's pods share one spec
             ports = []
-            for c in spec.get("containers") or []:
+            # Named targetPorts resolve in the app containers, then in native sidecars (init
+            # containers with restartPolicy: Always): pkg/api/v1/pod/util.go, FindPort.
+            sidecars = [c for c in spec.get("initContainers") or []
+                        if isinstance(c, dict) and c.get("restartPolicy") == "Always"]
+            for c in list(spec.get("containers") or []) + sidecars:
                 for cp in (c.get("ports") or []) if isinstance(c, dict) else []:
                     if isinstance(cp, dict) and isinstance(cp.get("containerPort"), int):
                         ports.append(ContainerPort(cp["containerPort"], cp.get("name"),
@@ -956,7 +979,7 @@ class _Builder:
             name=meta.get("name"), namespace=ns, node=node_name, ip=str(ip) if ip else None,
             labels=labels, ports=ports, ready=ready,
             terminating=meta.get("deletionTimestamp") is not None, owner=owner, phase=phase,
-            host_network=host_network)
+            host_network=host_network, **_pod_dns(p.get("spec")))
 
     # -- Services -------------------------------------------------------------------------
     def _services(self, nodes) -> list[Service]:
@@ -1014,10 +1037,15 @@ class _Builder:
         if svc_type == "LoadBalancer" and etp == "Local" and not health:
             health = _take(port_pool, o, "Service", o.name, "spec.healthCheckNodePort",  # like a node port
                            "node port", "%d-%d" % FILL_IN["node_ports"])
-        ingress = tuple(str(i.get("ip") or i.get("hostname"))
-                        for i in _dig(o.obj, "status", "loadBalancer", "ingress", default=[]) or []
-                        if isinstance(i, dict) and (i.get("ip") or i.get("hostname")))
-        if svc_type == "LoadBalancer" and not ingress and cloud and "status" not in o.obj:
+        given_ingress = [i for i in _dig(o.obj, "status", "loadBalancer", "ingress", default=[]) or []
+                         if isinstance(i, dict) and (i.get("ip") or i.get("hostname"))]
+        ingress = tuple(str(i.get("ip") or i.get("hostname")) for i in given_ingress)
+        ip_mode = str(given_ingress[0].get("ipMode") or "VIP") if given_ingress else "VIP"
+        lb_class = spec.get("loadBalancerClass") if svc_type == "LoadBalancer" else None
+        # The cloud provider's service controller leaves a Service with a loadBalancerClass
+        # to the controller of that class (k8s.io/cloud-provider, controllers/service:
+        # wantsLoadBalancer skips it); k8slab models no such controller, so it stays pending.
+        if svc_type == "LoadBalancer" and not ingress and cloud and "status" not in o.obj and not lb_class:
             # A manifest (no status yet): the cloud's controller would assign an address. A
             # snapshot whose status has none is a load balancer still <pending>: kept so.
             ingress = (_take(lb_pool, o, "Service", o.name, "status.loadBalancer.ingress",
@@ -1033,6 +1061,8 @@ class _Builder:
             internal_traffic_policy=spec.get("internalTrafficPolicy") or "Cluster",
             session_affinity=affinity, session_affinity_timeout=timeout if affinity == "ClientIP" else None,
             load_balancer_ingress=ingress if svc_type == "LoadBalancer" else (),
+            load_balancer_ip_mode=ip_mode if ip_mode in ("VIP", "Proxy") else "VIP",
+            load_balancer_class=str(lb_class) if lb_class else None,
             load_balancer_source_ranges=tuple(str(r) for r in spec.get("loadBalancerSourceRanges") or []),
             health_check_node_port=health if svc_type == "LoadBalancer" and etp == "Local" else None,
             allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
@@ -1059,16 +1089,46 @@ class _Builder:
                 # (pkg/proxy/endpointslicecache.go).
                 serving = cond.get("serving") is not False
                 hints = _dig(e, "hints", "forZones")
+                node_hints = _dig(e, "hints", "forNodes")
                 for address in (e.get("addresses") or [])[:1]:
                     endpoints.append(Endpoint(
                         address=str(address), port=0,
                         pod=_dig(e, "targetRef", "name") if _dig(e, "targetRef", "kind") == "Pod" else None,
                         node=e.get("nodeName"), zone=e.get("zone"), ready=ready, serving=serving,
                         terminating=bool(cond.get("terminating")),
+                        hostname=e.get("hostname") if isinstance(e.get("hostname"), str) else None,
                         hint_zones=tuple(h.get("name") for h in hints if isinstance(h, dict))
-                        if isinstance(hints, list) else None))
-            out.append(EndpointSlice(f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints)))
+                        if isinstance(hints, list) else None,
+                        hint_nodes=tuple(h.get("name") for h in node_hints if isinstance(h, dict))
+                        if isinstance(node_hints, list) else None))
+            out.append(EndpointSlice(
+                f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints),
+                address_type=str(o.obj.get("addressType") or "IPv4"),
+                managed_by=_dig(o.obj, "metadata", "labels", "endpointslice.kubernetes.io/managed-by")))
         return out
+
+
+def _pod_dns(spec) -> dict:
+    """The Pod fields that decide its name and its resolv.conf, as the API server defaults them."""
+    spec = spec if isinstance(spec, dict) else {}
+    hostname, subdomain = spec.get("hostname"), spec.get("subdomain")
+    policy = spec.get("dnsPolicy")
+    conf = spec.get("dnsConfig")
+    dns_config = None
+    if isinstance(conf, dict):
+        options = []
+        for o in conf.get("options") or []:
+            if isinstance(o, dict) and isinstance(o.get("name"), str) and o["name"]:
+                value = o.get("value")
+                options.append((o["name"], None if value is None else str(value)))
+        dns_config = PodDNSConfig(
+            nameservers=tuple(str(n) for n in conf.get("nameservers") or [] if n is not None),
+            searches=tuple(str(n) for n in conf.get("searches") or [] if n is not None),
+            options=tuple(options))
+    return {"hostname": hostname if isinstance(hostname, str) and hostname else None,
+            "subdomain": subdomain if isinstance(subdomain, str) and subdomain else None,
+            "dns_policy": policy if isinstance(policy, str) and policy else "ClusterFirst",
+            "dns_config": dns_config}
 
 
 def _owner_of(pod: dict) -> str | None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 __all__ = [
     "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
-    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL",
+    "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig", "CONTROLLER",
 ]
 
 #: The well-known node label topology-aware routing reads.
 ZONE_LABEL = "topology.kubernetes.io/zone"
+#: endpointslice.kubernetes.io/managed-by of the slices the EndpointSlice controller writes.
+CONTROLLER = "endpointslice-controller.k8s.io"
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,17 @@ class ContainerPort:
 
 
 @dataclass(frozen=True)
+class PodDNSConfig:
+    """spec.dnsConfig: what the kubelet adds to the resolv.conf its dnsPolicy gives the pod."""
+
+    nameservers: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+    options: tuple[tuple[str, str | None], ...] = ()   # (name, value or None)
+
+
+@dataclass(frozen=True)
 class Pod:
-    """A pod as the EndpointSlice controller sees it."""
+    """A pod as the EndpointSlice controller (and the kubelet, for its DNS) sees it."""
 
     name: str
     namespace: str
@@ -55,6 +66,10 @@ class Pod:
     owner: str | None = None                      # "Deployment/web", for pictures and notes
     phase: str = "Running"                        # Pending, Running, Succeeded, Failed
     host_network: bool = False
+    hostname: str | None = None                   # spec.hostname (a StatefulSet sets the pod's name)
+    subdomain: str | None = None                  # spec.subdomain (a StatefulSet sets its serviceName)
+    dns_policy: str = "ClusterFirst"              # spec.dnsPolicy, as the API server defaults it
+    dns_config: PodDNSConfig | None = None        # spec.dnsConfig
 
     @property
     def key(self) -> str:
@@ -96,6 +111,8 @@ class Service:
     session_affinity: str = "None"
     session_affinity_timeout: int | None = None   # seconds, with ClientIP (default 10800)
     load_balancer_ingress: tuple[str, ...] = ()   # status.loadBalancer.ingress IPs or hostnames
+    load_balancer_ip_mode: str = "VIP"            # status.loadBalancer.ingress[0].ipMode: VIP or Proxy
+    load_balancer_class: str | None = None        # spec.loadBalancerClass
     load_balancer_source_ranges: tuple[str, ...] = ()
     health_check_node_port: int | None = None
     allocate_load_balancer_node_ports: bool = True
@@ -149,6 +166,8 @@ class Endpoint:
     serving: bool = True
     terminating: bool = False
     hint_zones: tuple[str, ...] | None = None     # hints.forZones, for topology-aware routing
+    hint_nodes: tuple[str, ...] | None = None     # hints.forNodes (trafficDistribution: PreferSameNode)
+    hostname: str | None = None                   # endpoints[].hostname, what CoreDNS names it by
 
     @property
     def ip_port(self) -> str:
@@ -176,6 +195,13 @@ class EndpointSlice:
     name: str
     ports: tuple[tuple[str | None, int, str], ...]  # (name, port, protocol)
     endpoints: tuple[Endpoint, ...]               # port=0: the slice's ports apply
+    address_type: str = "IPv4"                    # IPv4, IPv6 or FQDN
+    managed_by: str | None = None                 # endpointslice.kubernetes.io/managed-by
+
+    @property
+    def by_controller(self) -> bool:
+        """Written by the EndpointSlice controller (a snapshot of its slices), not by hand."""
+        return self.managed_by == CONTROLLER
 
 
 def _endpoint_order(e: Endpoint) -> str:
@@ -264,8 +290,15 @@ class Cluster:
         cached = self._endpoint_cache.get(cache_key)
         if cached is not None:
             return cached
-        if service.key in self._slices_by_service:
+        given = self._slices_by_service.get(service.key)
+        if given:
             found = self._endpoints_from_slices(service, port)
+            # A hand-written slice sits beside the controller's: for a Service with a selector
+            # the EndpointSlice controller still writes its own from the pods, and kube-proxy
+            # merges every slice labelled with the Service's name (pkg/proxy/
+            # endpointslicecache.go). Only slices the controller wrote (a snapshot) stand alone.
+            if service.selector and not any(sl.by_controller for sl in given):
+                found = self._endpoints_from_pods(service, port) + found
         else:
             found = self._endpoints_from_pods(service, port)
         # One endpoint per IP:port, as kube-proxy keeps them; a live one wins over a
@@ -282,6 +315,8 @@ class Cluster:
     def _endpoints_from_slices(self, service: Service, port: ServicePort) -> list[Endpoint]:
         found = []
         for sl in self._slices_by_service[service.key]:
+            if sl.address_type not in ("IPv4", "IPv6"):
+                continue         # FQDN slices: no proxier reads them (endpointslicecache.go)
             for name, number, protocol in sl.ports:
                 # A slice port belongs to the Service port of the same name ("" when unnamed).
                 if (name or None) == (port.name or None) and protocol == port.protocol:
@@ -302,16 +337,22 @@ class Cluster:
             node = self.node(pod.node) if pod.node else None
             ready = (pod.ready and not pod.terminating) or service.publish_not_ready_addresses
             zone = node.zone if node else None
-            # trafficDistribution: PreferClose makes the controller hint each ready endpoint
-            # for its own zone (pkg/controller/endpointslice/trafficdist, preferCloseHeuristic).
-            hinted = service.traffic_distribution in ("PreferClose", "PreferSameZone") and ready and zone
+            # trafficDistribution makes the controller hint each ready endpoint for its own zone
+            # (PreferSameZone, and PreferClose, its deprecated name) and, for PreferSameNode,
+            # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
+            close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
+            same_node = service.traffic_distribution == "PreferSameNode" and ready and pod.node
             found.append(Endpoint(
                 address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
                 serving=pod.ready or service.publish_not_ready_addresses,
-                terminating=pod.terminating, hint_zones=(zone,) if hinted else None))
+                terminating=pod.terminating,
+                hint_zones=(zone,) if close and ready and zone else None,
+                hint_nodes=(pod.node,) if same_node else None,
+                # The controller names the endpoint only for the Service the pod's subdomain
+                # names (pkg/controller/util/endpoint/controller_utils.go, ShouldSetHostname).
+                hostname=pod.hostname if pod.hostname and pod.subdomain == service.name else None))
         return found
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
-    return Endpoint(e.address, port, e.pod, e.node, e.zone, e.ready, e.serving,
-                    e.terminating, e.hint_zones)
+    return replace(e, port=port)

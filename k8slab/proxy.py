@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
 from . import iptables
@@ -24,13 +24,14 @@ from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
 from .model import Endpoint, Service, ServicePort
 
 __all__ = [
-    "NodeView", "categorize", "shares", "uses_topology_hints", "rules",
+    "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints", "rules",
     "MODES", "cascade", "cascade_shares", "probability_text",
     "numgen_map", "numgen_rule", "nft_endpoint_chain",
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
     "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable",
     "load_balancer_shares", "ServicePortState", "service_ports", "kube_proxy_endpoints",
+    "decide", "Fate", "WAYS",
 ]
 
 #: kube-proxy's Linux proxy modes (`mode:` in KubeProxyConfiguration; empty means iptables).
@@ -60,7 +61,13 @@ class NodeView:
     local: tuple[Endpoint, ...]
     cluster_terminating: bool = False
     local_terminating: bool = False
-    topology_zone: str | None = None     # set when topology hints narrowed `cluster`
+    topology_zone: str | None = None     # set when zone hints narrowed `cluster`
+    topology_node: str | None = None     # set when node hints narrowed it (PreferSameNode)
+
+    @property
+    def topology_mode(self) -> str:
+        """"", "PreferSameZone" or "PreferSameNode": topology.go's topologyModeFromHints."""
+        return "PreferSameNode" if self.topology_node else "PreferSameZone" if self.topology_zone else ""
 
 
 def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
@@ -74,8 +81,8 @@ def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
     the Service's topology annotation): the Service's `trafficDistribution` matters through
     the EndpointSlice controller, which writes the hints (each ready endpoint hinted for its
     own zone) only for such Services. `service` is kept for the signature; hints in
-    EndpointSlices given as written are honoured as they stand. PreferSameNode's node hints
-    are not modelled.
+    EndpointSlices given as written are honoured as they stand. Node hints
+    (PreferSameNode) take precedence: see `uses_node_hints`.
     """
     if not zone:
         return False
@@ -85,6 +92,22 @@ def uses_topology_hints(service: Service, endpoints, zone: str | None) -> bool:
     return any(zone in e.hint_zones for e in ready)
 
 
+def uses_node_hints(endpoints, node: str | None) -> bool:
+    """Whether kube-proxy keeps to this node's endpoints (topology.go, topologyModeFromHints).
+
+    Only when every ready endpoint carries a node hint (the EndpointSlice controller writes
+    them for trafficDistribution: PreferSameNode) and one names this node; otherwise node
+    hints are ignored and zone hints are tried (the PreferSameTrafficDistribution gate, GA in
+    Kubernetes 1.35, is taken as on).
+    """
+    if not node:
+        return False
+    ready = [e for e in endpoints if e.ready]
+    if not ready or any(not e.hint_nodes for e in ready):
+        return False
+    return any(node in e.hint_nodes for e in ready)
+
+
 def categorize(service: Service, endpoints, node: str | None, zone: str | None = None) -> NodeView:
     """kube-proxy's CategorizeEndpoints for one node: the endpoints each traffic policy uses.
 
@@ -92,9 +115,12 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
     serving-and-terminating ones stand in, so a rolling update does not drop connections.
     Topology hints narrow the Cluster list only, never the Local one.
     """
-    hinted = uses_topology_hints(service, endpoints, zone)
+    same_node = uses_node_hints(endpoints, node)
+    hinted = not same_node and uses_topology_hints(service, endpoints, zone)
 
     def in_topology(e: Endpoint) -> bool:
+        if same_node:
+            return e.hint_nodes is not None and node in e.hint_nodes
         return not hinted or (e.hint_zones is not None and zone in e.hint_zones)
 
     cluster = tuple(e for e in endpoints if e.ready and in_topology(e))
@@ -111,7 +137,7 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
                       and node is not None)
         local_terminating = bool(local)
     return NodeView(cluster, local, cluster_terminating, local_terminating,
-                    zone if hinted else None)
+                    zone if hinted else None, node if same_node else None)
 
 
 def shares(endpoints) -> dict[Endpoint, float]:
@@ -439,23 +465,69 @@ def load_balancer_shares(per_node: Mapping[str, Sequence[Endpoint]],
 # What kube-proxy on one node decides for each Service port; rules are written from it
 # ---------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Fate:
+    """What one node's rules do with a new connection: DNAT among `endpoints`, or not.
+
+    `outcome` is dnat, reject (REJECT: connection refused) or drop (DROP: a timeout);
+    `why` names the reason when it is not dnat (no-endpoints, no-local-endpoints,
+    source-range); `masquerade` says whether the way in marks the packet for SNAT
+    (KUBE-MARK-MASQ), before the endpoint's own hairpin rule; `chain` is the policy chain
+    it goes through: cluster (KUBE-SVC) or local (KUBE-SVL).
+    """
+
+    outcome: str
+    endpoints: tuple = ()
+    masquerade: bool = False
+    why: str | None = None
+    chain: str = "cluster"
+
+    def masqueraded(self, endpoint: Endpoint, source: str) -> bool:
+        """Marked for SNAT: by the way in, or by the endpoint's hairpin rule (a pod reaching
+        itself: every KUBE-SEP chain starts with `-s <endpoint IP> -j KUBE-MARK-MASQ`)."""
+        return self.masquerade or endpoint.address == source
+
+
+#: The ways a packet reaches a Service port's rules (Fate's `way`).
+WAYS = ("cluster-ip", "node-port", "external-ip", "load-balancer")
+
+
 class ServicePortState:
-    """What kube-proxy on one node knows and decided for one Service port (IPv4): its svcPortMap
-    entry, its endpoints as the EndpointSliceCache keeps them, and which of them it uses."""
+    """What kube-proxy on one node knows and decides for one Service port: computed once
+    (`decide`), written out by iptables.py and explained by routing (`fate`).
+
+    What it knows: its svcPortMap entry (cluster IP, external and load-balancer IPs, source
+    ranges, node port, affinity) and its endpoints as the EndpointSliceCache keeps them.
+    What it decides (pkg/proxy/iptables/proxier.go, syncProxyRules): which endpoints each
+    policy chain uses (`cluster_endpoints` for KUBE-SVC, `local_endpoints` for KUBE-SVL,
+    empty when that chain is not written), whether any endpoint is usable at all
+    (`has_endpoints`: without one every address REJECTs), what a packet for the cluster IP
+    meets (`internal`) and what outside traffic to the node port, external IPs and
+    load-balancer IPs meets (`external`): "cluster", "local", "drop" (a Local policy and
+    nothing on this node) or "reject"; and whether loadBalancerSourceRanges are enforced
+    (`firewall`).
+    """
 
     __slots__ = ("svc", "port", "name", "proto", "hash", "cluster_ip", "external_ips",
                  "lb_ips", "source_ranges", "node_port", "health_port", "affinity",
-                 "endpoints", "etp_local", "itp_local", "view")
+                 "endpoints", "etp_local", "itp_local", "view", "node", "node_address",
+                 "uses_cluster", "uses_local", "cluster_endpoints", "local_endpoints",
+                 "has_endpoints", "internal", "external", "firewall", "firewall_allows_lb_ips",
+                 "masquerade_all", "local_cidr")
 
-    def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view):
+    def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view,
+                 node=None, masquerade_all: bool = False, local_cidr=None):
         self.svc, self.port = svc, port
         self.name = port_name(svc, port)
         self.proto = port.protocol.lower()
         self.hash = chain_hash(self.name + self.proto)
         self.cluster_ip = cluster_ip
         self.external_ips = [ip for ip in map(ipv4, svc.external_ips) if ip]
-        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS).
-        self.lb_ips = [ip for ip in map(ipv4, svc.load_balancer_ingress) if ip]
+        # Only load-balancer ingress given as an IP (a hostname is for the cloud's DNS), and
+        # not one with ipMode: Proxy, whose traffic reaches the nodes addressed to their node
+        # ports, not to that IP (pkg/proxy/serviceport.go, KEP-1860).
+        self.lb_ips = ([ip for ip in map(ipv4, svc.load_balancer_ingress) if ip]
+                       if getattr(svc, "load_balancer_ip_mode", "VIP") != "Proxy" else [])
         self.source_ranges = [n for n in map(ipv4_net, svc.load_balancer_source_ranges) if n]
         self.node_port = port.node_port or 0
         self.health_port = svc.health_check_node_port or 0
@@ -464,41 +536,141 @@ class ServicePortState:
         self.etp_local = svc.external_traffic_policy == "Local"
         self.itp_local = svc.internal_traffic_policy == "Local"
         self.view = view
+        self.node = node.name if node is not None else None
+        self.node_address = node.address if node is not None else None
+        self.masquerade_all = masquerade_all
+        self.local_cidr = local_cidr
+        # The decision (syncProxyRules): which policy chains exist and what they use.
+        accessible = self.externally_accessible
+        self.uses_cluster = not self.itp_local or accessible
+        self.uses_local = self.itp_local or (self.etp_local and accessible)
+        self.cluster_endpoints = tuple(view.cluster) if self.uses_cluster else ()
+        self.local_endpoints = tuple(view.local) if self.uses_local else ()
+        has_any = bool(self.cluster_endpoints)
+        if self.uses_local and not has_any:
+            has_any = any(e.ready or (e.serving and e.terminating) for e in endpoints)
+        self.has_endpoints = has_any
+        if not has_any:
+            self.internal = self.external = "reject"
+        else:
+            self.internal = ("local" if self.local_endpoints else "drop") if self.itp_local else "cluster"
+            self.external = ("local" if self.local_endpoints else "drop") if self.etp_local else "cluster"
+        self.firewall = has_any and bool(self.lb_ips) and bool(self.source_ranges)
+        node_ip = ipv4(self.node_address) if self.node_address else None
+        self.firewall_allows_lb_ips = bool(node_ip) and any(
+            ipaddress.IPv4Address(node_ip) in net for net in self.source_ranges)
+
+    @property
+    def service(self) -> Service:
+        return self.svc
 
     @property
     def externally_accessible(self) -> bool:
         return bool(self.node_port or self.lb_ips or self.external_ips)
 
+    @property
+    def reachable(self) -> tuple[Endpoint, ...]:
+        """The endpoints that get a KUBE-SEP chain: those of either policy chain."""
+        if not self.uses_local:
+            return self.cluster_endpoints
+        if not self.uses_cluster:
+            return self.local_endpoints
+        if not self.view.topology_mode and not self.view.local_terminating:
+            return self.cluster_endpoints       # the local ones are among them
+        merged = {endpoint_string(e): e for e in self.cluster_endpoints}
+        merged.update({endpoint_string(e): e for e in self.local_endpoints})
+        return tuple(merged.values())
+
+    def is_pod_traffic(self, source: str) -> bool:
+        """The local-traffic detector (detectLocalMode ClusterCIDR): a source inside
+        clusterCIDR is a pod's. A hostNetwork pod sends from its node's address: not one."""
+        return self.local_cidr is not None and ipaddress.ip_address(source) in self.local_cidr
+
+    def is_local_source(self, source: str) -> bool:
+        """`-m addrtype --src-type LOCAL`: the node's own address, or loopback."""
+        return source == self.node_address or ipaddress.ip_address(source).is_loopback
+
+    def fate(self, source: str, way: str) -> Fate:
+        """What this node's rules do with a new connection from `source` arriving by `way`
+        (one of WAYS): the chain it takes, whether it is marked for masquerading, or why not."""
+        if way not in WAYS:
+            raise ValueError(f"way {way!r}: one of {', '.join(WAYS)}")
+        if not self.has_endpoints:
+            return Fate("reject", why="no-endpoints")          # "... has no endpoints" REJECT
+        if way == "cluster-ip":
+            if self.internal == "drop":
+                return Fate("drop", why="no-local-endpoints", chain="local")
+            # The internal chain's `! -s clusterCIDR -j KUBE-MARK-MASQ` (all of it with
+            # masqueradeAll; no such rule without a local detector).
+            masq = self.masquerade_all or (self.local_cidr is not None and not self.is_pod_traffic(source))
+            if self.internal == "local":
+                return Fate("dnat", self.local_endpoints, masq, chain="local")
+            return Fate("dnat", self.cluster_endpoints, masq)
+        if way == "load-balancer" and self.firewall:
+            # KUBE-FW: `-s RANGE -j KUBE-EXT` per range (and the load balancer's own IPs when
+            # the node is in a range); the rest falls through to KUBE-PROXY-FIREWALL's DROP.
+            allowed = any(ipaddress.ip_address(source) in net for net in self.source_ranges)
+            if not allowed and not (self.firewall_allows_lb_ips and source in self.lb_ips):
+                return Fate("drop", why="source-range")
+        if not self.etp_local:
+            return Fate("dnat", self.cluster_endpoints, True)   # "masquerade traffic for ..."
+        if self.is_pod_traffic(source):
+            return Fate("dnat", self.cluster_endpoints, False)  # "pod traffic for ..."
+        if self.is_local_source(source):
+            return Fate("dnat", self.cluster_endpoints, True)   # "masquerade LOCAL traffic ..."
+        if self.external == "drop":
+            return Fate("drop", why="no-local-endpoints", chain="local")
+        return Fate("dnat", self.local_endpoints, False, chain="local")
+
+
+def decide(cluster, service: Service, port: ServicePort, node,
+           any_family: bool = False) -> ServicePortState | None:
+    """What kube-proxy on `node` (a Node) decides for one Service port; None when it writes
+    nothing for it: headless, ExternalName, or (unless `any_family`) no IPv4 cluster IP
+    (an IPv6 Service's rules are ip6tables', which `rules` does not print)."""
+    if not service.proxied:
+        return None                       # headless and ExternalName: DNS only, no rules
+    cluster_ip = ipv4(service.cluster_ip)
+    family = 4
+    if cluster_ip is None:
+        if not any_family or not service.cluster_ip:
+            return None
+        cluster_ip, family = service.cluster_ip, 6
+    conf = cluster.proxy
+    cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
+    local_cidr = next((n for n in map(ipv4_net, cidrs) if n is not None), None)
+    eps = kube_proxy_endpoints(cluster.endpoints(service, port), family)
+    view = categorize(service, eps, node.name, node.zone)
+    return ServicePortState(service, port, cluster_ip, eps, view, node,
+                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr)
+
 
 def service_ports(cluster, node) -> list[ServicePortState]:
-    """Every proxied IPv4 Service port, in the order the normalised output lists them."""
+    """Every proxied IPv4 Service port, decided for `node`, in the order the normalised
+    output lists them."""
     out = []
     for svc in sorted(cluster.services, key=lambda s: f"{s.namespace}/{s.name}"):
-        if not svc.proxied:
-            continue                      # headless and ExternalName: DNS only, no rules
-        cluster_ip = ipv4(svc.cluster_ip)
-        if cluster_ip is None:
-            continue                      # an IPv6 Service is in ip6tables, not here
         for port in svc.ports:
-            eps = kube_proxy_endpoints(cluster.endpoints(svc, port))
-            view = categorize(svc, eps, node.name, node.zone)
-            out.append(ServicePortState(svc, port, cluster_ip, eps, view))
+            state = decide(cluster, svc, port, node)
+            if state is not None:
+                out.append(state)
     return out
 
 
-def kube_proxy_endpoints(endpoints) -> tuple[Endpoint, ...]:
-    """The endpoints as kube-proxy's EndpointSliceCache keeps them: IPv4, one per IP:port
-    (a non-terminating one wins over a terminating duplicate), sorted by "IP:port"."""
+def kube_proxy_endpoints(endpoints, family: int = 4) -> tuple[Endpoint, ...]:
+    """The endpoints as kube-proxy's EndpointSliceCache keeps them: addresses of the
+    proxier's IP family only (an FQDN EndpointSlice is no proxier's: kube-proxy takes IPv4
+    and IPv6 slices only, pkg/proxy/endpointslicecache.go), one per IP:port (a
+    non-terminating one wins over a terminating duplicate), sorted by "IP:port"."""
     by_key: dict[str, Endpoint] = {}
     changed = False
     for e in endpoints:
-        ip = ipv4(e.address)
+        ip = ipv4(e.address) if family == 4 else _ipv6(e.address)
         if ip is None:
             changed = True
             continue
         if ip != e.address:
-            e = Endpoint(ip, e.port, e.pod, e.node, e.zone, e.ready, e.serving, e.terminating,
-                         e.hint_zones)
+            e = replace(e, address=ip)
             changed = True
         key = endpoint_string(e)
         if key in by_key:
@@ -510,6 +682,13 @@ def kube_proxy_endpoints(endpoints) -> tuple[Endpoint, ...]:
         return tuple(endpoints)           # already unique and in this order (model.py)
     return tuple(by_key[k] for k in sorted(by_key))
 
+
+def _ipv6(text) -> str | None:
+    try:
+        ip = ipaddress.ip_address(str(text))
+    except ValueError:
+        return None
+    return str(ip) if ip.version == 6 else None
 
 
 def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:

@@ -6,15 +6,18 @@ import difflib
 import ipaddress
 from dataclasses import dataclass, field
 
+from . import dns as coredns
 from . import proxy
 from .errors import K8slabError
 from .kube_names import chain_hash, port_name
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
 
 __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
-           "ENTRIES", "CODES", "HOP_KINDS", "reachability_table", "hop_detail"]
+           "ENTRIES", "CODES", "HOP_KINDS", "reachability_table", "hop_detail",
+           "CLIENT_ADDRESSES", "client_address", "load_balancer_nodes"]
 
 CLIENT_KINDS = ("pod", "node", "laptop", "other-cluster", "internet")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
 ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
 #: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
 HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
@@ -36,6 +39,11 @@ WHO = {
 }
 #: Cloud controllers leave nodes with this label out of load-balancer target pools.
 EXCLUDE_FROM_LB = "node.kubernetes.io/exclude-from-external-load-balancers"
+#: Source addresses of the clients outside the cluster (documentation ranges, RFC 5737):
+#: a laptop on the nodes' network, another cluster's node (its own nodes masquerade its
+#: pods' traffic on the way out), and a host on the internet.
+CLIENT_ADDRESSES = {"laptop": "198.51.100.10", "other-cluster": "198.51.100.20",
+                    "internet": "198.51.100.30"}
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,16 @@ class Client:
 
 @dataclass(frozen=True)
 class RouteEndpoint:
-    """A pod that can answer this client, and its chance of getting a new connection."""
+    """A pod that can answer this client, and its chance of getting a new connection.
+
+    `seen` is which source address the pod sees on such a connection: "client" (the
+    client's own), "node" (the address of the node whose kube-proxy masqueraded it) or
+    "load-balancer" (a proxying load balancer's own, ipMode: Proxy).
+    """
 
     endpoint: Endpoint
     probability: float | None
+    seen: frozenset = frozenset({"client"})
 
     def to_dict(self) -> dict:
         e = self.endpoint
@@ -189,8 +203,45 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
             raise K8slabError(f"client {text}: the pod is Pending (no node, no IP), so it cannot "
                               "send anything yet")
         return Client(text, "pod", pod=pod, node=cluster.node(pod.node))
+    # A mistyped kind (`lapto`, `pods/web-1`) gets the nearest real client, as names do.
+    known = ["laptop", "other-cluster", "internet", *(f"node/{n.name}" for n in cluster.nodes),
+             *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
+    close = difflib.get_close_matches(text, known, n=3)
+    hint = "; did you mean " + " or ".join(close) + "?" if close else ""
     raise K8slabError(f"client {text!r}: give one of pod/NAME, pod/NAMESPACE/NAME, node/NAME, "
-                      "laptop, other-cluster, internet")
+                      f"laptop, other-cluster, internet{hint}")
+
+
+def client_address(client: Client) -> str:
+    """The source address of the client's packets: a pod's IP; a node's address for a
+    process on it or a hostNetwork pod; for outside clients, CLIENT_ADDRESSES."""
+    if client.kind == "pod" and not client.pod.host_network:
+        return client.pod.ip
+    if client.inside:
+        return client.node.address
+    return CLIENT_ADDRESSES[client.kind]
+
+
+def load_balancer_nodes(cluster: Cluster, service: Service) -> list[Node]:
+    """The nodes a cloud load balancer sends new connections to, evenly.
+
+    Its target pool is every ready node without the exclude-from-external-load-balancers
+    label; of those, the ones passing its health check. Under externalTrafficPolicy: Local
+    the check is kube-proxy's health-check node port, which answers 200 only on a node
+    with a ready (not terminating) endpoint of the Service, any of its ports
+    (pkg/proxy/healthcheck: the per-Service count of local ready endpoints,
+    EndpointsMap.LocalReadyEndpoints); under Cluster every working kube-proxy passes. When
+    no node passes, cloud load balancers fail open and use them all (AWS Network Load
+    Balancer, Google Cloud's passthrough load balancers): each node's rules then decide.
+    """
+    pool = [n for n in cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
+    if service.external_traffic_policy != "Local":
+        return pool
+    with_ready = set()
+    for sp in service.ports:
+        with_ready.update(e.node for e in cluster.endpoints(service, sp) if e.ready and e.node)
+    healthy = [n for n in pool if n.name in with_ready]
+    return healthy or pool
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -206,13 +257,18 @@ def _did_you_mean(word: str, choices) -> str:
 # ---------------------------------------------------------------------------------------
 
 def route(cluster: Cluster, client: str, service: str, namespace: str = "default", port=None,
-          entry: str | None = None, via_node: str | None = None) -> Route:
+          entry: str | None = None, via_node: str | None = None, protocol: str | None = None) -> Route:
     """How `client` reaches Service `namespace/service` on `port`, entering by `entry`.
 
     `port` is the Service port's number or name (default: the first); `entry` forces a way in
     (ClusterIP, NodePort, LoadBalancer, ExternalIP) instead of the one such a client would use;
-    `via_node` is the node whose IP an outside client dials (default: the first by name).
+    `via_node` is the node whose IP an outside client dials (default: the first by name);
+    `protocol` is the client's (TCP, UDP, SCTP; default: the Service port's own).
     """
+    if protocol is not None:
+        if not isinstance(protocol, str) or protocol.upper() not in PROTOCOLS:
+            raise K8slabError(f"protocol {protocol!r}: give one of {', '.join(PROTOCOLS)}")
+        protocol = protocol.upper()
     svc = cluster.service(service, namespace)
     if svc is None:
         names = [s.name for s in cluster.services if s.namespace == namespace]
@@ -226,7 +282,7 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
         if target is None:
             raise K8slabError(f"via node {via_node!r}: no such node"
                               f"{_did_you_mean(via_node, [n.name for n in cluster.nodes])}")
-    return _Router(cluster, who, svc, target).run(port, entry)
+    return _Router(cluster, who, svc, target).run(port, entry, protocol)
 
 
 class _Router:
@@ -234,11 +290,18 @@ class _Router:
         self.cluster, self.who, self.svc = cluster, who, svc
         self.via = via or (cluster.nodes[0] if cluster.nodes else None)
         self.hops: list[dict] = [{"kind": "client", "name": who.text}]
+        self.by_name = False          # a pod or node that dials the Service by its name
+        self.source = client_address(who)
 
     def answer(self, code: str, entry: str | None, reason: str, endpoints=(), excluded=(),
-               dns=None, source=False, port: ServicePort | None = None) -> Route:
+               dns=None, source: bool | None = False, port: ServicePort | None = None) -> Route:
         reachable = code == "ok"
         reason = reason[:1].upper() + reason[1:]
+        endpoints = tuple(endpoints)
+        if source is None:          # from the endpoints: every one keeps the client's address
+            source = bool(endpoints) and all(e.seen == {"client"} for e in endpoints)
+        if dns is None and self.by_name and entry == "ClusterIP":
+            dns = coredns.service_records(self.cluster, self.svc)    # the name's A answer
         return Route(
             cluster=self.cluster, client=self.who.text, client_kind=self.who.kind,
             client_pod=self.who.pod, client_node=self.who.node, service=self.svc, port=port,
@@ -248,7 +311,7 @@ class _Router:
             stopped_at=None if reachable else len(self.hops) - 1)
 
     # -- the decision, step by step --------------------------------------------------------
-    def run(self, port, entry) -> Route:
+    def run(self, port, entry, protocol=None) -> Route:
         svc = self.svc
         sp = svc.port_for(port)
         if port is not None and sp is None:
@@ -256,6 +319,11 @@ class _Router:
             return self.answer("no-such-port", None,
                                f"Service {svc.name} has no port {port}; its ports are {listed or 'none'}. "
                                "Name a port by its number or its name.")
+        if protocol is not None and sp is not None and sp.protocol != protocol and svc.proxied:
+            same = next((p for p in svc.ports if p.port == sp.port and p.protocol == protocol), None)
+            if same is None:
+                return self.protocol_mismatch(sp, protocol)
+            sp = same
         if not svc.proxied:
             return self.dns_route(sp, entry)
         if sp is None:
@@ -263,6 +331,9 @@ class _Router:
                                f"Service {svc.name} lists no ports, so kube-proxy has nothing to forward.")
         ways = self.ways_in(sp)
         if entry is None:
+            # A client inside left to its own way in uses the Service's name (DESIGN.md: the
+            # route's `dns` is then the A answer); a forced entry dials an address.
+            self.by_name = self.who.inside
             entry = self.default_entry(ways)
             if entry is None:
                 return self.not_exposed(sp, None)
@@ -339,6 +410,16 @@ class _Router:
             reason = f"{name} lists no spec.externalIPs, so no external IP leads to it."
         return self.answer("not-exposed", None, reason, port=sp)
 
+    def protocol_mismatch(self, sp: ServicePort, protocol: str) -> Route:
+        """A client speaking another protocol than the port: kube-proxy's rules match `-p`."""
+        svc = self.svc
+        reason = (f"Service {svc.name} port {sp.port} is {sp.protocol} only, and the client sends "
+                  f"{protocol}: every kube-proxy rule for it matches `-p {sp.protocol.lower()}`, so "
+                  f"the {protocol} packet matches none. To a cluster IP it is lost (a timeout); to a node "
+                  "port the node itself answers that nothing listens (connection refused). Add a "
+                  f"{protocol} port to the Service, or connect over {sp.protocol}.")
+        return self.answer("no-such-port", None, reason, port=sp)
+
     def lb_pending(self, sp: ServicePort) -> Route:
         return self.answer("lb-pending", None, (
             f"Service {self.svc.name} is a LoadBalancer whose EXTERNAL-IP is still <pending>: no "
@@ -370,42 +451,86 @@ class _Router:
         hop["chain"] = chain
         self.hops.append(hop)
 
+    def decide(self, sp: ServicePort, node: Node) -> proxy.ServicePortState:
+        """What kube-proxy on `node` decided for this Service port (the rules say the same)."""
+        return proxy.decide(self.cluster, self.svc, sp, node, any_family=True)
+
+    def sends_from(self, node: Node) -> bool:
+        """Whether the client is a process on `node` itself (nat OUTPUT, not PREROUTING)."""
+        return self.who.inside and self.source == node.address
+
+    def seen(self, fate: proxy.Fate, endpoint: Endpoint, node: Node) -> frozenset:
+        """The source address `endpoint` sees when `node`'s rules DNAT this client's packet.
+
+        Marked packets are masqueraded in POSTROUTING on the way out. A packet that arrived
+        from elsewhere and was DNATed to an address of `node` itself (a hostNetwork
+        endpoint there) is delivered locally through INPUT and never reaches POSTROUTING,
+        so it keeps the client's address (netfilter's hooks; kube-proxy masquerades only in
+        KUBE-POSTROUTING).
+        """
+        if not fate.masqueraded(endpoint, self.source):
+            return frozenset({"client"})
+        if endpoint.address == node.address and not self.sends_from(node):
+            return frozenset({"client"})
+        return frozenset({"node"})
+
     def via_cluster_ip(self, sp: ServicePort) -> Route:
         svc, node = self.svc, self.who.node
         local = svc.internal_traffic_policy == "Local"
         self.service_hop(sp, node, local, dialed=f"{svc.cluster_ip}:{sp.port}")
-        view = self.view(sp, node)
-        chosen = view.local if local else view.cluster
-        # kube-proxy masquerades traffic to a cluster IP that does not come from a pod
-        # (`! -s clusterCIDR -j KUBE-MARK-MASQ`), or all of it with masqueradeAll.
-        source = not self.cluster.proxy.masquerade_all and (
-            self.who.kind == "pod" or self.cluster.proxy.cluster_cidr is None)
-        if not chosen:
-            return self.no_endpoints(sp, "ClusterIP", local_node=node if local else None,
-                                     policy="internalTrafficPolicy")
+        d = self.decide(sp, node)
+        fate = d.fate(self.source, "cluster-ip")
+        view = d.view
+        if fate.outcome == "reject":
+            return self.no_endpoints(sp, "ClusterIP")
+        if fate.outcome == "drop":
+            return self.no_endpoints(sp, "ClusterIP", local_node=node, policy="internalTrafficPolicy")
+        chosen = fate.endpoints
         self.hops.append({"kind": "pod", "candidates": len(chosen)})
         who = f"the client's node, {node.name}"
         reason = (f"{_who_inside(self.who)} dials the cluster IP {svc.cluster_ip}:{sp.port}; "
                   f"kube-proxy's rules on {node.name} rewrite it to one pod's address")
         if local:
             reason += (f", chosen only among pods on {who} (internalTrafficPolicy: Local)")
+        elif view.topology_node:
+            reason += (f", keeping to pods on {view.topology_node} itself (trafficDistribution: "
+                       f"{svc.traffic_distribution or 'PreferSameNode'}, through the EndpointSlices' "
+                       "node hints)")
         elif view.topology_zone:
             why = (f"trafficDistribution: {svc.traffic_distribution}" if svc.traffic_distribution
                    else "the EndpointSlices' zone hints")
             reason += f", preferring pods in zone {view.topology_zone} ({why})"
         reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating)
-        reason += "." + ("" if source else " The pod sees the node's address, not the client's "
-                                           "(the node masquerades traffic not sent by a pod).")
+        seen = {e: self.seen(fate, e, node) for e in chosen}
+        reason += "." + self.source_note(fate, seen, node)
         shares = proxy.shares(chosen)
-        return self.answer("ok", "ClusterIP", reason, self.ranked(shares),
+        return self.answer("ok", "ClusterIP", reason, self.ranked(shares, seen),
                            self.left_out(sp, shares, node, local=local, policy="internalTrafficPolicy"),
-                           source=source, port=sp)
+                           source=None, port=sp)
+
+    def source_note(self, fate: proxy.Fate, seen: dict, node: Node) -> str:
+        """What the pods see as the source, for the reason."""
+        hairpin = [e for e in seen if e.address == self.source]
+        if fate.masquerade:
+            why = ("the node masquerades traffic that does not come from a pod" if not self.who.inside
+                   or self.who.kind == "node" or (self.who.pod and self.who.pod.host_network)
+                   else "kube-proxy masquerades it")
+            text = f" The pod sees the node's address, not the client's ({why})."
+            if any(s == {"client"} for s in seen.values()):
+                text += (" A pod on the receiving node's own address (hostNetwork) keeps the client's "
+                         "address: the packet is delivered locally and never reaches the masquerade rule.")
+            return text
+        if hairpin:
+            return (f" If kube-proxy picks the client itself, {hairpin[0].pod or hairpin[0].address}, "
+                    "that connection is masqueraded (hairpin: KUBE-SEP's `-s <pod IP> -j KUBE-MARK-MASQ`), "
+                    "so the pod sees its node's address; every other pod sees the client's own.")
+        return ""
 
     def via_node_port(self, sp: ServicePort) -> Route:
         node = self.via
         self.hops.append({"kind": "node-port", "node": node.name,
                           "address": f"{node.address}:{sp.node_port}"})
-        result = self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}")
+        result = self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}", "node-port")
         if self.svc.type == "LoadBalancer" and not self.svc.load_balancer_ingress and not self.who.inside:
             result = _replace_reason(result, result.reason + (
                 " The load balancer itself is still <pending> (no cloud provider gave it an address), "
@@ -417,18 +542,21 @@ class _Router:
         node = self.who.node if self.who.inside else self.via
         address = f"{svc.external_ips[0]}:{sp.port}"
         self.hops.append({"kind": "external-ip", "address": address, "node": node.name})
-        return self.on_node(sp, "ExternalIP", node, address)
+        return self.on_node(sp, "ExternalIP", node, address, "external-ip")
 
-    def on_node(self, sp: ServicePort, entry: str, node: Node, address: str) -> Route:
-        """A packet for a node port or external IP, as kube-proxy's KUBE-EXT chain on `node` treats it."""
-        svc = self.svc
-        local = self.external_local(node)
-        view = self.view(sp, node)
-        chosen = view.local if local else view.cluster
-        if not chosen:
-            if local and any(e.ready or e.serving for e in self.endpoints(sp)):
-                return self.no_local(sp, entry, node)
+    def on_node(self, sp: ServicePort, entry: str, node: Node, address: str, way: str) -> Route:
+        """A packet for a node port, external IP or load-balancer IP, as `node`'s rules treat it."""
+        d = self.decide(sp, node)
+        fate = d.fate(self.source, way)
+        view = d.view
+        if fate.outcome == "reject":
             return self.no_endpoints(sp, entry)
+        if fate.outcome == "drop":
+            if fate.why == "source-range":
+                return self.blocked(sp, entry, d)
+            return self.no_local(sp, entry, node)
+        local = fate.chain == "local"
+        chosen = fate.endpoints
         self.service_hop(sp, node, local)
         self.hops.append({"kind": "pod", "candidates": len(chosen)})
         if local:
@@ -438,23 +566,40 @@ class _Router:
         else:
             reason = (f"{self.sender()} sends to {address} on {node.name}; kube-proxy there forwards it "
                       "to any ready pod of the Service, on this node or another"
-                      + self.policy_note(node))
+                      + self.policy_note(fate))
         reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating) + "."
+        seen = {e: self.seen(fate, e, node) for e in chosen}
+        if not fate.masquerade:
+            reason += self.source_note(fate, seen, node)
+        elif any(s == {"client"} for s in seen.values()):
+            reason += (" A pod on the node's own address (hostNetwork) keeps the client's address: "
+                       "the packet is delivered locally and never reaches the masquerade rule.")
         shares = proxy.shares(chosen)
-        return self.answer("ok", entry, reason, self.ranked(shares),
-                           self.left_out(sp, shares, node, local=local),
-                           source=local or self.short_circuit_keeps_source(node), port=sp)
+        return self.answer("ok", entry, reason, self.ranked(shares, seen),
+                           self.left_out(sp, shares, node, local=local), source=None, port=sp)
+
+    def blocked(self, sp: ServicePort, entry: str, d: proxy.ServicePortState) -> Route:
+        """loadBalancerSourceRanges leave this client out: dropped (a timeout)."""
+        ranges = ", ".join(str(r) for r in d.source_ranges)
+        reason = (f"Service {self.svc.name} accepts load-balancer traffic only from "
+                  f"loadBalancerSourceRanges ({ranges}), and {self.sender()[:1].lower() + self.sender()[1:]} "
+                  f"sends from {self.source}, outside them: kube-proxy's KUBE-FW chain lets it fall "
+                  "through and KUBE-PROXY-FIREWALL drops it, so the client waits until it times out. "
+                  "The node port, if any, is not filtered. Add the client's range to "
+                  "spec.loadBalancerSourceRanges to let it in.")
+        return self.answer("not-exposed", entry, reason, port=sp)
 
     def via_load_balancer(self, sp: ServicePort) -> Route:
         svc = self.svc
         lb = svc.load_balancer_ingress[0]
         address = f"{lb}:{sp.port}"
-        if self.who.inside and _is_ip(lb):
+        proxy_mode = svc.load_balancer_ip_mode == "Proxy"
+        if self.who.inside and _is_ip(lb) and not proxy_mode:
             # kube-proxy on the client's own node catches packets for the load balancer's IP
             # (KUBE-SERVICES matches it), so they never travel to the cloud and back.
             node = self.who.node
             self.hops.append({"kind": "load-balancer", "address": address, "node": node.name})
-            result = self.on_node(sp, "LoadBalancer", node, address)
+            result = self.on_node(sp, "LoadBalancer", node, address, "load-balancer")
             if result.reachable:
                 result = _replace_reason(result, result.reason.replace(
                     f"sends to {address} on {node.name}",
@@ -463,46 +608,60 @@ class _Router:
             return result
         if not svc.allocate_load_balancer_node_ports:
             return self.lb_to_pods(sp, address)
-        nodes = [n for n in self.cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
+        pool = [n for n in self.cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
         local = svc.external_traffic_policy == "Local"
-        endpoints = self.endpoints(sp)
-        if local:
-            # The health-check node port answers 200 only where a ready endpoint is local.
-            with_ready = {e.node for e in endpoints if e.ready}
-            healthy = [n for n in nodes if n.name in with_ready]
-        else:
-            healthy = nodes          # kube-proxy's own /healthz: every working node passes
+        healthy = load_balancer_nodes(self.cluster, svc)
         self.hops.append({"kind": "load-balancer", "address": address,
                           "nodes": [n.name for n in healthy]})
         if not healthy:
-            if local and any(e.serving for e in endpoints):
-                reason = (f"No node passes the load balancer's health check (port "
-                          f"{svc.health_check_node_port}): with externalTrafficPolicy: Local a node "
-                          "passes only while it runs a ready pod of the Service, and none does now.")
-                return self.answer("no-endpoints", "LoadBalancer", reason,
-                                   excluded=self.left_out(sp, {}, None, local=False), port=sp)
             return self.no_endpoints(sp, "LoadBalancer")
         self.hops.append({"kind": "node-port", "nodes": [n.name for n in healthy], "port": sp.node_port})
-        # Each node spreads its share evenly over the endpoints it uses. Under Cluster policy
-        # those depend on the node's zone at most (topology hints), so count nodes per zone
-        # instead of asking each of thousands of nodes.
+        # Each node spreads its share evenly over the endpoints its rules pick. Under Cluster
+        # policy those depend on the node's zone at most (topology hints), so count nodes per
+        # zone instead of asking each of thousands of nodes.
         groups: dict[object, list[Node]] = {}
         for n in healthy:
             groups.setdefault(n.name if local else n.zone, []).append(n)
-        per_group = {}
+        if proxy_mode and svc.load_balancer_source_ranges and not any(
+                ipaddress.ip_address(self.source) in net for net in _networks(svc.load_balancer_source_ranges)):
+            # A proxying load balancer enforces the ranges itself (kube-proxy never sees the
+            # client's address to check).
+            return self.blocked(sp, "LoadBalancer", self.decide(sp, healthy[0]))
+        per_group, fates, seen = {}, {}, {}
         for key, members in groups.items():
-            view = self.view(sp, members[0])
-            per_group[key] = view.local if local else view.cluster
+            d = self.decide(sp, members[0])
+            if proxy_mode:
+                # ipMode: Proxy: the load balancer opens its own connection to the node port,
+                # from its own address (k8slab uses its IP): kube-proxy sees that source.
+                fate = fates[key] = d.fate(lb, "node-port")
+            else:
+                fate = fates[key] = d.fate(self.source, "load-balancer")
+            per_group[key] = fate.endpoints if fate.outcome == "dnat" else ()
+            addresses = {m.address for m in members} if fate.masquerade else set()
+            for e in per_group[key]:
+                # Masqueraded unless it is a hostNetwork pod on the receiving node itself.
+                mark = {"node"} if fate.masquerade else {"load-balancer" if proxy_mode else "client"}
+                unmasked = "load-balancer" if proxy_mode else "client"
+                if e.address in addresses and len(members) == 1:
+                    mark = {unmasked}
+                elif e.address in addresses:
+                    mark = {"node", unmasked}
+                seen[e] = frozenset(seen.get(e, frozenset()) | mark)
         totals = proxy.load_balancer_shares(per_group, {k: len(m) for k, m in groups.items()})
+        outcomes = {f.outcome for f in fates.values()}
         if not totals:
-            return self.no_endpoints(sp, "LoadBalancer")     # rejected on the receiving node
+            if any(f.why == "source-range" for f in fates.values()):
+                return self.blocked(sp, "LoadBalancer", self.decide(sp, healthy[0]))
+            if outcomes == {"reject"}:
+                return self.no_endpoints(sp, "LoadBalancer")     # rejected on the receiving node
+            return self.no_local(sp, "LoadBalancer", healthy[0])
         self.service_hop(sp, None, local, nodes=[n.name for n in healthy])
         self.hops.append({"kind": "pod", "candidates": len(totals)})
         spread = (f"{self.sender()} connects to {address}; the cloud load balancer spreads new "
                   f"connections evenly over {_names(healthy)}")
         to_port = f", sending each to node port {sp.node_port}"
         if local:
-            skipped = [n for n in nodes if n not in healthy]
+            skipped = [n for n in pool if n not in healthy]
             reason = (f"{spread}, the nodes that pass its health check on port "
                       f"{svc.health_check_node_port}"
                       + (f" ({_names(skipped)} fail{'s' if len(skipped) == 1 else ''} it: no ready pod there)"
@@ -514,9 +673,18 @@ class _Router:
             reason = (f"{spread}{to_port}. kube-proxy on the receiving node forwards to any ready pod, "
                       "maybe on another node, and replaces the client's address with the node's "
                       "(externalTrafficPolicy: Cluster).")
+        if proxy_mode:
+            reason += (" This load balancer has ipMode: Proxy: it opens its own connection to the "
+                       "node port, so kube-proxy and the pods see the load balancer's address, never "
+                       "the client's, and pods dialing its address go out to it too.")
+        lost = 1 - sum(totals.values())
+        if lost > 1e-12:
+            reason += (f" No node passes the health check, so the load balancer uses them all (cloud "
+                       f"load balancers fail open): {lost:.0%} of new connections reach a node with no "
+                       "usable pod and are dropped there.")
         left = [(e, why) for e, why in self.left_out(sp, totals, None, local=False)]
-        return self.answer("ok", "LoadBalancer", reason, self.ranked(totals), left,
-                           source=local, port=sp)
+        return self.answer("ok", "LoadBalancer", reason, self.ranked(totals, seen), left,
+                           source=None, port=sp)
 
     def lb_to_pods(self, sp: ServicePort, address: str) -> Route:
         """allocateLoadBalancerNodePorts: false: the load balancer targets pod IPs itself."""
@@ -550,8 +718,15 @@ class _Router:
             return self.answer("not-exposed", None, reason, port=sp)
         node_note = (" (a node's own resolver does not ask the cluster DNS: query it explicitly, "
                      f"for example `dig @<cluster DNS IP> {svc.dns_name}`)" if kind == "node" else "")
+        dns = coredns.service_records(self.cluster, svc)
         if svc.type == "ExternalName":
-            dns = {"name": svc.dns_name, "records": [{"type": "CNAME", "value": svc.external_name}]}
+            if not dns["records"]:
+                self.hops.append({"kind": "dns", "name": svc.dns_name, "records": 0})
+                reason = (f"Service {svc.name}'s externalName, {svc.external_name}, is an IP address, "
+                          "not a name: the API server accepts it, but CoreDNS serves no record for "
+                          f"it, so {svc.dns_name} does not resolve (NXDOMAIN). For a fixed address, "
+                          "use a Service without selector and an EndpointSlice.")
+                return self.answer("nxdomain", "DNS", reason, dns=dns, port=sp)
             self.hops.append({"kind": "dns", "name": svc.dns_name, "records": 1})
             reason = (f"The cluster DNS answers {svc.dns_name} with a CNAME to {svc.external_name}"
                       f"{node_note}; the client then looks that name up and connects to it directly. "
@@ -559,12 +734,25 @@ class _Router:
             return self.answer("ok", "DNS", reason, dns=dns, source=True, port=sp)
         probe = sp or ServicePort(port=0, target_port=0)
         everyone = self.endpoints(probe)
-        answers = [e for e in everyone if e.ready]
+        ready: dict[str, Endpoint] = {}
+        for e in everyone:
+            if e.ready:
+                ready.setdefault(e.address, e)
+        # Every address CoreDNS publishes, pods that lack this port's named targetPort
+        # included: the EndpointSlice controller keeps them, in a slice without that port.
         unique: dict[str, Endpoint] = {}
-        for e in answers:
-            unique.setdefault(e.address, e)
-        records = [{"type": "A", "value": a} for a in unique]
-        dns = {"name": svc.dns_name, "records": records}
+        portless = []
+        for d in coredns.endpoints(self.cluster, svc):
+            if d.address in unique:
+                continue
+            e = ready.get(d.address)
+            if e is None:
+                pod = self.cluster.pod(d.pod, svc.namespace) if d.pod else None
+                e = Endpoint(d.address, probe.port, pod=d.pod, node=pod.node if pod else None,
+                             hostname=d.hostname)
+                portless.append(e.pod or e.address)
+            unique[d.address] = e
+        records = dns["records"]
         self.hops.append({"kind": "dns", "name": svc.dns_name, "records": len(records)})
         left = [(e, _why_not_ready(e)) for e in everyone if not e.ready]
         if not records:
@@ -578,36 +766,19 @@ class _Router:
                   "picks an address: most take the first, and CoreDNS's loadbalance plugin shuffles "
                   "the order per answer. No kube-proxy rule is involved, and the pod sees the "
                   "client's own address.")
+        if portless and isinstance(probe.target_port, str):
+            reason += (f" {_names_or(portless, 'and')} declare{'s' if len(portless) == 1 else ''} no "
+                       f"container port named {probe.target_port!r}, yet {'its address is' if len(portless) == 1 else 'their addresses are'} "
+                       f"in the answer too: a client that dials port {probe.port} there may find "
+                       "nothing listening.")
         eps = [RouteEndpoint(e, None) for e in unique.values()]
         return self.answer("ok", "DNS", reason, eps, left, dns=dns, source=True, port=sp)
 
     # -- shared pieces -----------------------------------------------------------------------
-    def external_local(self, node: Node) -> bool:
-        """Whether kube-proxy on `node` applies externalTrafficPolicy: Local to this packet.
-
-        It does for traffic from outside, but short-circuits pod traffic (source inside the
-        cluster CIDR) and the node's own traffic (src-type LOCAL) to the cluster-wide chain:
-        pkg/proxy/iptables/proxier.go, "pod traffic for ... external destinations".
-        """
-        if self.svc.external_traffic_policy != "Local":
-            return False
-        if self.who.kind == "pod" and self.cluster.proxy.cluster_cidr:
-            return False
-        if self.who.kind == "node" and self.who.node.name == node.name:
-            return False
-        return True
-
-    def short_circuit_keeps_source(self, node: Node) -> bool:
-        # The short-circuit jumps to KUBE-SVC, whose masqueradeAll rule matches only packets
-        # for the cluster IP itself, so even masqueradeAll keeps the pod's address here.
-        if self.svc.external_traffic_policy != "Local":
-            return False
-        return self.who.kind == "pod" and bool(self.cluster.proxy.cluster_cidr)
-
-    def policy_note(self, node: Node) -> str:
+    def policy_note(self, fate: proxy.Fate) -> str:
         if self.svc.external_traffic_policy != "Local":
             return "; the pod sees the node's address, not the client's (externalTrafficPolicy: Cluster)"
-        if self.who.kind == "pod":
+        if not fate.masquerade:
             return (" (externalTrafficPolicy: Local applies only to traffic from outside: kube-proxy "
                     "sends pod traffic cluster-wide)")
         return (" (externalTrafficPolicy: Local applies only to traffic from outside: kube-proxy "
@@ -632,7 +803,13 @@ class _Router:
             return self.answer("no-local-endpoints", entry, reason,
                                excluded=self.left_out(sp, {}, local_node, local=True, policy=policy),
                                port=sp)
-        if not svc.selector and not self.cluster.slices_for(svc):
+        slices = self.cluster.slices_for(svc)
+        if slices and not everyone and all(sl.address_type == "FQDN" for sl in slices) and not svc.selector:
+            names = ", ".join(sl.name for sl in slices)
+            why = (f"lists its endpoints only in EndpointSlices of addressType FQDN ({names}), which "
+                   "kube-proxy ignores: it proxies to IPv4 and IPv6 addresses only "
+                   "(pkg/proxy/endpointslicecache.go), so it writes no endpoint for them")
+        elif not svc.selector and not slices:
             why = "has no selector and no EndpointSlice lists addresses for it"
         elif not everyone and not self.cluster.selected_pods(svc):
             sel = ",".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
@@ -658,8 +835,10 @@ class _Router:
         return self.answer("no-local-endpoints", entry, reason,
                            excluded=self.left_out(sp, {}, node, local=True), port=sp)
 
-    def ranked(self, shares: dict[Endpoint, float]) -> list[RouteEndpoint]:
-        return [RouteEndpoint(e, p) for e, p in sorted(shares.items(), key=lambda kv: kv[0].ip_port)]
+    def ranked(self, shares: dict[Endpoint, float], seen: dict | None = None) -> list[RouteEndpoint]:
+        seen = seen or {}
+        return [RouteEndpoint(e, p, seen.get(e, frozenset({"client"})))
+                for e, p in sorted(shares.items(), key=lambda kv: kv[0].ip_port)]
 
     def left_out(self, sp: ServicePort, shares, node: Node | None, local: bool,
                  policy: str = "externalTrafficPolicy") -> list[tuple[Endpoint, str]]:
@@ -674,6 +853,10 @@ class _Router:
                 why = "terminating: used only while no pod is ready"
             elif local and node is not None and e.node != node.name:
                 why = f"on {e.node or 'an unknown node'}, not {node.name} ({policy}: Local)"
+            elif e.hint_nodes and node is not None and node.name not in e.hint_nodes and \
+                    proxy.uses_node_hints(self.endpoints(sp), node.name):
+                why = (f"node hints keep it for traffic from {', '.join(e.hint_nodes)} "
+                       "(trafficDistribution: PreferSameNode)")
             elif e.hint_zones is not None and node is not None and node.zone:
                 why = f"topology hints send it traffic from zone(s) {', '.join(e.hint_zones)} only"
             else:
@@ -704,6 +887,16 @@ def _names_or(names, word: str = "or") -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + f" {word} " + names[-1]
+
+
+def _networks(ranges):
+    out = []
+    for r in ranges:
+        try:
+            out.append(ipaddress.ip_network(str(r).strip(), strict=False))
+        except ValueError:
+            continue
+    return out
 
 
 def _is_ip(text: str) -> bool:

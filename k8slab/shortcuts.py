@@ -18,11 +18,11 @@ def from_yaml(cls, text: str, filename: str = "<string>") -> Cluster:
 
 
 def route(self: Cluster, client: str, service: str, namespace: str = "default", port=None,
-          entry: str | None = None, via_node: str | None = None):
+          entry: str | None = None, via_node: str | None = None, protocol: str | None = None):
     """How `client` reaches `service`: a `k8slab.routing.Route`."""
     from . import routing
     return routing.route(self, client=client, service=service, namespace=namespace,
-                         port=port, entry=entry, via_node=via_node)
+                         port=port, entry=entry, via_node=via_node, protocol=protocol)
 
 
 Cluster.from_yaml = classmethod(from_yaml)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from . import proxy
 from .errors import K8slabError
+from .inline_image import mimebundle
 
 __all__ = ["Simulation", "simulate", "chi_square", "chi_square_p", "MAX_CONNECTIONS",
            "MAX_CLIENTS", "plot", "Chart", "receivers"]
@@ -542,15 +543,15 @@ _OBSERVED, _EXPECTED = "#762a83", "#d9d2e3"
 class Chart:
     """A rendered chart: `svg` (the image) and `summary` (one stable line of text).
 
-    Shows itself in Jupyter as the SVG, with the summary as its text form; `save(path)`
-    writes the SVG.
+    Shows itself in Jupyter as an <img> of the SVG (shown even in an untrusted notebook),
+    with the summary as its text form and alt text; `save(path)` writes the SVG.
     """
 
     svg: str
     summary: str
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"image/svg+xml": self.svg, "text/plain": self.summary}
+        return mimebundle(self.svg, self.summary, None, include, exclude)
 
     def __repr__(self) -> str:
         return self.summary

@@ -20,6 +20,7 @@ import ipywidgets as w
 from . import manifests, proxy, routing
 from .variants import pod_counts, with_replicas  # re-exported: notebooks import them from here
 from .errors import K8slabError
+from .inline_image import img_html
 from .model import Cluster, Service
 
 __all__ = ["Explorer", "explorer", "CLIENT_CHOICES", "TYPES", "POLICIES", "DIALS", "MODES",
@@ -64,7 +65,7 @@ _CSS = """<style>
 .k8slab-explorer .k8slab-note {color: #666; font-size: 12px;}
 .k8slab-explorer .widget-html-content {line-height: 1.45;}
 .k8slab-explorer .k8slab-diagram img, .k8slab-explorer .k8slab-diagram svg {max-width: 100%; height: auto;}
-.k8slab-explorer .k8slab-choice pre {white-space: pre; overflow-x: auto;}
+.k8slab-explorer .k8slab-choice pre {white-space: pre-wrap; overflow-wrap: anywhere;}
 </style>"""
 
 
@@ -226,17 +227,22 @@ class Explorer:
                     layout=w.Layout(flex_flow="row wrap"))],
             layout=w.Layout(grid_template_columns="170px auto", grid_gap="4px 8px",
                             align_items="center"))
-        left = w.VBox([w.HTML("<b>Hop chain</b>"), self._hops, w.HTML("<b>Pods</b>"), self._pods,
-                       w.HTML("<b>How kube-proxy picks</b>"), self._choice],
-                      layout=w.Layout(flex="1 1 50%", min_width="320px", margin="0 16px 0 0"))
+        # Panels wrap onto new rows rather than clip: each may shrink to nothing (min_width 0)
+        # and its text wraps. The rule tables of "How kube-proxy picks" are up to ~90
+        # characters wide: that panel gets a row of its own, below the other two.
+        # The pod table needs about 560 px to keep each row on one line; the YAML, less.
+        left = w.VBox([w.HTML("<b>Hop chain</b>"), self._hops, w.HTML("<b>Pods</b>"), self._pods],
+                      layout=w.Layout(flex="2 1 420px", min_width="0", margin="0 16px 0 0"))
+        picks = w.VBox([w.HTML("<b>How kube-proxy picks</b>"), self._choice],
+                       layout=w.Layout(flex="1 1 100%", min_width="0"))
         right = w.VBox([w.HTML("<b>Service YAML</b> <span class='k8slab-note'>(what "
                                "<code>kubectl apply -f</code> takes; one click selects it "
                                "all, ready to copy)</span>"), self._yaml],
-                       layout=w.Layout(flex="1 1 40%", min_width="280px"))
+                       layout=w.Layout(flex="1 1 260px", min_width="0"))
         self.widget = w.VBox(
             [title, rows, self._headline, self._reason, self._diagram,
-             w.Box([left, right], layout=w.Layout(display="flex", flex_flow="row wrap",
-                                                  width="100%"))])
+             w.Box([left, right, picks], layout=w.Layout(display="flex", flex_flow="row wrap",
+                                                         width="100%"))])
         self.widget.add_class("k8slab-explorer")
 
     # -- driving it ---------------------------------------------------------------------------
@@ -561,12 +567,43 @@ class Explorer:
     def __repr__(self) -> str:
         return self._summary()
 
+    def static_html(self) -> str:
+        """A still picture of what the explorer shows now, as HTML that JupyterLab's sanitizer
+        keeps (inline styles, no <style>, no script): the headline, the reason, the diagram,
+        the hop chain and the YAML."""
+        note = ("a still picture of the explorer as it starts: run the notebook's cells "
+                "(or this one) to use its controls")
+        box = "flex:1 1 320px;min-width:0;margin:0 16px 0 0"
+        pre = ("margin:0;padding:6px 8px;background:#f6f7f9;border:1px solid #dde;"
+               "border-radius:4px;font-size:12px;line-height:1.35;white-space:pre-wrap;"
+               "overflow-wrap:anywhere")
+        picture = img_html(self.diagram.svg(), self.diagram.alt) if self.diagram else ""
+        hops = _pre(hop_chain(self.route)) if self.route else ""
+        yaml = _pre(manifests.service_to_yaml(self.service) + _status_note(self.service))
+        # The live view's HTML pieces carry class names for its CSS; here the styles are inline.
+        def styled(fragment: str) -> str:
+            return fragment.replace("<pre>", f"<pre style='{pre}'>").replace(
+                "class='k8slab-note'", "style='color:#666;font-size:12px'")
+        return (f"<div class='k8slab-explorer-static' style='max-width:100%'>"
+                f"<div><b>Explore Service {html.escape(self.service.key)}</b> "
+                f"<span style='color:#666;font-size:12px'>({note})</span></div>"
+                f"{styled(self._headline.value)}{self._reason.value}"
+                f"<div class='k8slab-diagram'>{picture}</div>"
+                f"<div style='display:flex;flex-wrap:wrap'>"
+                f"<div style='{box}'><b>Hop chain</b>{styled(hops)}</div>"
+                f"<div style='flex:1 1 280px;min-width:0'><b>Service YAML</b>{styled(yaml)}</div>"
+                "</div></div>")
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         data = self.widget._repr_mimebundle_(**kwargs)
         if isinstance(data, tuple):
             data = data[0]
         data = dict(data)
         data["text/plain"] = self._summary()     # stable: no model id, no memory address
+        # What JupyterLab shows when the live view cannot be: an untrusted notebook (the
+        # widget renderer is not `safe`) or no kernel. A running cell shows the live view,
+        # which rendermime ranks first for trusted output.
+        data["text/html"] = self.static_html()
         return data
 
 

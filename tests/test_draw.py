@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib
 import json
@@ -165,11 +166,19 @@ def test_external_name_points_outside(demo):
 def test_the_legend_and_colours_are_the_same_in_every_route_picture(demo):
     def legend(source):
         return re.search(r"subgraph cluster_legend \{.*?\n\t\}", source, re.S).group(0)
-    sources = [draw(demo.route(client=c, service=s.name)).source
-               for c in ("laptop", "pod/client", "internet") for s in demo.services]
-    assert len({legend(s) for s in sources}) == 1
+    diagrams = [draw(demo.route(client=c, service=s.name))
+                for c in ("laptop", "pod/client", "internet") for s in demo.services]
+    # In DOT the key is a column left to right and a strip top to bottom: one of each.
+    by_layout = {}
+    for d in diagrams:
+        by_layout.setdefault(d.rankdir, set()).add(legend(d.source))
+    assert {"LR", "TB"} == set(by_layout) and all(len(v) == 1 for v in by_layout.values())
     for line, fill in HOP_COLOURS.values():
-        assert line in legend(sources[0]) and fill in legend(sources[0])
+        for (key,) in by_layout.values():
+            assert line in key and fill in key
+    # In the SVG it is the same strip below every picture, whatever the layout.
+    strips = {d.svg().rsplit("<svg ", 1)[1].split(" width=", 1)[1] for d in diagrams}
+    assert len(strips) == 1
 
 
 # -- text of any kind is escaped, wrapped, shortened --------------------------------------------
@@ -330,15 +339,25 @@ def test_random_small_clusters_render(cluster, entry):
 
 
 # -- the Diagram object ---------------------------------------------------------------------------
-def test_mimebundle_is_svg_and_a_stable_summary(demo):
+def img_svg(html: str) -> str:
+    """The SVG inside an `<img src="data:image/svg+xml;base64,...">`."""
+    assert html.startswith('<img src="data:image/svg+xml;base64,'), html[:60]
+    return base64.b64decode(html.split("base64,", 1)[1].split('"', 1)[0]).decode("utf-8")
+
+
+def test_mimebundle_is_an_img_of_the_svg_and_a_stable_summary(demo):
+    # text/html with an <img>: JupyterLab shows it untrusted (it refuses untrusted SVG).
     d = draw(demo.route(client="pod/client", service="web"))
     bundle = d._repr_mimebundle_()
-    assert set(bundle) == {"image/svg+xml", "text/plain"}
-    assert bundle["image/svg+xml"].startswith("<?xml") and "</svg>" in bundle["image/svg+xml"]
+    assert set(bundle) == {"text/html", "text/plain"}
+    assert img_svg(bundle["text/html"]) == d.svg()
+    assert 'style="max-width:100%;height:auto"' in bundle["text/html"]
+    assert 'alt="Route from pod/client to Service default/web:80 via ClusterIP: reachable.' \
+        in bundle["text/html"]
     assert bundle["text/plain"] == "<Diagram: pod/client -> default/web via ClusterIP, reachable, 3 pods>"
     assert "0x" not in bundle["text/plain"]
     assert set(d._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
-    assert set(d._repr_mimebundle_(exclude=["image/svg+xml"])) == {"text/plain"}
+    assert set(d._repr_mimebundle_(exclude=["text/html"])) == {"text/plain"}
     import graphviz
     assert isinstance(d.graph, graphviz.Digraph) and d.source == d.graph.source
 
@@ -518,3 +537,37 @@ def test_caption_false_leaves_out_the_headline_and_reason():
     assert "NOT reachable" in with_caption and "NOT reachable" not in without
     assert "NodePort" in with_caption and "NodePort" not in without   # named by the reason only
     assert "no way in" in without               # the stop mark stays in the picture
+
+
+# -- pictures fit a laptop's notebook column --------------------------------------------------------
+def _min_font(svg: str) -> float:
+    return min(float(x) for x in re.findall(r'font-size="([\d.]+)"', svg))
+
+
+def test_wide_routes_are_laid_out_top_to_bottom_and_fit(demo):
+    from k8slab.draw import MAX_WIDTH_PT, _svg_parts
+    lb = draw(demo.route(client="internet", service="web-lb"))
+    assert lb.rankdir == "TB" and 'rankdir="TB"' in lb.source
+    assert _svg_parts(lb.svg())[0] <= MAX_WIDTH_PT
+    # Narrow pictures keep the left-to-right reading order.
+    assert draw(demo.route(client="pod/client", service="web")).rankdir == "LR"
+    assert draw(demo).rankdir == "LR"
+
+
+def test_every_golden_picture_keeps_its_text_at_10_css_px_in_a_934_px_column():
+    # 934 px: JupyterLab 4's output area at a 1366x768 window with the file browser open.
+    from k8slab.draw import _svg_parts
+    for name, subject in draw_goldens.golden_subjects().items():
+        svg = draw(subject).svg()
+        width_px = _svg_parts(svg)[0] * 4 / 3
+        scale = min(1.0, 934 / width_px)
+        assert _min_font(svg) * 4 / 3 * scale >= 10, (name, width_px)
+
+
+def test_top_to_bottom_reads_nodes_left_to_right(demo):
+    svg = draw(demo.route(client="internet", service="web-lb")).svg()
+    xs = {}
+    for name in ("node-a", "node-b"):
+        m = re.search(r'<text[^>]*x="([\d.]+)"[^>]*>' + name.replace("-", "&#45;") + "</text>", svg)
+        xs[name] = float(m.group(1))
+    assert xs["node-a"] < xs["node-b"]

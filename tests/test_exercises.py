@@ -568,3 +568,18 @@ def test_notebooks_02_03_check_their_exercises_and_frame_the_lesson(name, expect
     text = (NOTEBOOKS / name).read_text(encoding="utf-8")
     assert not re.search(r" at 0x[0-9a-f]{6,}", text)
     assert "widgets" not in json.loads(text).get("metadata", {})
+
+
+def test_the_fix_accepts_external_ips_on_a_cluster_ip_service_and_says_what_they_cost():
+    # externalIPs work with any Service type (kube-proxy accepts those addresses on every
+    # node), and k8slab's router agrees: the check must not mark that answer wrong.
+    answer = BROKEN_SERVICE.replace("spec:\n", "spec:\n  externalIPs:\n  - 192.0.2.50\n")
+    fb = check("fix", answer)
+    assert fb.correct, fb
+    assert "192.0.2.50:80" in fb.message and "DenyServiceExternalIPs" in fb.message
+    assert "any Service type" in fb.message
+    # An empty list is still a ClusterIP Service with no way in; a bad address is the API's error.
+    assert check("fix", BROKEN_SERVICE.replace("spec:\n", "spec:\n  externalIPs: []\n")).misconception \
+        == "still-cluster-ip"
+    bad = check("fix", BROKEN_SERVICE.replace("spec:\n", "spec:\n  externalIPs:\n  - nope\n"))
+    assert not bad.correct and "must be a valid IP address" in bad.message

@@ -201,9 +201,16 @@ def test_values_given_are_kept_even_outside_default_ranges():
     ---
     apiVersion: v1
     kind: Service
+    metadata: {name: kubernetes}
+    spec: {clusterIP: 172.20.0.1, ports: [{name: https, port: 443, targetPort: 6443}]}
+    ---
+    apiVersion: v1
+    kind: Service
     metadata: {name: s}
     spec: {clusterIP: 172.20.0.9, ports: [{port: 80}]}
     """)
+    # A snapshot's default/kubernetes outside 10.96.0.0/12 says the cluster's service range
+    # is another one (issue 11: a cluster IP outside kubeadm's range is refused otherwise).
     assert c.node("w1").address == "172.18.0.2" and c.service("s").cluster_ip == "172.20.0.9"
 
 

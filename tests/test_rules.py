@@ -58,8 +58,15 @@ def _node_port_range(lo: int, hi: int):
     with mock.patch.object(_validation, "validate_object",
                            functools.partial(_validation.validate_object, node_port_range=(lo, hi))), \
          mock.patch.object(_validation, "validate_together",
-                           functools.partial(_validation.validate_together, node_port_range=(lo, hi))):
+                           functools.partial(_validation.validate_together, node_port_range=(lo, hi))), \
+         mock.patch.object(_validation, "SERVICE_CIDR", ipaddress.IPv4Network("172.30.0.0/16")):
+        # ... and proxier_test's cluster IPs come from 172.30.0.0/16.
         yield
+
+
+def _from_yaml(text: str) -> Cluster:
+    with _node_port_range(1, 32767):
+        return k8slab.Cluster.from_yaml(text)
 
 
 def load(name: str) -> Cluster:
@@ -353,20 +360,20 @@ def _dnat_lines(text: str, match: str):
 def test_sync_proxy_rules_large_cluster_mode():
     """TestSyncProxyRulesLargeClusterMode: past 1000 endpoints kube-proxy drops the comments
     on KUBE-SEP rules (and on KUBE-SVC -> KUBE-SEP jumps)."""
-    small = rules(k8slab.Cluster.from_yaml(_large_cluster_yaml(False, False)), NODE)
+    small = rules(_from_yaml(_large_cluster_yaml(False, False)), NODE)
     line, n, comments = _dnat_lines(small, "10.0.0.0")
     assert line == ("-A KUBE-SEP-DKGQUZGBKLTPAR56 -m comment --comment ns1/svc1:p80 -m tcp -p tcp "
                     "-j DNAT --to-destination 10.0.0.0:80")
     assert n == comments == 998
 
-    large = rules(k8slab.Cluster.from_yaml(_large_cluster_yaml(True, False)), NODE)
+    large = rules(_from_yaml(_large_cluster_yaml(True, False)), NODE)
     line, n, comments = _dnat_lines(large, "203.0.113.4")
     assert line == "-A KUBE-SEP-RUVVH7YV3PHQBDOS -m tcp -p tcp -j DNAT --to-destination 203.0.113.4:8081"
     assert _dnat_lines(large, "10.0.0.0")[0] == ("-A KUBE-SEP-DKGQUZGBKLTPAR56 -m tcp -p tcp -j DNAT "
                                                  "--to-destination 10.0.0.0:80")
     assert (n, comments) == (1001, 0)
 
-    with4 = rules(k8slab.Cluster.from_yaml(_large_cluster_yaml(True, True)), NODE)
+    with4 = rules(_from_yaml(_large_cluster_yaml(True, True)), NODE)
     assert _dnat_lines(with4, "10.4.0.1")[0] == ("-A KUBE-SEP-SU5STNODRYEWJAUF -m tcp -p tcp -j DNAT "
                                                  "--to-destination 10.4.0.1:8082")
     assert ":KUBE-SVC-EBDQOQU5SJFXRIL3 - [0:0]" in with4.splitlines()

@@ -286,7 +286,7 @@ CASES = [
     case("load-balancer-class-on-clusterip", with_(SVC, {"spec.loadBalancerClass": "example.com/lb"}),
          f"spec.loadBalancerClass: Forbidden: {ONLY_LB}"),
     case("traffic-distribution-unknown", with_(SVC, {"spec.trafficDistribution": "PreferNearby"}),
-         'spec.trafficDistribution: Unsupported value: "PreferNearby": supported values: "PreferClose"'),
+         'spec.trafficDistribution: Unsupported value: "PreferNearby": supported values: "PreferClose", "PreferSameNode", "PreferSameZone"'),
     case("publish-not-ready-is-a-string", with_(SVC, {"spec.publishNotReadyAddresses": "yes"}),
          "spec.publishNotReadyAddresses: json: cannot unmarshal string into Go struct field "
          "ServiceSpec.spec.publishNotReadyAddresses of type bool"),

@@ -1,5 +1,6 @@
 """The explorer: controls rewrite a copy of the Service, every change redraws, state is plain data."""
 
+import base64
 import json
 
 import pytest
@@ -18,7 +19,8 @@ def ex(demo):
 def svg_of(ex):
     (out,) = ex._diagram.outputs
     assert out["output_type"] == "display_data"
-    return out["data"]["image/svg+xml"]
+    html = out["data"]["text/html"]      # an <img> of the SVG (see k8slab.inline_image)
+    return base64.b64decode(html.split("base64,", 1)[1].split('"', 1)[0]).decode("utf-8")
 
 
 def test_starts_with_a_laptop_and_the_clusterip_service(ex):
@@ -173,7 +175,7 @@ def test_output_widget_is_filled_through_the_shell_when_there_is_one(demo, tmp_p
         e = explorer(demo)
         e.set(service_type="NodePort")
         (out,) = e._diagram.outputs
-        assert set(out["data"]) >= {"image/svg+xml", "text/plain"}
+        assert set(out["data"]) >= {"text/html", "text/plain"}
         assert "0x" not in out["data"]["text/plain"]
     finally:
         InteractiveShell.clear_instance()
@@ -433,3 +435,22 @@ def test_progress_shows_a_bar_with_stable_text_in_a_kernel(monkeypatch):
     assert bundle["text/plain"] == "<progress: 200 runs, 250 steps>"
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert view.bar.value == 250 and view.bar.bar_style == "success"
+
+
+def test_the_explorer_carries_a_still_picture_that_untrusted_jupyterlab_shows(ex):
+    # JupyterLab shows no widget view for untrusted output (its renderer is not `safe`): the
+    # bundle's text/html is what a fresh clone shows, sanitized, so it holds no <style> or
+    # script, and its picture is the explorer's own diagram.
+    html = ex._repr_mimebundle_()["text/html"]
+    assert "k8slab-explorer-static" in html and "<style" not in html and "<script" not in html
+    assert "Not reachable" in html and "not-exposed" in html and "kind: Service" in html
+    encoded = html.split('data:image/svg+xml;base64,', 1)[1].split('"', 1)[0]
+    assert base64.b64decode(encoded).decode("utf-8") == ex.diagram.svg()
+    assert 'alt="Route from laptop to Service default/web:80: not reachable' in html
+    ex.set(service_type="NodePort")
+    assert "Reachable" in ex._repr_mimebundle_()["text/html"]
+
+
+def test_the_kube_proxy_panel_wraps_instead_of_clipping(ex):
+    from k8slab.widgets import _CSS
+    assert ".k8slab-choice pre {white-space: pre-wrap" in _CSS and "overflow-x" not in _CSS

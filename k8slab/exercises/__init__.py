@@ -11,9 +11,10 @@ from .mechanism import (EXERCISES, NODE_PORT_RANGE, Exercise, Feedback, Solution
                         exercise, hint, solution)
 # Importing a lesson registers its exercises; the order is the suite's order.
 from . import start_here, who_is_calling, which_pod_answers, traffic_policies  # noqa: F401,E402
-from . import what_kube_proxy_writes  # noqa: F401,E402
+from . import names_and_dns, what_kube_proxy_writes  # noqa: F401,E402
+from .names_and_dns import EXTERNALNAME_CAUSES
 from .who_is_calling import BROKEN_SERVICE
 from .which_pod_answers import SPREAD_FIXES
 
 __all__ = ["Feedback", "Solution", "Exercise", "EXERCISES", "check", "hint", "solution",
-           "exercise", "BROKEN_SERVICE", "NODE_PORT_RANGE", "SPREAD_FIXES"]
+           "exercise", "BROKEN_SERVICE", "NODE_PORT_RANGE", "SPREAD_FIXES", "EXTERNALNAME_CAUSES"]

@@ -354,7 +354,8 @@ def _check_fix(answer) -> Feedback:
                           f"valid ports is {lo}-{hi}. Node ports come from that range (the API "
                           "server's --service-node-port-range); leave `nodePort` out and one is "
                           "allocated for you.", "you do not have to choose the node port yourself.")
-    if stype == "ClusterIP":
+    external_ips = spec.get("externalIPs")
+    if stype == "ClusterIP" and not external_ips:
         return wrong(ex, "still-cluster-ip",
                       "It is still a ClusterIP Service (the type when `type` is left out), so a "
                       "laptop has no way in, whatever the ports and selector say: the type decides "
@@ -380,6 +381,19 @@ def _check_fix(answer) -> Feedback:
         return wrong(ex, route.code, route.reason, EXERCISES[ex].hint)
     svc = route.service
     np = svc.ports[0].node_port
+    if stype == "ClusterIP":
+        # externalIPs work with any Service type: kube-proxy on every node accepts packets for
+        # those addresses (ServiceSpec.externalIPs: "IP addresses for which nodes in the
+        # cluster will also accept traffic"; pkg/api/v1/service/util.go ExternallyAccessible).
+        address = f"{svc.external_ips[0]}:{svc.ports[0].port}"
+        return right(ex, f"externalIPs work with any Service type, ClusterIP too: kube-proxy on "
+                          f"every node accepts packets sent to {address} and forwards them to a "
+                          "web pod, as it does for the cluster IP. But Kubernetes does not own "
+                          "that address: your network must route it to a node, and anyone who may "
+                          "create Services could claim any address this way (CVE-2020-8554), so "
+                          "many clusters refuse externalIPs (the DenyServiceExternalIPs admission "
+                          "plugin). `type: NodePort` is the usual answer for a laptop on the "
+                          "nodes' network.")
     if stype == "LoadBalancer":
         return right(ex, "A LoadBalancer works: it brings node ports and a cloud load balancer. "
                           "A NodePort would have been enough for a laptop that can reach the "
@@ -497,7 +511,9 @@ register(
              "      - name: http\n        port: 80\n        targetPort: http\n\n"
              "The API server allocates a node port from 30000-32767 (or takes the one you give "
              "in `nodePort`, if it is free and in that range). `type: LoadBalancer` also works, "
-             "and brings a cloud load balancer. To test from a laptop without changing the "
+             "and brings a cloud load balancer. So does `externalIPs: [an address your network "
+             "routes to a node]` with any type, ClusterIP included, though many clusters forbid "
+             "it (the DenyServiceExternalIPs admission plugin). To test from a laptop without changing the "
              "Service at all, `kubectl port-forward service/web 8080:80` tunnels a local port "
              "to one of its pods through the API server.",
              _check_fix),

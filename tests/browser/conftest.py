@@ -3,7 +3,10 @@
 Without Chromium or Playwright the browser test is skipped with a message, unless
 K8SLAB_REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
 Everything the server and the browser write goes under one temp dir: nothing lands in ~,
-and the repository's notebooks are copied, never edited (JupyterLab autosaves).
+and the repository's notebooks are copied, never edited (JupyterLab autosaves). The server's
+own JUPYTER_DATA_DIR holds its trust database, so no signature from an earlier run can make a
+notebook trusted: the copy under `fresh/` is what a fresh clone shows, and is never run.
+Screenshots go to $K8SLAB_ARTIFACTS (or $K8SLAB_SCREENSHOT_DIR), else tests/browser/artifacts.
 """
 
 from __future__ import annotations
@@ -63,13 +66,20 @@ def _free_port() -> int:
 def jupyter_lab(browser_home, chromium_path):
     """A JupyterLab server on 127.0.0.1 serving a copy of notebooks/: yields (base_url, token, root)."""
     root = browser_home / "lab"
-    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints")
+    shutil.copytree(REPO / "notebooks", root, ignore=ignore)             # to run
+    shutil.copytree(REPO / "notebooks", root / "fresh", ignore=ignore)   # to open, never run
     home = browser_home / "home"
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     # no news pop-up, no update check: both would cover the notebook
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Render every cell, not only those in view (JupyterLab 4's default windowing), so a test
+    # can find every output without scrolling.
+    tracker = home / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     env = dict(os.environ,
                HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
@@ -130,7 +140,8 @@ def browser(chromium_path, browser_home):
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(browser_home) -> Path:
-    d = Path(os.environ.get("K8SLAB_SCREENSHOT_DIR") or browser_home / "screenshots")
+def screenshot_dir() -> Path:
+    d = Path(os.environ.get("K8SLAB_ARTIFACTS") or os.environ.get("K8SLAB_SCREENSHOT_DIR")
+             or REPO / "tests" / "browser" / "artifacts")
     d.mkdir(parents=True, exist_ok=True)
     return d
