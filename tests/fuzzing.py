@@ -437,6 +437,10 @@ def cli_commands(path: str, rng: random.Random) -> list[list[str]]:
          "--mode", rng.choice(["iptables", "ipvs", "nftables"])],
         ["simulate", path, "--service", service, "--client", client, "--requests", "20", "--json"],
         ["draw", path, "--service", service, "--client", client, "-o", path + ".svg"],
+        ["trace", path, "--client", client, "--dial", rng.choice(["web:80", "10.96.0.11:80", "192.0.2.11:30080",
+                                                                  "203.0.113.10:80", "nope:1"]), "--json"],
+        ["dns", path, "--client", client, "--name", rng.choice(["web", "web.default.svc.cluster.local", "db",
+                                                                "kubernetes", "example.com"])],
     ])]
 
 
