@@ -373,6 +373,8 @@ def check(path: str, rng: random.Random, draw_rate: float = 0.02, max_routes: in
         elif any(p.file != path for p in e.problems):
             out.failures.append(f"no-file in load: {str(e)[:300]}")
         out.seconds = time.perf_counter() - t0
+        if out.size < 2**20 and out.seconds > slow_seconds:     # a refusal has the same budget
+            out.failures.append(f"slow: {out.seconds:.1f}s to validate and refuse ({out.size:,} bytes)")
         return out
     except Exception as e:  # noqa: BLE001
         out.failures.append(f"escape in load: {_kind(e)}")
