@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # JupyterLab refuses to run as root unless told to (containers, CI, classroom VMs).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test fuzz clean
+.PHONY: lab test fuzz test-image site clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ lab: $(VENV)/.lab-installed
 
 test: $(VENV)/.test-installed
 	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider
+
+# The static site: every notebook with its saved outputs and the explorer without a kernel,
+# fully offline (open site/index.html, or serve the folder anywhere).
+site: $(VENV)/.lab-installed
+	$(PY) scripts/build_site.py --out site
+
+# The hub's image (deploy/singleuser), built and every notebook run inside it: minutes, so it is
+# not part of `make test`. Needs a running dockerd, and root the first time (debootstrap).
+test-image: $(VENV)/.test-installed
+	K8SLAB_DOCKER_TESTS=1 $(PY) -m pytest tests/docker -p no:cacheprovider -s
 
 # The long fuzz run (issue 14): K8SLAB_FUZZ_EXAMPLES mutated inputs (100,000 by default) and 300
 # command-line runs over 2 processes, then 8 threads routing and drawing for 30 s; the figures

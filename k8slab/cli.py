@@ -103,6 +103,8 @@ def _trace(args) -> int:
                   repeat=args.repeat, via_node=args.via_node, namespace=args.namespace)
     except DialError as e:
         print(f"k8slab trace: {e}", file=sys.stderr)
+        if args.json:
+            _print_json_error(str(e))
         return 2
     print(json.dumps(t.to_dict(), indent=2) if args.json else t.text())
     return 0

@@ -12,7 +12,7 @@ import ipaddress
 from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
 from .model import Cluster, Endpoint, Service, ServicePort
 
-__all__ = ["write", "chains_for", "KUBE_PROXY_VERSION", "LARGE_CLUSTER_ENDPOINTS"]
+__all__ = ["write", "chains_for", "KUBE_PROXY_VERSION", "LARGE_CLUSTER_ENDPOINTS", "JUMP_RULES"]
 
 #: The kube-proxy release whose rule-writing code this reproduces (pkg/proxy/iptables,
 #: unchanged in what it writes from v1.33 through the v1.34 sources compared).
@@ -40,7 +40,7 @@ _NODEPORTS_LAST = ('-A KUBE-SERVICES -m comment --comment "kubernetes service no
 
 # The jumps kube-proxy installs in the built-in chains (iptablesJumpChains and the kubelet
 # ones): not part of what it restores, shown only by explain=True so the walk starts somewhere.
-_HOOKS = {
+JUMP_RULES = {
     "filter": [
         '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
         '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
@@ -399,7 +399,7 @@ class _Writer:
             lines = ["# Table nat: rewrites addresses. A packet from a pod or from another machine "
                      "enters at PREROUTING, one from a process on this node itself at OUTPUT; both "
                      "jump to KUBE-SERVICES:"]
-        hooks = _HOOKS[table]
+        hooks = JUMP_RULES[table]
         if table == "filter" and not self.localhost:
             hooks = [h for h in hooks if "KUBE-FIREWALL" not in h or "PROXY" in h]
         lines += [f"#   {h}" for h in hooks]

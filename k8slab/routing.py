@@ -6,7 +6,6 @@ import difflib
 import ipaddress
 from dataclasses import dataclass, field
 
-from . import dns as coredns
 from . import proxy
 from .errors import K8slabError
 from .kube_names import chain_hash, port_name
@@ -73,10 +72,20 @@ class RouteEndpoint:
     probability: float | None
     seen: frozenset = frozenset({"client"})
 
+    @property
+    def source_seen(self) -> str:
+        """"client", "node", "client or node" or "load-balancer" (ipMode: Proxy): whose address
+        this pod sees as the source."""
+        return " or ".join(k for k in ("client", "node", "load-balancer") if k in self.seen) or "client"
+
     def to_dict(self) -> dict:
         e = self.endpoint
+        # `source_seen` is per pod: a pod reaching itself through its Service is masqueraded
+        # (hairpin) while the others see its own address, which one `source_ip_preserved`
+        # for the whole route cannot say (tests/kernel measures it in a real kernel).
         return {"pod": e.pod, "node": e.node, "address": e.ip_port,
-                "probability": None if self.probability is None else round(self.probability, 10)}
+                "probability": None if self.probability is None else round(self.probability, 10),
+                "source_seen": self.source_seen}
 
 
 @dataclass(frozen=True)
@@ -301,6 +310,7 @@ class _Router:
         if source is None:          # from the endpoints: every one keeps the client's address
             source = bool(endpoints) and all(e.seen == {"client"} for e in endpoints)
         if dns is None and self.by_name and entry == "ClusterIP":
+            from . import dns as coredns   # loaded only for by-name routes: route stays fast
             dns = coredns.service_records(self.cluster, self.svc)    # the name's A answer
         return Route(
             cluster=self.cluster, client=self.who.text, client_kind=self.who.kind,
@@ -569,6 +579,9 @@ class _Router:
                       + self.policy_note(fate))
         reason += self.terminating_note(view.local_terminating if local else view.cluster_terminating) + "."
         seen = {e: self.seen(fate, e, node) for e in chosen}
+        bypass = [e for e in chosen if seen[e] == {"client"} and not self.replies_via(e, node)]
+        if bypass:
+            return self.asymmetric(sp, entry, node, chosen, bypass, seen, reason, local)
         if not fate.masquerade:
             reason += self.source_note(fate, seen, node)
         elif any(s == {"client"} for s in seen.values()):
@@ -577,6 +590,44 @@ class _Router:
         shares = proxy.shares(chosen)
         return self.answer("ok", entry, reason, self.ranked(shares, seen),
                            self.left_out(sp, shares, node, local=local), source=None, port=sp)
+
+    def home_of(self, e: Endpoint) -> str | None:
+        """The node an endpoint's address lives on."""
+        if e.node:
+            return e.node
+        for p in self.cluster.pods:
+            if p.ip == e.address and not p.host_network:
+                return p.node
+        n = next((n for n in self.cluster.nodes if n.address == e.address), None)
+        return n.name if n else None
+
+    def replies_via(self, e: Endpoint, node: Node) -> bool:
+        """Whether the pod's reply passes `node`, which DNATed the packet and alone can undo it.
+
+        Not masqueraded, the pod answers the client's own address: the reply leaves the pod's
+        node straight for the client's (a pod's or node's), or for the network outside.
+        """
+        homes = {self.home_of(e) or node.name}
+        if self.who.inside:
+            homes.add(self.who.node.name)
+        return node.name in homes
+
+    def asymmetric(self, sp, entry, node, chosen, bypass, seen, reason, local) -> Route:
+        """Some (or all) pods' replies bypass the node that DNATed: those connections time out."""
+        n = len(chosen)
+        fine = [e for e in chosen if e not in bypass]
+        names = _names_or([e.pod or e.address for e in bypass], "and")
+        why = (f"the reply of {names} goes from its node straight to the client's address, not back "
+               f"through {node.name}, which rewrote the destination: only {node.name}'s conntrack "
+               "can undo that, so the client discards the reply and the connection times out "
+               "(kube-proxy sends pod traffic for a node port cluster-wide without masquerading it)")
+        excluded = [(e, why) for e in bypass] + self.left_out(sp, {e: 1 for e in chosen}, node, local=local)
+        if not fine:
+            return self.answer("no-local-endpoints", entry, reason + " But " + why + ". Dial the node "
+                               "the pods run on, or the cluster IP, instead.", excluded=excluded, port=sp)
+        reason += (f" But {len(bypass)} of {n} new connections fail: " + why + ".")
+        shares = {e: 1.0 / n for e in fine}
+        return self.answer("ok", entry, reason, self.ranked(shares, seen), excluded, source=None, port=sp)
 
     def blocked(self, sp: ServicePort, entry: str, d: proxy.ServicePortState) -> Route:
         """loadBalancerSourceRanges leave this client out: dropped (a timeout)."""
@@ -718,6 +769,7 @@ class _Router:
             return self.answer("not-exposed", None, reason, port=sp)
         node_note = (" (a node's own resolver does not ask the cluster DNS: query it explicitly, "
                      f"for example `dig @<cluster DNS IP> {svc.dns_name}`)" if kind == "node" else "")
+        from . import dns as coredns
         dns = coredns.service_records(self.cluster, svc)
         if svc.type == "ExternalName":
             if not dns["records"]:

@@ -42,7 +42,7 @@ import weakref
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from . import proxy, routing
+from . import iptables, proxy, routing
 from .errors import K8slabError
 from .model import Cluster, Node
 
@@ -56,36 +56,13 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 CLIENT_ADDRESSES = routing.CLIENT_ADDRESSES
 
 #: The jumps from the built-in chains into kube-proxy's, as kube-proxy (and, for
-#: KUBE-FIREWALL, the kubelet) install them: pkg/proxy/iptables/proxier.go,
-#: iptablesJumpChains. Order within a built-in chain is the order they are inserted at.
-JUMP_RULES = {
-    ("filter", "INPUT"): [
-        '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-        '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
-        '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-        '-A INPUT -j KUBE-FIREWALL',
-    ],
-    ("filter", "FORWARD"): [
-        '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-        '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-        '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-        '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    ],
-    ("filter", "OUTPUT"): [
-        '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-        '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-        '-A OUTPUT -j KUBE-FIREWALL',
-    ],
-    ("nat", "PREROUTING"): [
-        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    ],
-    ("nat", "OUTPUT"): [
-        '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    ],
-    ("nat", "POSTROUTING"): [
-        '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
-    ],
-}
+#: KUBE-FIREWALL, the kubelet) install them (pkg/proxy/iptables/proxier.go,
+#: iptablesJumpChains): {(table, built-in chain): [rule, ...]}, in the order they sit there.
+#: They are not part of what `rules` restores (`rules --explain` lists them as comments).
+JUMP_RULES: dict[tuple[str, str], list[str]] = {}
+for _table, _rules in iptables.JUMP_RULES.items():
+    for _rule in _rules:
+        JUMP_RULES.setdefault((_table, _rule.split()[1]), []).append(_rule)
 
 #: Where a learner reads what each built-in chain is for.
 _HOOK_NOTES = {
@@ -399,6 +376,7 @@ class _Walker:
                 self.lb_ips.setdefault(ip, s)
             self.external_ips.update(s.external_ips)
         self._endpoint_pods: dict[str, tuple[str | None, str | None]] | None = None
+        self.client_src: str | None = None     # the client's own address (trace sets it)
         self.health_ports = {s.health_check_node_port for s in cluster.services if s.health_check_node_port}
 
     # -- what the network knows -------------------------------------------------------------
@@ -789,8 +767,29 @@ class _Walker:
         return (p, Branch(path.chance, verdict, node.name if node else None,
                           entered=path.handled or entered))
 
+    def home_of(self, address: str) -> str | None:
+        """The node an address lives on: a pod's node, or the node itself."""
+        pod = self.pod_by_ip.get(address)
+        if pod is not None:
+            return pod.node
+        node = self.node_by_ip.get(address)
+        return node.name if node else None
+
     def deliver(self, path: _Path, node: Node, entered, pod: str | None, pod_node: str | None):
         pkt = path.packet
+        if (path.handled is not None and self.client_src is not None and pkt.src == self.client_src
+                and path.handled not in {pod_node or node.name, self.home_of(pkt.src)}):
+            # Conntrack undoes a DNAT only on the node that did it. Not masqueraded, the pod
+            # answers the client's own address straight from its node, bypassing that node: the
+            # client gets a reply from an address it never dialed and drops it (it keeps
+            # retrying the node it dialed): the connection times out.
+            p = path.step(node=pod_node or node.name, table=None, chain=None, rule=None, matched=None,
+                          note=f"reaches {f'pod {pod}' if pod else pkt.dst} ({pkt.dst}:{pkt.dport}), but its "
+                               f"reply goes from {pod_node or node.name} straight to {pkt.src}, not back "
+                               f"through {path.handled}, which DNATed it: only {path.handled} could undo "
+                               "that, so the client discards the reply and the connection times out")
+            return (p, Branch(path.chance, "dropped", pod_node or node.name, pod, pod_node,
+                              f"{pkt.dst}:{pkt.dport}", None, path.handled))
         who = f"pod {pod}" if pod else pkt.dst
         p = path.step(node=pod_node or node.name, table=None, chain=None, rule=None, matched=None,
                       note=f"delivered to {who} ({pkt.dst}:{pkt.dport}), which sees the source {pkt.src}")
@@ -996,6 +995,7 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
         # lets kube-proxy's localhost node ports DNAT it; the masquerade gives it the node's).
         src = "127.0.0.1"
     packet = Packet(src, address, port, protocol)
+    walker.client_src = src
     start = _Path(Fraction(1), None, packet, frozenset())
     ends = _start(walker, who, start)
     if repeat:

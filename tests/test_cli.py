@@ -224,7 +224,7 @@ def test_an_empty_directory_is_a_clear_error(capsys, tmp_path):
     assert p.returncode == 1 and "Traceback" not in p.stderr and str(tmp_path) in p.stderr
 
 
-@pytest.mark.parametrize("command", ["route", "draw", "simulate", "rules", "validate"])
+@pytest.mark.parametrize("command", ["route", "draw", "simulate", "rules", "validate", "dns", "trace"])
 def test_every_command_taking_files_takes_stdin_and_directories(capsys, monkeypatch, tmp_path, command):
     split = tmp_path / "demo"
     split.mkdir()
@@ -232,7 +232,9 @@ def test_every_command_taking_files_takes_stdin_and_directories(capsys, monkeypa
     extra = {"route": ["--service", "web-nodeport", "--client", "laptop"],
              "draw": ["--service", "web-nodeport", "--client", "laptop", "-o", str(tmp_path / "x.dot")],
              "simulate": ["--service", "web-nodeport", "--client", "laptop", "--requests", "30"],
-             "rules": ["--node", "node-a"], "validate": []}[command]
+             "rules": ["--node", "node-a"], "validate": [],
+             "dns": ["--client", "pod/client", "--name", "web"],
+             "trace": ["--client", "pod/client", "--dial", "10.96.0.11:80", "--seed", "1"]}[command]
     outputs = []
     for source in (DEMO, "-", str(split)):
         with_stdin(monkeypatch, DEMO_TEXT)

@@ -292,3 +292,29 @@ def test_a_snapshot_holds_its_own_kubernetes_service_address():
     kube = service("{clusterIP: 10.96.0.1, ports: [{name: https, port: 443, targetPort: 6443}]}", name="kubernetes")
     c = cluster(kube, service("{ports: [{port: 80}]}", name="s"))
     assert c.service("kubernetes").cluster_ip == "10.96.0.1"
+
+
+# -- a reply that bypasses the node that DNATed the packet ------------------------------------------
+
+def test_pod_traffic_to_another_nodes_local_node_port_times_out_where_the_reply_bypasses_it():
+    # proxier.go: KUBE-EXT's "pod traffic for ... external destinations" (`-s clusterCIDR
+    # -j KUBE-SVC-...`) sends it cluster-wide without masquerading. Conntrack undoes the DNAT
+    # only on node-a, so a pod elsewhere answers the client directly and the client, which
+    # dialed node-a, discards the reply: those connections time out (the kernel harness,
+    # tests/kernel, measures the same share).
+    c = cluster(service("{type: NodePort, externalTrafficPolicy: Local, selector: {app: web}, "
+                        "ports: [{port: 80, targetPort: 8080, nodePort: 30080}]}"),
+                """apiVersion: v1
+    kind: Pod
+    metadata: {name: client}
+    spec: {nodeName: node-b, containers: [{name: c, image: x}]}
+    status: {phase: Running, podIP: 10.244.2.9, conditions: [{type: Ready, status: "True"}]}""")
+    r = routing.route(c, "pod/client", "web", entry="NodePort", via_node="node-a")
+    assert r.code == "ok" and [(e.endpoint.pod, e.probability) for e in r.endpoints] == [("web-1", 0.5)]
+    assert "times out" in r.reason and any("straight to the client" in why for _, why in r.excluded)
+    t = trace.trace(c, "pod/client", "192.0.2.11:30080")
+    assert {(b.pod, b.verdict): b.chance for b in t.branches} == {("web-1", "delivered"): 0.5,
+                                                                  ("web-2", "dropped"): 0.5}
+    # Its own node's node port is fine: the DNAT is undone there.
+    assert [e.probability for e in routing.route(c, "pod/client", "web", entry="NodePort",
+                                                  via_node="node-b").endpoints] == [0.5, 0.5]

@@ -102,6 +102,16 @@ def test_saved_outputs_show_untrusted(name, jupyter_lab, browser, screenshot_dir
     try:
         trust = page.locator(".jp-StatusItem-trust")
         trust.wait_for()
+        # While the cells are still loading the indicator counts 0 of 0 cells and says
+        # "trusted": wait (bounded) for the loaded notebook's own answer before judging it.
+        try:
+            page.wait_for_function(
+                "() => { const t = document.querySelector('.jp-StatusItem-trust');"
+                " return document.querySelectorAll('.jp-Notebook .jp-Cell').length > 0 &&"
+                " t && (t.getAttribute('title') || '').includes('not trusted'); }",
+                timeout=15_000)
+        except Exception:
+            pass
         assert "not trusted" in (trust.get_attribute("title") or ""), "the fresh copy is trusted"
         pictures = check_pictures(page, name, expected)
         text = page.locator(".jp-Notebook").inner_text()
