@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw, rules, simulate, dns and trace over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace and diagnose over YAML files."""
 
 from __future__ import annotations
 
@@ -58,13 +58,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="distinct client source addresses (default: 100)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    _trace_parser(sub)
+    _diagnose_parser(sub)
     p = sub.add_parser("dns", help="what a pod's (or node's) DNS lookup of a name gets, try by try")
     p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
     p.add_argument("--client", required=True, metavar="CLIENT", help="pod/NAME, pod/NAMESPACE/NAME or node/NAME")
     p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
     p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
     p.add_argument("--json", action="store_true", help="print the lookup as JSON")
-    _trace_parser(sub)
     return parser
 
 
@@ -83,6 +84,32 @@ def _trace_parser(sub) -> None:
     p.add_argument("--via-node", metavar="NODE", help="the node the network routes an external IP to")
     p.add_argument("--namespace", default="default", metavar="NS", help="the namespace of pod/NAME")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
+
+
+def _diagnose_parser(sub) -> None:
+    """`k8slab diagnose`: the Debug Services checks (DESIGN.md, "k8slab diagnose")."""
+    p = sub.add_parser("diagnose", help="why a connection fails: the Debug Services checks, then the fix")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
+    p.add_argument("--dial", required=True, metavar="HOST:PORT", type=_dial,
+                   help="what the client connects to, as it typed it: web:8080, web.shop:80, "
+                        "10.96.0.11:80, 192.0.2.11:30080, 203.0.113.10:443")
+    p.add_argument("--protocol", default="tcp", choices=("tcp", "udp", "sctp"))
+    p.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+
+
+def _diagnose(args) -> int:
+    from .diagnose import DialError, diagnose_texts
+    texts, problems = read_inputs(args.files)      # `-` and directories, as every command reads them
+    if problems:
+        raise K8slabError(problems=problems)
+    try:
+        report = diagnose_texts(texts, args.client, args.dial, protocol=args.protocol)
+    except DialError as e:
+        print(f"k8slab diagnose: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
+    return 0
 
 
 def _dial(text: str) -> str:
@@ -351,6 +378,10 @@ def _command(args) -> int:
                        seed=args.seed)
         print(json.dumps(sim.to_dict(), indent=2) if args.json else sim.text())
         return 0
+    if args.command == "trace":
+        return _trace(args)
+    if args.command == "diagnose":
+        return _diagnose(args)
     if args.command == "dns":
         from .dns import lookup
         cluster = _cluster(args)
@@ -358,8 +389,6 @@ def _command(args) -> int:
         result = lookup(cluster, args.client, args.name, args.type)
         print(json.dumps(result.to_dict(), indent=2) if args.json else result.text())
         return 0
-    if args.command == "trace":
-        return _trace(args)
     raise AssertionError(args.command)
 
 

@@ -1,0 +1,339 @@
+"""Notebook 06's checks: read the symptom, fix the YAML, and prove the fix end to end."""
+
+# A fix is checked the way a learner would check it on a cluster, twice over: `diagnose` on the
+# edited YAML must report no error, and the route must reach a pod. When the fix is wrong, or
+# only moves the problem, the feedback names the misconception from the code diagnose reports
+# (never from comparing the text with a key).
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import yaml
+
+from .. import diagnose
+from .mechanism import EXERCISES, Exercise, Feedback, register, right, wrong
+
+__all__ = ["FixCase", "FIX_CASES", "WHERE_TO_LOOK", "check_fix", "fingerprint"]
+
+
+def fingerprint(text: str) -> str | None:
+    """The objects a YAML text describes, hashed: the same setup however it is spaced."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError:
+        return None
+    return hashlib.sha256(json.dumps(docs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class FixCase:
+    """One broken setup of notebook 06: who dialed what, and what each wrong fix reveals."""
+
+    id: str
+    title: str
+    client: str
+    dial: str
+    protocol: str
+    broken: tuple[str, ...]                    # the codes diagnose reports on the setup as given
+    done: str                                  # said when the fix works
+    # code diagnose still (or newly) reports -> (misconception id, what it means)
+    after: dict[str, tuple[str, str]] = field(default_factory=dict)
+    hint: str = ""
+    explain: str = ""                          # the solution in words
+    edits: tuple[tuple[str, str], ...] = ()    # the solution as text edits: (old, new), first match
+    original: str = ""                         # fingerprint() of the setup as the notebook gives it
+
+    def solution(self, n: int) -> str:
+        """The worked solution: the reasoning, then the edits as code the learner can run."""
+        code = "\n".join(f"    case_{n} = case_{n}.replace({old!r}, {new!r}, 1)" for old, new in self.edits)
+        return f"{self.explain}\n\n{code}"
+
+    def fixed(self, text: str) -> str:
+        """The setup with the solution's edits applied (what the solution's code does)."""
+        for old, new in self.edits:
+            if old not in text:
+                raise ValueError(f"{self.id}: {old!r} is not in the setup")
+            text = text.replace(old, new, 1)
+        return text
+
+
+def check_fix(case: FixCase, text) -> Feedback:
+    """diagnose on the learner's YAML: no error, and the route reaches a pod."""
+    ex = case.id
+    if not isinstance(text, str) or not text.strip():
+        return wrong(ex, "format", "Give the whole edited YAML as one string.", case.hint)
+    report = diagnose.diagnose_texts([("your-fix.yaml", text)], case.client, case.dial, case.protocol)
+    if case.original and fingerprint(text) == case.original:
+        # The setup as given: say what the client sees, and nothing of the cause.
+        return wrong(ex, "unchanged", f"This is the setup as reported: {case.client} -> {case.dial} "
+                     f"fails ({report.symptom}). Edit the YAML in the cell, then run it again.",
+                     case.hint)
+    errors = report.errors
+    reached = report.works and report.route is not None and report.route.reachable
+    if not errors and reached:
+        warn = [p for p in report.problems if p.severity == "warning"]
+        extra = (" diagnose still warns: " + "; ".join(f"{p.code} ({p.message})" for p in warn)
+                 if warn else "")
+        pods = ", ".join(e.endpoint.pod or e.endpoint.address for e in report.route.endpoints)
+        return right(ex, f"{case.done} diagnose reports no error, and the route from {case.client} "
+                         f"reaches {pods or 'the Service'}.{extra}")
+    first = errors[0] if errors else None
+    if first is not None and first.code == "invalid":
+        return wrong(ex, "refused", f"The API server would refuse this: {first.object} "
+                     f"{first.field}: {first.message.removeprefix('the API server refuses it: ')}. "
+                     "A refused object does not exist at all.", case.hint)
+    if first is None:
+        return wrong(ex, "other", f"The client still sees: {report.symptom}.", case.hint)
+    seen = f"The client now sees: {report.symptom}."
+    if first.code in case.after:
+        mis, why = case.after[first.code]
+        return wrong(ex, mis, f"{seen} {why}", case.hint)
+    if first.code in case.broken:
+        return wrong(ex, "unchanged", f"{seen} That is still the problem you started from; "
+                     "read the symptom again: where does it say to look?", case.hint)
+    return wrong(ex, "moved", f"{seen} This change moved the problem: diagnose now reports "
+                 f"{first.code} on {first.object} {first.field}: {first.message}.", case.hint)
+
+
+_SEL = ("connection refused means kube-proxy had a rule for the Service and no endpoint to send "
+        "to: look at the selector, readiness and the targetPort, not at DNS or ports.")
+
+FIX_CASES = (
+    FixCase(
+        "fix-selector", "connection refused, with pods running", "pod/frontend", "web:80", "tcp",
+        ("selector-matches-nothing",),
+        "The Service's selector now matches the pods' template labels, so the EndpointSlice "
+        "controller lists them.",
+        {"selector-matches-nothing": (
+            "labels-on-the-deployment",
+            "The selector still matches no pod. A Service selects *pods*, by the labels in the "
+            "Deployment's `spec.template.metadata.labels`; the Deployment's own labels and its "
+            "`spec.selector` do not count.")},
+        _SEL,
+        "In the Service, `selector: {app: webapp}`, the label the pods carry. (Relabelling the "
+        "pods `app: web` works too, if nothing else selects them.)",
+        (("  selector:\n    app: web\n", "  selector:\n    app: webapp\n"),),
+        original="60f703e4e9dbc0b0"),
+    FixCase(
+        "fix-port", "a timeout on the pods' port", "pod/frontend", "web:8080", "tcp",
+        ("dialed-target-port",),
+        "The Service now listens on 8080 and forwards to the pods' 8080.",
+        {"dialed-target-port": (
+            "service-port-is-target-port",
+            "The client dials the cluster IP, where only the Service's `port` values have rules; "
+            "`targetPort` is where the packet goes afterwards, on the pod."),
+         "port-not-in-service": (
+            "moved-the-target",
+            "Changing targetPort changes where the packet lands on the pod, not what the Service "
+            "listens on: the cluster IP still has no rule for 8080."),
+         "target-port-not-declared": (
+            "moved-the-target",
+            "That changes where the packet lands on the pod, not what the Service listens on.")},
+        "a timeout to a cluster IP means no rule caught the packet: compare the dialed port with "
+        "the Service's `port` values.",
+        "Make the Service listen where the client dials: `port: 8080` (targetPort stays 8080). "
+        "Adding a second port 8080 works too; so would dialing web:80, a change to the client.",
+        (("  - port: 80\n", "  - port: 8080\n"),),
+        original="03d4e2a26cdf82bc"),
+    FixCase(
+        "fix-named-port", "connection refused, and the pods are ready", "pod/frontend", "web:80",
+        "tcp", ("named-port-missing",),
+        "The named targetPort now resolves on every pod.",
+        {"named-port-missing": (
+            "port-name-is-anything",
+            "A named targetPort is looked up on each pod, among its containers' `ports[].name`: "
+            "it must be spelled exactly as there.")},
+        _SEL,
+        "Name the container port `http`, as the targetPort says (or set `targetPort: 8080`, "
+        "or `targetPort: web`).",
+        (("- name: web\n          containerPort", "- name: http\n          containerPort"),),
+        original="24f22b3e32ed9a21"),
+    FixCase(
+        "fix-local", "a timeout on one node only", "laptop", "192.0.2.12:30080", "tcp",
+        ("no-local-endpoints",),
+        "Either every node now forwards (Cluster), or node-b runs a pod of its own.",
+        {"no-local-endpoints": (
+            "local-forwards",
+            "Under `externalTrafficPolicy: Local` a node sends only to pods on itself and drops "
+            "the rest; node-b still has none.")},
+        "a timeout on one node and not another points at something per node: the traffic policy.",
+        "`externalTrafficPolicy: Cluster`: node-b forwards to the pod on node-a (and the pod sees "
+        "node-b's address). Or `replicas: 2`, so node-b runs a pod of its own.",
+        (("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster"),),
+        original="99c75386d6f9331d"),
+    FixCase(
+        "fix-protocol", "dig works, dig +tcp times out", "pod/frontend", "resolver:53", "tcp",
+        ("protocol-mismatch",),
+        "The Service now has a TCP port 53 as well, to the pods' TCP 53.",
+        {"protocol-mismatch": (
+            "port-number-is-enough",
+            "A Service port is a number *and* a protocol: kube-proxy writes rules for 53/UDP only, "
+            "and a TCP packet to 53 matches none.")},
+        "UDP works and TCP does not, on the same port number: what does a Service port consist of?",
+        "Add a second Service port: `name: dns-tcp`, `port: 53`, `protocol: TCP`, "
+        "`targetPort: dns-tcp`. With two ports, each needs a name.",
+        (("    targetPort: dns\n",
+          "    targetPort: dns\n  - name: dns-tcp\n    port: 53\n    protocol: TCP\n    targetPort: dns-tcp\n"),),
+        original="74af09656904758d"),
+    FixCase(
+        "fix-https", "http works, https hangs", "pod/frontend", "web:443", "tcp",
+        ("port-not-in-service",),
+        "The Service now listens on 443 and sends it to the pods' https port, 8443.",
+        {"port-not-in-service": (
+            "container-port-is-exposed",
+            "Declaring containerPort 8443 on the pod exposes nothing: the cluster IP has rules "
+            "only for the Service's own ports."),
+         "named-port-missing": (
+            "wrong-port-name",
+            "The new port's targetPort must name a port the pods declare (they call it https).")},
+        "http on 80 works, so DNS, the selector and the pods are fine: only the 443 path is "
+        "missing. A timeout to a cluster IP is a port no rule catches.",
+        "Add a Service port `name: https`, `port: 443`, `targetPort: https`.",
+        (("    targetPort: http\n",
+          "    targetPort: http\n  - name: https\n    port: 443\n    targetPort: https\n"),),
+        original="f74d6d4447984e3f"),
+    FixCase(
+        "fix-source-range", "the load balancer hangs for the office", "laptop", "web:80", "tcp",
+        ("source-range-blocked",),
+        "The office's range (the laptop sends from 198.51.100.10) is now admitted.",
+        {"source-range-blocked": (
+            "source-range-is-destination",
+            "`loadBalancerSourceRanges` lists who may connect (client networks), not the cluster's "
+            "own ranges: the laptop's 198.51.100.10 must be inside one of them.")},
+        "a timeout through a load balancer that has an address: who is allowed in?",
+        "Add the office network, `198.51.100.0/24` (or just `198.51.100.10/32`), to "
+        "`spec.loadBalancerSourceRanges`.",
+        (("  - 10.0.0.0/8\n", "  - 10.0.0.0/8\n  - 198.51.100.0/24\n"),),
+        original="e224a09c3b8648a7"),
+    FixCase(
+        "fix-namespace", "connection refused, but the pods are fine", "pod/frontend", "web:80",
+        "tcp", ("selector-other-namespace",),
+        "The Service and its pods now share a namespace, and the name still resolves from frontend.",
+        {"selector-other-namespace": (
+            "selector-crosses-namespaces",
+            "A Service selects pods only in its own namespace, whatever their labels."),
+         "name-not-found": (
+            "moved-the-name",
+            "Moving the Service to shop fixes its endpoints but moves its name: frontend, in "
+            "default, looks up web.default.svc.cluster.local first and finds nothing. Either "
+            "move the pods instead, or keep the Service beside them and have frontend dial "
+            "web.shop.")},
+        _SEL,
+        "With frontend still dialing `web:80`: run the Deployment in `default`, beside the Service "
+        "(delete its `namespace: shop`). If the Service moved to shop instead, frontend would have "
+        "to dial `web.shop:80`: a change to the client, not to this YAML.",
+        (("  name: web\n  namespace: shop\n", "  name: web\n"),),
+        original="91fac9139a2c950c"),
+    FixCase(
+        "fix-two-api", "two problems: a timeout first", "pod/frontend", "api:8080", "tcp",
+        ("port-not-in-service",),
+        "The Service listens on 8080 and its selector matches the api pods.",
+        {"port-not-in-service": (
+            "service-port-is-target-port",
+            "api has no port 8080 yet: a cluster IP has rules only for the Service's `port` values."),
+         "selector-matches-nothing": (
+            "one-fix-at-a-time",
+            "The port is right now (the timeout became connection refused: the packet reaches "
+            "kube-proxy's rules), and the next check fails: the selector matches no pod.")},
+        "fix what the symptom points at, run the check, and read the new symptom: it moves.",
+        "Two changes to the Service: `port: 8080` (the timeout), then `selector: {app: api}` "
+        "(the refusal that appears once the port is right).",
+        (("    port: 80\n", "    port: 8080\n"), ("    app: api-server\n", "    app: api\n")),
+        original="c6df3ac71f3f67e0"),
+    FixCase(
+        "fix-two-edge", "two problems: refused first", "laptop", "192.0.2.12:30080", "tcp",
+        ("named-port-missing",),
+        "The pod's port name matches the targetPort, and node-b may forward to it.",
+        {"named-port-missing": (
+            "port-name-is-anything",
+            "targetPort http must name a port the pod declares; it declares `web`."),
+         "no-local-endpoints": (
+            "one-fix-at-a-time",
+            "The endpoint exists now (refused became a timeout: there is a pod, but node-b may not "
+            "use it), and the next check fails: externalTrafficPolicy: Local and no pod on node-b.")},
+        "refused, then timeout: each symptom names its own check.",
+        "Name the container port `http` (the refusal), then set `externalTrafficPolicy: Cluster` "
+        "(the timeout that appears once there is an endpoint), or run a pod on node-b too.",
+        (("- name: web\n          containerPort", "- name: http\n          containerPort"),
+         ("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster")),
+        original="9bf283cea556e088"),
+)
+
+
+#: The symptom exercise's key: where each symptom says to look (diagnose's checks).
+WHERE_TO_LOOK = {
+    "name not found": "dns",
+    "timeout": "port",
+    "connection refused": "endpoints",
+    "no address yet": "load-balancer",
+}
+_LOOK_WORDS = {
+    "dns": ("dns", "name", "namespace", "the name", "service name"),
+    "port": ("port", "ports", "the port", "policy", "port or policy", "rules"),
+    "endpoints": ("endpoints", "selector", "pods", "readiness", "endpoint", "ready"),
+    "load-balancer": ("load-balancer", "load balancer", "lb", "cloud", "external-ip"),
+}
+
+
+def _look(value) -> str | None:
+    t = str(value).strip().lower()
+    for key, words in _LOOK_WORDS.items():
+        if t in words:
+            return key
+    return None
+
+
+def _check_symptoms(answer) -> Feedback:
+    ex = "symptoms"
+    if not isinstance(answer, dict) or set(answer) != set(WHERE_TO_LOOK):
+        return wrong(ex, "format", "Give a dict with the four symptoms as keys, each "
+                     "\"dns\", \"port\", \"endpoints\" or \"load-balancer\".", EXERCISES[ex].hint)
+    given = {k: _look(v) for k, v in answer.items()}
+    if any(v is None for v in given.values()):
+        return wrong(ex, "format", "Answer each with \"dns\", \"port\", \"endpoints\" or "
+                     "\"load-balancer\".", EXERCISES[ex].hint)
+    if given == WHERE_TO_LOOK:
+        return right(ex, "Name not found: the name never became an address (typo, namespace, or a "
+                         "node's resolver). Timeout: the packet went nowhere, no rule caught it (a port "
+                         "that is not the Service's, a cluster IP from outside) or a rule dropped it "
+                         "(Local policy, source ranges). Refused: kube-proxy knew the Service and had "
+                         "no endpoint, so it rejected. No address yet: the load balancer was never "
+                         "made.")
+    if given["connection refused"] == "port":
+        return wrong(ex, "refused-means-port",
+                     "On a cluster IP, a port the Service does not have is not refused: no rule "
+                     "matches, the packet is routed nowhere and the client times out. Refused comes "
+                     "from kube-proxy's REJECT rule for a Service with no endpoints.",
+                     "which kube-proxy rule sends the ICMP reply that curl reports as refused?")
+    if given["timeout"] == "endpoints":
+        return wrong(ex, "timeout-means-no-pods",
+                     "A Service with no endpoints answers at once (REJECT): refused. A timeout means "
+                     "nothing answered at all: no rule caught the packet, or a rule dropped it.",
+                     "what does kube-proxy write for a Service with no endpoints?")
+    return wrong(ex, "other", "Not quite.", EXERCISES[ex].hint)
+
+
+def _exercise(case: FixCase, n: int) -> Exercise:
+    return Exercise(case.id, f"Case {n}: {case.title}",
+                    f"Edit the YAML so that {case.client} -> {case.dial} reaches a pod.",
+                    case.hint, case.solution(n), lambda text, c=case: check_fix(c, text))
+
+
+register(
+    Exercise("symptoms", "What each symptom says",
+             "For each symptom, where do you look first: dns, port, endpoints or load-balancer?",
+             "which of them does kube-proxy answer itself, which does it drop, and which never "
+             "reach it?",
+             "`{\"name not found\": \"dns\", \"timeout\": \"port\", \"connection refused\": "
+             "\"endpoints\", \"no address yet\": \"load-balancer\"}`.\n\nRefused comes from "
+             "kube-proxy's REJECT rule for a Service without endpoints; a timeout from a packet no "
+             "rule caught (a wrong port, a cluster IP from outside) or one a rule dropped (a Local "
+             "traffic policy, loadBalancerSourceRanges). A timeout can also be a policy: read the "
+             "port first, then the policy.\n\n"
+             "    answer_1 = {\"name not found\": \"dns\", \"timeout\": \"port\", "
+             "\"connection refused\": \"endpoints\", \"no address yet\": \"load-balancer\"}",
+             _check_symptoms),
+    *(_exercise(c, i) for i, c in enumerate(FIX_CASES, 1)),
+)
