@@ -83,7 +83,9 @@ def main() -> None:
             rows.append(("an unreadable file (root: skipped, root reads everything)", (0, 0.0, 0.0, "")))
         else:
             rows.append(("an unreadable file: validate", run(["validate", locked])))
-        rows.append(("a directory: validate", run(["validate", tmp])))
+        empty = os.path.join(tmp, "empty-dir")
+        os.mkdir(empty)
+        rows.append(("a directory with no YAML in it: validate", run(["validate", empty])))
         rows.append(("the demo (under 1 MB): route", run(["route", "notebooks/manifests/demo.yaml", "--service",
                                                           "web-nodeport", "--client", "laptop"])))
         fan = os.path.join(tmp, "fan.yaml")

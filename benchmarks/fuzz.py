@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 HANG_SECONDS = 10
+_SEEDS = None
 
 
 class _Hang(Exception):
@@ -38,9 +39,12 @@ def _alarm(signum, frame):
 def _worker(job):
     """Inputs index, index + step, ... below stop; returns counts and failures."""
     start, stop, step, seed, cli_every = job
+    global _SEEDS
     import fuzzing
     os.environ.setdefault("XDG_CACHE_HOME", tempfile.gettempdir())
-    all_seeds = fuzzing.seeds()
+    if _SEEDS is None:                  # parsed once per worker process, not per chunk
+        _SEEDS = fuzzing.seeds()
+    all_seeds = _SEEDS
     signal.signal(signal.SIGALRM, _alarm)
     stats = collections.Counter()
     failures: list[tuple[int, str]] = []
@@ -85,24 +89,33 @@ def _worker(job):
     return stats, failures, slowest, peak_first_route
 
 
-def run(examples: int, cli: int, workers: int, seed: int):
+CHUNK = 500
+
+
+def run(examples: int, cli: int, workers: int, seed: int, max_seconds: float | None = None):
+    """Inputs 0 .. examples-1 in chunks over `workers` processes; with max_seconds, stops
+    handing out chunks once that much time has passed (the figures say how many ran)."""
     cli_every = max(1, examples // cli) if cli else 0
-    jobs = [(w, examples, workers, seed, cli_every) for w in range(workers)]
+    jobs = [(start, min(start + CHUNK, examples), 1, seed, cli_every) for start in range(0, examples, CHUNK)]
     t0 = time.perf_counter()
-    if workers == 1:
-        results = [_worker(jobs[0])]
-    else:
-        with get_context("fork").Pool(workers) as pool:
-            results = pool.map(_worker, jobs)
     total = collections.Counter()
     failures = []
     slowest = (0.0, -1, 0)
     first = 0.0
-    for stats, fails, slow, peak in results:
-        total.update(stats)
-        failures += fails
-        slowest = max(slowest, slow)
-        first = max(first, peak)
+    done = 0
+    with get_context("fork").Pool(workers) as pool:
+        for stats, fails, slow, peak in pool.imap_unordered(_worker, jobs):
+            total.update(stats)
+            failures += fails
+            slowest = max(slowest, slow)
+            first = max(first, peak)
+            done += 1
+            elapsed = time.perf_counter() - t0
+            print(f"  {total['inputs'] + total['hangs']:,} inputs, {len(failures)} failures, {elapsed:.0f} s",
+                  file=sys.stderr, flush=True)
+            if max_seconds and elapsed > max_seconds and done < len(jobs):
+                pool.terminate()
+                break
     return total, sorted(failures), slowest, first, time.perf_counter() - t0
 
 
@@ -145,8 +158,10 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--write", action="store_true", help="store the figures in benchmarks/fuzz.md")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="stop after this long, reporting the inputs that ran (default: no limit)")
     a = p.parse_args(argv)
-    total, failures, slowest, first, seconds = run(a.examples, a.cli, a.workers, a.seed)
+    total, failures, slowest, first, seconds = run(a.examples, a.cli, a.workers, a.seed, a.max_seconds)
     text = report(total, failures, slowest, first, seconds, a.seed, a.workers)
     print(text, end="")
     if a.write:

@@ -123,8 +123,8 @@ def snapshot_yaml(path: str, pods: int, nodes: int = 300, services: int = 1000) 
                                               "state": {"running": {"startedAt": "2026-11-01T10:00:01Z"}}}]}})
     for s in range(services):
         t = ("ClusterIP", "NodePort", "LoadBalancer")[s % 3]
-        spec = {"type": t, "selector": {"app": f"app{s}"}, "clusterIP": f"10.96.{s // 250}.{s % 250 + 1}",
-                "clusterIPs": [f"10.96.{s // 250}.{s % 250 + 1}"], "ipFamilies": ["IPv4"],
+        spec = {"type": t, "selector": {"app": f"app{s}"}, "clusterIP": f"10.96.{s // 250 + 1}.{s % 250 + 1}",
+                "clusterIPs": [f"10.96.{s // 250 + 1}.{s % 250 + 1}"], "ipFamilies": ["IPv4"],
                 "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
                 "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]}
         status = {"loadBalancer": {}}
