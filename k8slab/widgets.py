@@ -456,6 +456,8 @@ class Explorer:
         self.cluster = self._cluster_for(service_type, policy, ctl["mode"].value,
                                          ctl["affinity"].value, self.pods)
         self.service = self.cluster.service(self._original.name, self._original.namespace)
+        self._follow_pods()
+        kind = ctl["kind"].value
         if kind in ("pod", "node"):
             self._which.children = [ctl[kind]]
         else:
@@ -478,6 +480,27 @@ class Explorer:
                                    and (r.entry == "NodePort" or self.dial == "NodePort"))
         self._render(error)
         self.last_update_ms = (time.perf_counter() - started) * 1000
+
+    def _follow_pods(self) -> None:
+        """Offer the pods this state's cluster has: fewer replicas remove some, more add some. A
+        chosen pod that no longer exists gives way to the first one left, so no state the
+        controls can reach shows "no such pod"."""
+        pods = [p for p in self.cluster.pods if p.node and p.ip]
+        options = [(f"{p.name} (on {p.node})", _client_text(p)) for p in pods] or [("(no running pod)", "")]
+        dropdown = self.controls["pod"]
+        if list(dropdown.options) == options:
+            return
+        value = dropdown.value if dropdown.value in {v for _, v in options} else options[0][1]
+        holding, self._holding = self._holding, True       # no redraw for this bookkeeping
+        try:
+            dropdown.options = options
+            dropdown.value = value
+            if not value and self.controls["kind"].value == "pod":
+                # No pod is left to be the client (the sliders scaled them all away): a
+                # process on a node calls instead, rather than an error.
+                self.controls["kind"].value = "node"
+        finally:
+            self._holding = holding
 
     # -- showing it -----------------------------------------------------------------------------
     def _render(self, error: str | None) -> None:
