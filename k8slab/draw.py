@@ -863,9 +863,23 @@ class _RoutePicture:
         label = None
         if frontier == ["client"] and hop.get("address"):
             label = f"dials {hop['address']}"
-        self._edges([f for f in frontier if f != "svc"], "svc",
-                    _path_edge("service", label) if taken else _faint_edge(label))
+        attrs = _path_edge("service", label) if taken else _faint_edge(label)
+        name_step = self._name_step(hop) if frontier == ["client"] else None
+        if name_step and taken:
+            attrs["label"] = _label(*name_step)
+        self._edges([f for f in frontier if f != "svc"], "svc", attrs)
         return ["svc"]
+
+    def _name_step(self, hop) -> list[str] | None:
+        """A pod or node that names the Service: the lookup before the packet (route's `dns`)."""
+        dns = getattr(self.r, "dns", None) or {}
+        records = [rec for rec in dns.get("records") or () if isinstance(rec, dict)
+                   and rec.get("type") == "A"]
+        if not dns.get("name") or not records or not hop.get("address"):
+            return None
+        return ["1. looks up", *_wrap(str(dns["name"]), 30, 2),
+                _clean(f"= {records[0].get('value')} (cluster DNS)"),
+                _clean(f"2. dials {hop['address']}")]
 
     def _pods(self, frontier, taken):
         ids = [self._endpoint(e.endpoint, e.probability) for e in self.r.endpoints]

@@ -204,6 +204,14 @@ class Explorer:
         self._yaml = w.HTML()
         self._choice = w.HTML()
         self._why = w.HTML()
+        self._lookup = w.HTML()
+        # The name a pod's program uses (`web`, `web.shop`, the FQDN): only the lookup panel
+        # reads it, so typing redraws that panel alone.
+        self.name_input = w.Text(value=self._original.name, continuous_update=False,
+                                 placeholder="web, web.shop, web.shop.svc.cluster.local",
+                                 layout=w.Layout(width="280px"))
+        self.name_input.add_class("k8slab-name")
+        self.name_input.observe(lambda _change: self._show_lookup(), names="value")
         for box, cls in ((self._headline, "headline"), (self._reason, "reason"),
                          (self._diagram, "diagram"), (self._hops, "hops"), (self._pods, "pods"),
                          (self._yaml, "yaml"), (self._choice, "choice")):
@@ -223,6 +231,7 @@ class Explorer:
                     layout=w.Layout(align_items="center")),
              _label("kube-proxy mode"), ctl["mode"],
              _label("sessionAffinity"), ctl["affinity"],
+             _label("The name it types"), self.name_input,
              _label(f"Pods of {svc.name}"),
              w.HBox([ctl["replicas"], ctl["ready"], ctl["terminating"]],
                     layout=w.Layout(flex_flow="row wrap"))],
@@ -236,6 +245,10 @@ class Explorer:
                       layout=w.Layout(flex="2 1 420px", min_width="0", margin="0 16px 0 0"))
         picks = w.VBox([w.HTML("<b>How kube-proxy picks</b>"), self._choice],
                        layout=w.Layout(flex="1 1 100%", min_width="0"))
+        lookup = w.VBox([w.HTML("<b>Name lookup</b> <span class='k8slab-note'>(what the client's "
+                                "resolver asks the cluster DNS, try by try, as <code>k8slab dns"
+                                "</code> shows it)</span>"), self._lookup],
+                        layout=w.Layout(flex="1 1 100%", min_width="0"))
         why = w.VBox([w.HTML("<b>Why?</b> <span class='k8slab-note'>(the Debug Services checks, "
                              "as <code>k8slab diagnose</code> runs them for what this client "
                              "dials)</span>"), self._why],
@@ -246,7 +259,7 @@ class Explorer:
                        layout=w.Layout(flex="1 1 260px", min_width="0"))
         self.widget = w.VBox(
             [title, rows, self._headline, self._reason, self._diagram,
-             w.Box([left, right, picks, why], layout=w.Layout(display="flex", flex_flow="row wrap",
+             w.Box([left, right, picks, why, lookup], layout=w.Layout(display="flex", flex_flow="row wrap",
                                                          width="100%"))])
         self.widget.add_class("k8slab-explorer")
 
@@ -481,6 +494,10 @@ class Explorer:
         self._render(error)
         self.last_update_ms = (time.perf_counter() - started) * 1000
 
+    def _show_lookup(self) -> None:
+        """The lookup of the typed name from the current client, every search-list try shown."""
+        self._lookup.value = _pre(lookup_text(self.cluster, self.client, self.name_input.value))
+
     def _follow_pods(self) -> None:
         """Offer the pods this state's cluster has: fewer replicas remove some, more add some. A
         chosen pod that no longer exists gives way to the first one left, so no state the
@@ -531,6 +548,7 @@ class Explorer:
         self._pods.value = _pod_table(r, self.simulation)
         self._choice.value = _pre(choice_text(r, self.simulation))
         self._why.value = why_html(self.cluster, r)
+        self._show_lookup()
         self._yaml.value = _pre(manifests.service_to_yaml(self.service) + _status_note(self.service))
 
     @property
@@ -679,6 +697,19 @@ def why_dial(route) -> str:
         if h["kind"] in ("load-balancer", "external-ip", "node-port", "service") and h.get("address"):
             return str(h["address"])
     return f"{route.service.name}:{port}"      # an outside client by name: the published address
+
+
+def lookup_text(cluster: Cluster, client: str, name: str) -> str:
+    """`k8slab dns`'s text for `name` looked up by `client` (outside clients ask no cluster DNS)."""
+    from . import dns            # loaded on first use, like diagnose for the Why? panel
+    if not client or not client.startswith(("pod/", "node/")):
+        return (f"{client or 'this client'} is outside the cluster: it cannot ask the cluster DNS, "
+                "so Service names mean nothing to it. It dials an address: a node IP and node "
+                "port, or the load balancer's.")
+    try:
+        return dns.lookup(cluster, client, (name or "").strip()).text()
+    except K8slabError as exc:
+        return str(exc)
 
 
 def why_html(cluster: Cluster, route) -> str:

@@ -571,3 +571,12 @@ def test_top_to_bottom_reads_nodes_left_to_right(demo):
         m = re.search(r'<text[^>]*x="([\d.]+)"[^>]*>' + name.replace("-", "&#45;") + "</text>", svg)
         xs[name] = float(m.group(1))
     assert xs["node-a"] < xs["node-b"]
+
+
+def test_a_pod_that_names_the_service_shows_the_lookup_before_the_packet(demo):
+    # route's `dns` is the A answer when a pod dials by name; the picture shows that step.
+    source = draw(demo.route(client="pod/client", service="web")).source
+    assert "1. looks up" in source and "web.default.svc.cluster.local" in source
+    assert "= 10.96.0.11 (cluster DNS)" in source and "2. dials 10.96.0.11:80" in source
+    forced = draw(demo.route(client="pod/client", service="web", entry="ClusterIP")).source
+    assert "looks up" not in forced            # a forced entry dials the address: no lookup

@@ -475,3 +475,16 @@ def test_why_panel_agrees_with_the_route_in_every_type_and_policy(demo, kind):
             ex.set(client=kind, service_type=service_type, external_traffic_policy=policy)
             works = "works: the connection reaches a pod" in ex._why.value
             assert works == ex.route.reachable, (kind, service_type, policy, ex._why.value)
+
+
+def test_the_name_it_types_is_looked_up_try_by_try(demo):
+    # issue 12: the learner types the name the client uses and sees each search-list try.
+    ex = Explorer(demo)
+    ex.set(client="pod/client")
+    assert "1. web.default.svc.cluster.local." in ex._lookup.value and "10.96.0.11" in ex._lookup.value
+    ex.name_input.value = "web.default"          # fewer than 5 dots: the search list first
+    assert "web.default.default.svc.cluster.local.  NXDOMAIN" in ex._lookup.value
+    ex.name_input.value = "nosuch"
+    assert "NXDOMAIN" in ex._lookup.value and "10.96.0.11" not in ex._lookup.value
+    ex.set(client="laptop")
+    assert "cannot ask the cluster DNS" in ex._lookup.value
