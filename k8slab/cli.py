@@ -69,15 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _dial_options(p, dial_help: str) -> None:
+    """FILE..., --client, --dial HOST:PORT and --protocol: what trace and diagnose share."""
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
+    p.add_argument("--dial", required=True, metavar="HOST:PORT", type=_dial, help=dial_help)
+    p.add_argument("--protocol", default="tcp", choices=("tcp", "udp", "sctp"))
+
+
 def _trace_parser(sub) -> None:
     """`k8slab trace`: one packet through the rules (DESIGN.md, "k8slab trace")."""
     p = sub.add_parser("trace", help="one packet walked through kube-proxy's rules, rule by rule")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
-    p.add_argument("--dial", required=True, metavar="HOST:PORT", type=_dial,
-                   help="what the client connects to: an IPv4 address (or, from a pod or node, a "
-                        "Service name) and a port")
-    p.add_argument("--protocol", default="tcp", choices=("tcp", "udp", "sctp"))
+    _dial_options(p, "what the client connects to: an IPv4 address (or, from a pod or node, a "
+                     "Service name) and a port")
     p.add_argument("--seed", type=int, metavar="S", help="which random branch the steps follow")
     p.add_argument("--repeat", action="store_true",
                    help="a second connection from the same client (session affinity)")
@@ -89,12 +93,8 @@ def _trace_parser(sub) -> None:
 def _diagnose_parser(sub) -> None:
     """`k8slab diagnose`: the Debug Services checks (DESIGN.md, "k8slab diagnose")."""
     p = sub.add_parser("diagnose", help="why a connection fails: the Debug Services checks, then the fix")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
-    p.add_argument("--dial", required=True, metavar="HOST:PORT", type=_dial,
-                   help="what the client connects to, as it typed it: web:8080, web.shop:80, "
-                        "10.96.0.11:80, 192.0.2.11:30080, 203.0.113.10:443")
-    p.add_argument("--protocol", default="tcp", choices=("tcp", "udp", "sctp"))
+    _dial_options(p, "what the client connects to, as it typed it: web:8080, web.shop:80, "
+                     "10.96.0.11:80, 192.0.2.11:30080, 203.0.113.10:443")
     p.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
 
 

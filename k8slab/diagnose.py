@@ -475,7 +475,7 @@ class _Diagnosis:
 
     # -- step 2: the address and the Service behind it -------------------------------------
     def by_address(self, ip: str, by_name: bool = False) -> Report:
-        c, port, proto = self.cluster, self.port, self.protocol.upper()
+        c, port = self.cluster, self.port
         by_cip = [s for s in c.services if s.cluster_ip == ip]
         by_lb = [s for s in c.services if ip in s.load_balancer_ingress]
         by_ext = [s for s in c.services if ip in s.external_ips]
@@ -703,8 +703,8 @@ class _Diagnosis:
                            f"kubectl describe pods{_ns_flag(ns)} -l {sel}")
                 if r.code in ("no-endpoints", "nxdomain") or not r.reachable:
                     self.problem("pods-not-ready", f"Pod/{pods[0].name}", "status.conditions[Ready]",
-                                 f"the selected pods are not ready (their readiness probe fails or they are "
-                                 f"still starting), so the EndpointSlice lists them as not ready and kube-proxy "
+                                 "the selected pods are not ready (their readiness probe fails or they are "
+                                 "still starting), so the EndpointSlice lists them as not ready and kube-proxy "
                                  "sends nothing to them",
                                  "fix the pods' readiness probe (or what it checks); kubectl describe shows why")
                     return
@@ -769,7 +769,7 @@ class _Diagnosis:
     def lb_check(self, svc: Service, r: routing.Route, blocked: bool) -> None:
         get = f"kubectl get svc {svc.name}{_ns_flag(svc.namespace)}"
         if not svc.load_balancer_ingress:
-            self.check("load-balancer", False, f"EXTERNAL-IP is <pending>: no address yet", get)
+            self.check("load-balancer", False, "EXTERNAL-IP is <pending>: no address yet", get)
             return
         if blocked:
             source = routing.client_address(self.who)

@@ -457,7 +457,6 @@ class _Walker:
         step = dict(node=node.name, table=rule.table, chain=rule.chain, rule=rule.text)
         if why is not None:
             return [path.step(**step, matched=False, note=why)]
-        paths = []
         if rule.probability is not None and rule.probability < 1:
             p = rule.probability
             taken = path.step(**step, matched=True, note=f"random: taken (chance {p})").but(

@@ -431,7 +431,7 @@ def _check_rules_affinity(answer) -> Feedback:
                           "its own, named after its KUBE-SEP chain, so KUBE-SVC needs one "
                           f"`--rcheck` rule per endpoint: {key['checks']}.",
                           "count the `--rcheck` rules: what does each one's `--name` say?")
-        return wrong(ex, "checks", f"Count the `--rcheck` rules in web's KUBE-SVC chain: one per "
+        return wrong(ex, "checks", "Count the `--rcheck` rules in web's KUBE-SVC chain: one per "
                       "endpoint.", "how many endpoints does web have?")
     return wrong(ex, "affinity-timeout",
                   f"`--seconds {key['seconds']}`: when `sessionAffinityConfig.clientIP."

@@ -263,7 +263,7 @@ def _check_ports(answer) -> Feedback:
                    f"laptop cannot reach. The laptop dials a node's IP on the `nodePort`, {node_port}.")
             code = "pod-port-from-outside"
         else:
-            why = f"The laptop dials a node's IP on the Service's `nodePort`."
+            why = "The laptop dials a node's IP on the Service's `nodePort`."
             code = "other"
         return wrong(ex, code, why, "which of the three ports is open on the nodes?")
     if a["pod"] != port:
@@ -278,7 +278,7 @@ def _check_ports(answer) -> Feedback:
                    f"Service listens on its `port`, {port}, only.")
             code = "node-port-on-cluster-ip"
         else:
-            why = f"A pod dials the cluster IP on the Service's `port`."
+            why = "A pod dials the cluster IP on the Service's `port`."
             code = "other"
         return wrong(ex, code, why, "which port does the cluster IP listen on?")
     if a["container"] != container:
