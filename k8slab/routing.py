@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -134,8 +133,18 @@ class Route:
         """The hop chain, the reason and the endpoint table, as the CLI prints them."""
         port = f":{self.port.port}" if self.port else ""
         state = "reachable" if self.reachable else f"NOT reachable ({self.code})"
-        via = f"via {self.entry}" if self.entry else "(no way in)"
+        via = f"via {self.entry}" if self.entry else \
+            "(name not found)" if self.code == "nxdomain" else "(no way in)"
         lines = [f"{self.client} -> {self.service.key}{port} {via}: {state}", ""]
+        tried = (self.dns or {}).get("tried") or []
+        if tried:                     # the name the client typed: each try, before any packet
+            lines.append(f"  looks up {self.dns['query']}:")
+            width = max(len(t["name"]) for t in tried)
+            for t in tried:
+                got = ", ".join(r["value"] for r in self.dns["records"]) if t is tried[-1] and \
+                    self.dns["records"] else ""
+                lines.append(f"    {t['name']:<{width}}  {t['rcode']}" + (f" -> {got}" if got else ""))
+            lines.append("")
         for i, h in enumerate(self.hops):
             arrow = "   " if i == 0 else "-> "
             stop = "   <- stops here" if self.stopped_at == i else ""
@@ -215,6 +224,7 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
     # A mistyped kind (`lapto`, `pods/web-1`) gets the nearest real client, as names do.
     known = ["laptop", "other-cluster", "internet", *(f"node/{n.name}" for n in cluster.nodes),
              *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
+    import difflib                   # only for a typo: not on every route's path
     close = difflib.get_close_matches(text, known, n=3)
     hint = "; did you mean " + " or ".join(close) + "?" if close else ""
     raise K8slabError(f"client {text!r}: give one of pod/NAME, pod/NAMESPACE/NAME, node/NAME, "
@@ -254,6 +264,7 @@ def load_balancer_nodes(cluster: Cluster, service: Service) -> list[Node]:
 
 
 def _did_you_mean(word: str, choices) -> str:
+    import difflib
     close = difflib.get_close_matches(word, list(choices), n=3)
     if close:
         return "; did you mean " + " or ".join(close) + "?"
@@ -266,13 +277,17 @@ def _did_you_mean(word: str, choices) -> str:
 # ---------------------------------------------------------------------------------------
 
 def route(cluster: Cluster, client: str, service: str, namespace: str = "default", port=None,
-          entry: str | None = None, via_node: str | None = None, protocol: str | None = None) -> Route:
+          entry: str | None = None, via_node: str | None = None, protocol: str | None = None,
+          name: str | None = None) -> Route:
     """How `client` reaches Service `namespace/service` on `port`, entering by `entry`.
 
     `port` is the Service port's number or name (default: the first); `entry` forces a way in
     (ClusterIP, NodePort, LoadBalancer, ExternalIP) instead of the one such a client would use;
     `via_node` is the node whose IP an outside client dials (default: the first by name);
-    `protocol` is the client's (TCP, UDP, SCTP; default: the Service port's own).
+    `protocol` is the client's (TCP, UDP, SCTP; default: the Service port's own); `name` is
+    the name a pod or node client types for the Service (`web`, `web.shop`, the full name):
+    its lookup, every search-list try, comes first, and a name that does not resolve from
+    that client stops the route there (`nxdomain`).
     """
     if protocol is not None:
         if not isinstance(protocol, str) or protocol.upper() not in PROTOCOLS:
@@ -291,7 +306,44 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
         if target is None:
             raise K8slabError(f"via node {via_node!r}: no such node"
                               f"{_did_you_mean(via_node, [n.name for n in cluster.nodes])}")
-    return _Router(cluster, who, svc, target).run(port, entry, protocol)
+    router = _Router(cluster, who, svc, target)
+    if name is not None:
+        if not who.inside:
+            raise K8slabError(f"name {name!r}: only a pod or a node asks the cluster DNS; {who.text} "
+                              "dials an address (leave the name out to see how it gets in)")
+        if entry not in (None, "ClusterIP"):
+            raise K8slabError(f"name {name!r} with entry {entry}: a Service's name resolves to its "
+                              "cluster IP (or, headless, to its pods), never to a node port or a "
+                              "load balancer; leave one of them out")
+        from . import dns as coredns
+        found = coredns.lookup(cluster, client, name, "A", namespace)
+        router.name_dns = _name_answer(found)
+        if found.rcode == "NOERROR" and found.answer and not _names_service(found, svc):
+            owner = found.answer[0].name.rstrip(".")
+            raise K8slabError(
+                f"name {name!r}: from {who.text} it resolves to {owner} "
+                f"({', '.join(found.addresses) or found.answer[0].value}), not to Service "
+                f"{svc.key} ({svc.dns_name}); route to that Service, or type {svc.name}.{svc.namespace}")
+        if not (found.rcode == "NOERROR" and found.answer):
+            return router.name_not_found(found, svc.port_for(port))
+    return router.run(port, entry, protocol)
+
+
+def _name_answer(found) -> dict:
+    """A lookup in route JSON's `dns` shape, with what was typed (`query`) and each try
+    (`tried`, as `k8slab dns --json` lists them); names without their trailing dot, as route's
+    `dns` writes them."""
+    owner = found.answer[0].name.rstrip(".") if found.answer else found.query
+    return {"name": owner, "query": found.query, "rcode": found.rcode,
+            "tried": [{"name": t.name.rstrip("."), "rcode": t.rcode} for t in found.tried],
+            "records": [{"type": r.type, "value": r.value.rstrip(".") if r.type == "CNAME" else r.value}
+                        for r in found.answer]}
+
+
+def _names_service(found, svc: Service) -> bool:
+    """Whether a lookup's answer is this Service's own name: its A record (the cluster IP),
+    its headless A records or its ExternalName CNAME, all owned by <svc>.<ns>.svc.<domain>."""
+    return any(r.name.rstrip(".") == svc.dns_name for r in found.answer)
 
 
 class _Router:
@@ -300,6 +352,7 @@ class _Router:
         self.via = via or (cluster.nodes[0] if cluster.nodes else None)
         self.hops: list[dict] = [{"kind": "client", "name": who.text}]
         self.by_name = False          # a pod or node that dials the Service by its name
+        self.name_dns: dict | None = None    # the lookup of the name the client typed, if given
         self.source = client_address(who)
 
     def answer(self, code: str, entry: str | None, reason: str, endpoints=(), excluded=(),
@@ -309,7 +362,9 @@ class _Router:
         endpoints = tuple(endpoints)
         if source is None:          # from the endpoints: every one keeps the client's address
             source = bool(endpoints) and all(e.seen == {"client"} for e in endpoints)
-        if dns is None and self.by_name and entry == "ClusterIP":
+        if self.name_dns is not None:
+            dns = self.name_dns             # what the client typed, each try, and the answer
+        elif dns is None and self.by_name and entry == "ClusterIP":
             from . import dns as coredns   # loaded only for by-name routes: route stays fast
             dns = coredns.service_records(self.cluster, self.svc)    # the name's A answer
         return Route(
@@ -319,6 +374,25 @@ class _Router:
             endpoints=tuple(endpoints), excluded=tuple(excluded), dns=dns,
             source_ip_preserved=bool(source) and reachable,
             stopped_at=None if reachable else len(self.hops) - 1)
+
+    def name_not_found(self, found, port: ServicePort | None) -> Route:
+        """The name the client typed does not resolve from it: the lookup is where it stops."""
+        svc = self.svc
+        tries = ", ".join(f"{t.name.rstrip('.')} ({t.rcode})" for t in found.tried)
+        reason = (f"From {self.who.text}, the name {found.query} does not resolve: the resolver "
+                  f"tries {tries}, and none of them is Service {svc.key}'s name, {svc.dns_name}. "
+                  "No packet is sent.")
+        pod = self.who.pod
+        resolver_ok = found.resolver.asks_cluster_dns      # not a node's own resolver
+        if resolver_ok and pod is not None and pod.namespace != svc.namespace:
+            reason += (f" The search list begins with the pod's own namespace "
+                       f"({pod.namespace}.svc.cluster.local), so a short name finds Services "
+                       f"there: type {svc.name}.{svc.namespace} or {svc.dns_name}.")
+        elif resolver_ok:
+            reason += f" Check the spelling: the Service is {svc.name} in namespace {svc.namespace}."
+        if found.note:
+            reason += " " + found.note
+        return self.answer("nxdomain", None, reason, port=port)
 
     # -- the decision, step by step --------------------------------------------------------
     def run(self, port, entry, protocol=None) -> Route:

@@ -18,11 +18,12 @@ def from_yaml(cls, text: str, filename: str = "<string>") -> Cluster:
 
 
 def route(self: Cluster, client: str, service: str, namespace: str = "default", port=None,
-          entry: str | None = None, via_node: str | None = None, protocol: str | None = None):
-    """How `client` reaches `service`: a `k8slab.routing.Route`."""
+          entry: str | None = None, via_node: str | None = None, protocol: str | None = None,
+          name: str | None = None):
+    """How `client` reaches `service` (typing `name` for it, if given): a `k8slab.routing.Route`."""
     from . import routing
     return routing.route(self, client=client, service=service, namespace=namespace,
-                         port=port, entry=entry, via_node=via_node, protocol=protocol)
+                         port=port, entry=entry, via_node=via_node, protocol=protocol, name=name)
 
 
 Cluster.from_yaml = classmethod(from_yaml)

