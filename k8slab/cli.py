@@ -430,14 +430,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console() -> None:
-    """The `k8slab` command itself (and `python -m k8slab`): main(), then exit with its code."""
-    code = main()
-    # Python's finalization ends with full garbage collections over every object the run made:
-    # ~15 ms after a `k8slab draw` here, a tenth of the command, for memory the OS takes back
-    # anyway. Frozen objects are skipped by those collections; atexit handlers, the flushing
-    # of output and the teardown of modules happen as before. Only here, never in main():
-    # a program that calls main() goes on living.
+    """The `k8slab` command itself (and `python -m k8slab`): main(), then exit with its code.
+
+    Two garbage-collector settings, only here, never in main() (a program that calls main()
+    goes on living): together they take about a sixth off a `k8slab draw` (benchmarks/cli.py).
+    """
     import gc
+    # A run allocates mostly trees (YAML, the model, DOT lines) that reference counting frees;
+    # at the default threshold (700) the collector still runs ~40 times, ~5 ms, looking for
+    # cycles that hardly exist. A high first threshold, as mypy's command line sets, leaves a
+    # few collections, so memory stays bounded on a huge input.
+    gc.set_threshold(100_000, 20, 20)
+    code = main()
+    # Python's finalization ends with full collections over every object the run made: ~15 ms
+    # after a draw, for memory the OS takes back anyway. Frozen objects are skipped by them;
+    # atexit handlers, the flushing of output and the teardown of modules happen as before.
     gc.freeze()
     sys.exit(code)
 

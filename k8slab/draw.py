@@ -635,6 +635,10 @@ class _RoutePicture:
                    and rec.get("type") == "A"]
         if not dns.get("name") or not records or not hop.get("address"):
             return None
+        if getattr(self.r, "client_kind", None) == "node" and not self._tries():
+            # A node's own resolver knows no cluster names (k8slab.dns, NODE_RESOLVER): a process
+            # there dials the cluster IP, as the route's reason says, so no lookup is drawn.
+            return None
         if self._tries():       # the name the client typed: its misses first, then the answer
             return [*self._lookup_lines(answered=True), *_wrap(str(dns["name"]), 30, 2),
                     _clean(f"= {records[0].get('value')} (cluster DNS)"),

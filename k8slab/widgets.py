@@ -205,13 +205,14 @@ class Explorer:
         self._choice = w.HTML()
         self._why = w.HTML()
         self._lookup = w.HTML()
-        # The name a pod's program uses (`web`, `web.shop`, the FQDN): only the lookup panel
-        # reads it, so typing redraws that panel alone.
+        # The name a pod's program uses (`web`, `web.shop`, the FQDN): a pod client's route
+        # starts with its lookup (route's `name`), so a name that does not resolve from that
+        # pod stops the picture there, as the Name lookup panel shows try by try.
         self.name_input = w.Text(value=self._original.name, continuous_update=False,
                                  placeholder="web, web.shop, web.shop.svc.cluster.local",
                                  layout=w.Layout(width="280px"))
         self.name_input.add_class("k8slab-name")
-        self.name_input.observe(lambda _change: self._show_lookup(), names="value")
+        self.name_input.observe(self._changed, names="value")
         for box, cls in ((self._headline, "headline"), (self._reason, "reason"),
                          (self._diagram, "diagram"), (self._hops, "hops"), (self._pods, "pods"),
                          (self._yaml, "yaml"), (self._choice, "choice")):
@@ -401,6 +402,17 @@ class Explorer:
             self.update()
 
     @property
+    def typed_name(self) -> str | None:
+        """The name the route starts from: what is typed, for a pod client that dials by name
+        (the default way in, or ClusterIP). A node's process dials the cluster IP (its own
+        resolver knows no cluster names: the Name lookup panel shows why); outside clients
+        dial an address."""
+        name = self.name_input.value.strip() if hasattr(self, "name_input") else ""
+        if name and self.controls["kind"].value == "pod" and self.dial in (None, "ClusterIP"):
+            return name
+        return None
+
+    @property
     def client(self) -> str:
         kind = self.controls["kind"].value
         if kind in ("pod", "node"):
@@ -478,7 +490,8 @@ class Explorer:
         try:
             self.route = self.cluster.route(client=self.client, service=self.service.name,
                                             namespace=self.service.namespace,
-                                            entry=self.dial, via_node=ctl["via"].value)
+                                            entry=self.dial, via_node=ctl["via"].value,
+                                            name=self.typed_name)
             error = None
         except K8slabError as exc:          # e.g. a pod client in a cluster with no pods
             self.route, error = None, str(exc)
@@ -530,6 +543,7 @@ class Explorer:
             _show(self._diagram, None)
             self._hops.value = self._pods.value = self._choice.value = self._why.value = ""
             self._yaml.value = _pre(manifests.service_to_yaml(self.service))
+            self._show_lookup()         # a typed name that names another Service: its lookup
             return
         self.diagram = draw(r, caption=False)     # the headline and reason are printed above it
         _show(self._diagram, self.diagram)
@@ -561,6 +575,7 @@ class Explorer:
             "type": _type_label(svc),
             "external_traffic_policy": svc.external_traffic_policy,
             "dial": self.dial,
+            "name": self.typed_name,
             "via_node": self.controls["via"].value,
             "node_port": next((p.node_port for p in svc.ports if p.node_port), None),
             "load_balancer": svc.load_balancer_ingress[0] if svc.load_balancer_ingress else None,
@@ -690,6 +705,9 @@ def why_dial(route) -> str:
     when a pod uses its usual way in, else the first address the packet is sent to (a node's
     own resolver knows no cluster names, so a process on a node dials the cluster IP)."""
     port = route.port.port if route.port else (route.service.ports[0].port if route.service.ports else 80)
+    typed = (route.dns or {}).get("query") if (route.dns or {}).get("tried") else None
+    if typed:                    # the name the learner typed for the pod: diagnose that name
+        return f"{typed}:{port}"
     if route.client_kind == "pod" and route.entry in (None, "ClusterIP", "DNS") and \
             not any(h["kind"] in ("load-balancer", "external-ip", "node-port") for h in route.hops):
         return f"{route.service.name}:{port}"

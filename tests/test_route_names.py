@@ -170,3 +170,12 @@ def test_route_by_name_agrees_with_the_lookup_and_with_route(two, client, servic
     plain = two.route(client=client, service=name, namespace=ns)
     assert (r.reachable, r.code, r.entry) == (plain.reachable, plain.code, plain.entry)
     assert [e.to_dict() for e in r.endpoints] == [e.to_dict() for e in plain.endpoints]
+
+
+def test_a_node_clients_picture_draws_no_cluster_dns_lookup(two):
+    # A node's resolver knows no cluster names (the dns model's NODE_RESOLVER): a process there
+    # reaches the Service by its cluster IP, so its picture shows the dial, not a lookup.
+    node = two.nodes[0].name
+    text = svg_text(draw(two.route(client=f"node/{node}", service="web")).svg())
+    assert "looks up" not in text and "dials 10.96.0.11:80" in text
+    assert "1. looks up" in svg_text(draw(two.route(client="pod/client", service="web")).svg())

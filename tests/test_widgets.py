@@ -488,3 +488,27 @@ def test_the_name_it_types_is_looked_up_try_by_try(demo):
     assert "NXDOMAIN" in ex._lookup.value and "10.96.0.11" not in ex._lookup.value
     ex.set(client="laptop")
     assert "cannot ask the cluster DNS" in ex._lookup.value
+
+
+def test_the_picture_follows_the_name_a_pod_types(demo):
+    # The route starts with the typed name's lookup: a name that does not resolve from the pod
+    # stops the picture where the Name lookup panel says it stops.
+    ex = Explorer(demo)
+    ex.set(client="pod/client")
+    assert ex.state["name"] == "web" and ex.route.reachable
+    assert [t["name"] for t in ex.route.dns["tried"]] == ["web.default.svc.cluster.local"]
+    ex.name_input.value = "nosuch"
+    assert ex.state["name"] == "nosuch" and ex.route.code == "nxdomain" and not ex.route.reachable
+    assert "name not found" in ex.diagram.svg() and "nosuch" in ex._reason.value
+    # The Why? panel diagnoses the same name, and says it does not resolve.
+    assert "name-not-found" in ex._why.value or "name not found" in ex._why.value, ex._why.value
+    ex.name_input.value = "web.default"
+    assert ex.route.reachable and len(ex.route.dns["tried"]) == 2
+    ex.name_input.value = "db"                   # another Service's name: said, not drawn
+    assert ex.route is None and "not to Service default/web" in ex._headline.value
+    assert "db.default.svc.cluster.local." in ex._lookup.value     # and its lookup shown
+    ex.name_input.value = "web"
+    # A node's process dials the cluster IP; an outside client an address: no name to follow.
+    for client in ("node/node-a", "laptop"):
+        ex.set(client=client)
+        assert ex.state["name"] is None and "tried" not in (ex.route.dns or {})

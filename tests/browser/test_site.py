@@ -152,7 +152,8 @@ def test_explorer_shows_what_k8slab_route_says(site, browser, tmp_path, screensh
     page.locator("details").evaluate("d => d.open = true")
 
     # web as the demo cluster has it (ClusterIP): the CLI reads the same manifest.
-    for client, entry, args in (("laptop", "usual", []), ("pod", "usual", []),
+    # A pod dials by the name the explorer's box holds (web): the CLI's --name.
+    for client, entry, args in (("laptop", "usual", []), ("pod", "usual", ["--name", "web"]),
                                 ("internet", "usual", []),
                                 ("laptop", "NodePort", ["--entry", "NodePort"])):
         pick(page, kind=client, type="ClusterIP", dial=entry)
@@ -189,7 +190,7 @@ def test_explorer_shows_what_k8slab_route_says(site, browser, tmp_path, screensh
     pick(page, kind="pod", type="ClusterIP", pods="0:0")
     page.wait_for_function("document.body.dataset.state.endsWith('|0:0')")
     assert shown(page)["route_text"] == k8slab_route(str(scaled), "--service", "web", "--client",
-                                                     "pod/client")
+                                                     "pod/client", "--name", "web")
     assert page.locator("input[name='mode']").first.is_disabled()   # fixed with other pods
     path = screenshot_dir / "site-explorer-1366.png"
     page.screenshot(path=str(path), full_page=True)
