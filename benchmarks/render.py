@@ -98,7 +98,7 @@ def main() -> None:
     first = statistics.median(r[0] for r in runs)
     total = statistics.median(r[1] for r in runs)
     print("\nfresh process, warm module cache, median of 5 (budget <= 150 ms):")
-    print(f"  first draw + svg (imports graphviz and wasmtime, loads the module): {first:6.1f} ms")
+    print(f"  first draw + svg (imports wasmtime, loads the compiled module): {first:6.1f} ms")
     print(f"  import k8slab + demo cluster + route + first svg:                   {total:6.1f} ms")
 
 
