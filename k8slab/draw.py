@@ -639,15 +639,15 @@ class _RoutePicture:
             # A node's own resolver knows no cluster names (k8slab.dns, NODE_RESOLVER): a process
             # there dials the cluster IP, as the route's reason says, so no lookup is drawn.
             return None
-        if self._tries():       # the name the client typed: its misses first, then the answer
-            return [*self._lookup_lines(answered=True), *_wrap(str(dns["name"]), 30, 2),
-                    _clean(f"= {records[0].get('value')} (cluster DNS)"),
-                    _clean(f"2. dials {hop['address']}")]
-        return ["1. looks up", *_wrap(str(dns["name"]), 30, 2),
+        # With the name the client typed: that name and its misses first, then the answer.
+        head = self._lookup_lines(answered=True) if self._tries() else ["1. looks up"]
+        return [*head, *_wrap(str(dns["name"]), 30, 2),
                 _clean(f"= {records[0].get('value')} (cluster DNS)"),
                 _clean(f"2. dials {hop['address']}")]
 
-    _MAX_TRIES = 4          # misses drawn one by one; more are counted (ndots:5 allows six tries)
+    # Misses drawn one by one; more are counted (a pod's default search list makes up to four
+    # tries, a dnsConfig with more search domains more).
+    _MAX_TRIES = 4
 
     def _tries(self) -> list[dict]:
         """Each name the resolver tried, when the route knows what the client typed."""
