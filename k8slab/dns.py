@@ -163,6 +163,15 @@ class Lookup:
                 "tried": [t.to_dict() for t in self.tried], "rcode": self.rcode,
                 "answer": [r.to_dict() for r in self.answer]}
 
+    def to_route_dict(self) -> dict:
+        """The lookup in route JSON's `dns` shape (what `service_records` gives), with what was
+        typed (`query`) and each try (`tried`): names without their trailing dot, as route's
+        `dns` writes them."""
+        owner = self.answer[0].name.rstrip(".") if self.answer else self.query
+        return {"name": owner, "query": self.query, "rcode": self.rcode,
+                "tried": [{"name": t.name.rstrip("."), "rcode": t.rcode} for t in self.tried],
+                "records": _route_records(self.answer)}
+
     @property
     def addresses(self) -> list[str]:
         return [r.value for r in self.answer if r.type in ("A", "AAAA")]
@@ -929,6 +938,10 @@ def service_records(cluster: Cluster, service: Service) -> dict:
     `{"name": "web.shop.svc.cluster.local", "records": [{"type": "A", "value": ...}]}`."""
     name = f"{service.name}.{service.namespace}.svc.{CLUSTER_DOMAIN}"
     answer = _query(_index(cluster), name + ".", "A")
-    records = [{"type": r.type, "value": r.value.rstrip(".") if r.type == "CNAME" else r.value}
-               for r in answer.records]
-    return {"name": name, "records": records}
+    return {"name": name, "records": _route_records(answer.records)}
+
+
+def _route_records(records) -> list[dict]:
+    """Records as route JSON lists them: a CNAME's target without its trailing dot."""
+    return [{"type": r.type, "value": r.value.rstrip(".") if r.type == "CNAME" else r.value}
+            for r in records]

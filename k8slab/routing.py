@@ -317,7 +317,7 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
                               "load balancer; leave one of them out")
         from . import dns as coredns
         found = coredns.lookup(cluster, client, name, "A", namespace)
-        router.name_dns = _name_answer(found)
+        router.name_dns = found.to_route_dict()
         if found.rcode == "NOERROR" and found.answer and not _names_service(found, svc):
             owner = found.answer[0].name.rstrip(".")
             raise K8slabError(
@@ -327,17 +327,6 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
         if not (found.rcode == "NOERROR" and found.answer):
             return router.name_not_found(found, svc.port_for(port))
     return router.run(port, entry, protocol)
-
-
-def _name_answer(found) -> dict:
-    """A lookup in route JSON's `dns` shape, with what was typed (`query`) and each try
-    (`tried`, as `k8slab dns --json` lists them); names without their trailing dot, as route's
-    `dns` writes them."""
-    owner = found.answer[0].name.rstrip(".") if found.answer else found.query
-    return {"name": owner, "query": found.query, "rcode": found.rcode,
-            "tried": [{"name": t.name.rstrip("."), "rcode": t.rcode} for t in found.tried],
-            "records": [{"type": r.type, "value": r.value.rstrip(".") if r.type == "CNAME" else r.value}
-                        for r in found.answer]}
 
 
 def _names_service(found, svc: Service) -> bool:
@@ -381,7 +370,7 @@ class _Router:
         tries = ", ".join(f"{t.name.rstrip('.')} ({t.rcode})" for t in found.tried)
         reason = (f"From {self.who.text}, the name {found.query} does not resolve: the resolver "
                   f"tries {tries}, and none of them is Service {svc.key}'s name, {svc.dns_name}. "
-                  "No packet is sent.")
+                  "Only those DNS queries leave the client: it never connects.")
         pod = self.who.pod
         resolver_ok = found.resolver.asks_cluster_dns      # not a node's own resolver
         if resolver_ok and pod is not None and pod.namespace != svc.namespace:
