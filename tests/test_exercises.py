@@ -179,7 +179,7 @@ def test_solutions_are_hidden_until_asked_and_then_correct(ex):
 
 
 SOLUTION_ANSWERS = {"choose-type": None, "fix": None}
-# Notebook 06's fix cases show their solution as edits to the case's YAML string
+# Notebook 08's fix cases show their solution as edits to the case's YAML string
 # (tests/test_exercises_why_doesnt_it_work.py runs them).
 SOLUTION_ANSWERS.update(dict.fromkeys(e for e in EXERCISES if e.startswith("fix-")))
 

@@ -1,4 +1,4 @@
-"""Notebook 06's checks: the broken setup fails, the fix passes end to end, wrong fixes are named."""
+"""Notebook 08's checks: the broken setup fails, the fix passes end to end, wrong fixes are named."""
 
 from __future__ import annotations
 
@@ -86,13 +86,13 @@ def test_the_setup_as_given_says_only_the_symptom(case):
     assert not any(code in fb.message for code in case.broken)
 
 
-# -- notebook 06 ---------------------------------------------------------------------------
-NB06 = ROOT / "notebooks" / "06-why-doesnt-it-work.ipynb"
+# -- notebook 08 ---------------------------------------------------------------------------
+NB08 = ROOT / "notebooks" / "08-why-doesnt-it-work.ipynb"
 
 
 def _cells():
     import json
-    return json.loads(NB06.read_text(encoding="utf-8"))["cells"]
+    return json.loads(NB08.read_text(encoding="utf-8"))["cells"]
 
 
 def test_notebook_opens_with_objectives_and_closes_with_a_summary():
@@ -118,6 +118,6 @@ def test_notebook_cases_are_the_library_and_every_check_has_a_solution():
 def test_notebook_saved_outputs_carry_no_addresses_or_widget_state():
     import json
     import re
-    text = NB06.read_text(encoding="utf-8")
+    text = NB08.read_text(encoding="utf-8")
     assert not re.search(r" at 0x[0-9a-f]{6,}", text)
     assert "widgets" not in json.loads(text).get("metadata", {})

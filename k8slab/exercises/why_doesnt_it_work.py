@@ -1,4 +1,4 @@
-"""Notebook 06's checks: read the symptom, fix the YAML, and prove the fix end to end."""
+"""Notebook 08's checks: read the symptom, fix the YAML, and prove the fix end to end."""
 
 # A fix is checked the way a learner would check it on a cluster, twice over: `diagnose` on the
 # edited YAML must report no error, and the route must reach a pod. When the fix is wrong, or
@@ -29,7 +29,7 @@ def fingerprint(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class FixCase:
-    """One broken setup of notebook 06: who dialed what, and what each wrong fix reveals."""
+    """One broken setup of notebook 08: who dialed what, and what each wrong fix reveals."""
 
     id: str
     title: str
