@@ -251,3 +251,15 @@ def test_placements_move_only_what_the_scheduler_places_and_only_where_it_fits()
                            "  - key: dedicated\n    value: batch\n    effect: NoSchedule\n", 1)
     assert [w for w, _ in placements(tainted)] == []      # all already on node-a; node-b refuses them
     assert placements("kind: [") == []
+
+
+@pytest.mark.parametrize("case", FIX_CASES, ids=[c.id for c in FIX_CASES])
+def test_where_it_breaks_draws_the_stop_then_the_path(case):
+    from k8slab.draw import Diagram
+    from k8slab.exercises.why_doesnt_it_work import where_it_breaks
+    broken = (BROKEN / FILES[case.id]).read_text()
+    before = where_it_breaks(broken, case.client, case.dial, case.protocol)
+    after = where_it_breaks(case.fixed(broken), case.client, case.dial, case.protocol)
+    assert isinstance(before, Diagram) and isinstance(after, Diagram)
+    assert "unreachable" in repr(before) and ", reachable" in repr(after)
+    assert "name not found" not in before.source or case.broken == ("name-not-found",)

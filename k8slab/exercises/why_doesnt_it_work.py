@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .. import diagnose, manifests
+from .. import diagnose, dns, manifests
 from ..errors import K8slabError
 from .mechanism import EXERCISES, Exercise, Feedback, register, right, wrong
 
 __all__ = ["Dial", "FixCase", "FIX_CASES", "WHERE_TO_LOOK", "check_fix", "dial_outcome",
-           "fingerprint", "placements"]
+           "fingerprint", "placements", "where_it_breaks"]
 
 
 def fingerprint(text: str) -> str | None:
@@ -252,6 +252,36 @@ def check_fix(case: FixCase, text) -> Feedback:
                      case.hint)
     return wrong(ex, "moved", f"{seen} This change moved the problem: diagnose now reports "
                  f"{first.code} on {first.object} {first.field}: {first.message}.", case.hint)
+
+
+def where_it_breaks(text: str, client: str, dial: str, protocol: str = "tcp"):
+    """A case's route, drawn: where the request stops (the whole path, once the fix works).
+
+    diagnose's own route when it has one; when the dialed port is none of the Service's, no
+    route gets past the lookup in diagnose, so the picture is the route to that port of the
+    Service the name resolves to (routing draws where it stops: no rule for it). The report
+    itself when nothing can be drawn (a name that resolves to no Service).
+    """
+    from ..draw import draw
+
+    texts = [("case.yaml", text)]
+    report = diagnose.diagnose_texts(texts, client, dial, protocol)
+    if report.route is not None:
+        return draw(report.route)
+    host, port = diagnose.parse_dial(dial)
+    if client.startswith("pod/"):
+        try:
+            cluster = manifests.load_texts(texts)
+            addresses = set(dns.lookup(cluster, client, host).addresses)
+        except K8slabError:
+            return report
+        for svc in cluster.services:
+            if svc.cluster_ip and svc.cluster_ip in addresses:
+                # By address, not `name=host`: with the name, the picture of a route with no
+                # such port puts its stop on the (successful) lookup step instead of the port.
+                return draw(cluster.route(client=client, service=svc.name, namespace=svc.namespace,
+                                          port=port, protocol=protocol))
+    return report
 
 
 _SEL = ("connection refused means kube-proxy had a rule for the Service and no endpoint to send "
