@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from k8slab import exercises
 from k8slab.exercises.why_doesnt_it_work import FIX_CASES, WHERE_TO_LOOK
@@ -263,3 +264,45 @@ def test_where_it_breaks_draws_the_stop_then_the_path(case):
     assert isinstance(before, Diagram) and isinstance(after, Diagram)
     assert "unreachable" in repr(before) and ", reachable" in repr(after)
     assert "name not found" not in before.source or case.broken == ("name-not-found",)
+
+
+def _placement_setup(nodes: int, tainted: int, replicas: int, bare_pod: bool) -> str:
+    docs = []
+    for i in range(nodes):
+        taint = ("spec:\n  taints:\n  - key: dedicated\n    value: batch\n    effect: NoSchedule\n"
+                 if i == tainted else "")
+        docs.append(f"apiVersion: v1\nkind: Node\nmetadata:\n  name: n{i}\n{taint}"
+                    f"status:\n  addresses:\n  - type: InternalIP\n    address: 192.0.2.{11 + i}\n")
+    docs.append("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+                f"  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: web\n  template:\n"
+                "    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n"
+                "      - name: web\n        image: nginx\n")
+    if bare_pod:
+        docs.append("apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n"
+                    "  - name: c\n    image: busybox\n")
+    return "---\n".join(docs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(nodes=st.integers(1, 3), tainted=st.integers(-1, 2), replicas=st.integers(1, 4),
+       bare_pod=st.booleans())
+def test_placements_are_exactly_the_other_nodes_a_scheduler_may_choose(nodes, tainted, replicas,
+                                                                       bare_pod):
+    from k8slab import manifests
+    from k8slab.exercises.why_doesnt_it_work import placements
+    text = _placement_setup(nodes, tainted, replicas, bare_pod)
+    model = manifests.load_texts([("x.yaml", text)])
+    fits = {f"n{i}" for i in range(nodes) if i != tainted}
+    expected = set()
+    for who, pods in (("every pod of Deployment/web", [p for p in model.pods if p.owner == "Deployment/web"]),
+                      ("pod solo", [p for p in model.pods if p.name == "solo"])):
+        if pods:
+            expected |= {f"{who} on {n}" for n in fits if {p.node for p in pods} != {n}}
+    found = placements(text)
+    assert {w for w, _ in found} == expected
+    for what, variant in found:
+        node = what.rsplit(" on ", 1)[1]
+        moved = manifests.load_texts([("x.yaml", variant)]).pods
+        owner = "Deployment/web" if "Deployment" in what else None
+        mine = [p for p in moved if (p.owner == owner if owner else p.name == "solo")]
+        assert mine and {p.node for p in mine} == {node}
