@@ -210,7 +210,7 @@ def _legend_entries(which: str):
     else:
         entries = [("Service", _hop_style("service")), ("Service, DNS only", _hop_style("dns")),
                    ("pod", _hop_style("pod")), ("pod, not ready", _EXCLUDED_STYLE)]
-        notes = ["arrow: the Service", "selects that pod"]
+        notes = ["arrow: a Service's selector", "and the pods it matches"]
     return entries, notes
 
 
@@ -911,8 +911,16 @@ class _ClusterPicture:
     def diagram(self) -> Diagram:
         c = self.c
         caption = (f"Cluster: {_plural(len(c.nodes), 'node')}, {_plural(len(c.pods), 'pod')}, "
-                   f"{_plural(len(c.services), 'Service')}. An arrow from a Service: it selects "
-                   "that pod.")
+                   f"{_plural(len(c.services), 'Service')}. A Service points at its selector, the "
+                   "selector at the pods it matches.")
+        # Services that share a selector share one selector box: one arrow per Service and one
+        # per pod, where an arrow from every Service to every pod crossed (issue 24: four
+        # Services over three pods drew twelve crossing arrows over a node's label). It is
+        # also the lesson: a Service owns no pods, it names labels.
+        hubs: dict[tuple, str] = {}
+        for s in c.services:
+            if s.selector:
+                hubs.setdefault((s.namespace, tuple(sorted(s.selector.items()))), f"sel{len(hubs)}")
         g = _new_graph("cluster", [caption])
         _legend(g, "cluster")
         pod_ids: dict[str, str] = {}
@@ -923,6 +931,13 @@ class _ClusterPicture:
                 s = c.services[i]
                 k8s.node(f"svc{i}", _hop_style("service" if s.proxied else "dns",
                                                  label=_label(*self._service_lines(s))))
+            for (ns, pairs), hub in reversed(list(hubs.items())):
+                lines = _wrap("selector " + ",".join(f"{k}={v}" for k, v in pairs), 24, 3)
+                if ns != "default":
+                    lines += _wrap(f"in namespace {ns}", 24, 1)
+                k8s.node(hub, {"shape": "box", "style": "rounded,filled", "fillcolor": "white",
+                               "color": "#8c8c8c", "fontcolor": "#333333", "fontsize": "10",
+                               "penwidth": "1", "margin": "0.08,0.04", "label": _label(*lines)})
             names = [n.name for n in c.nodes]
             groups: dict[str | None, list] = {name: [] for name in names}
             for p in c.pods:
@@ -954,13 +969,23 @@ class _ClusterPicture:
             k8s.same_rank(column)      # all pods in one column, right of the Services
         if c.services and column:
             g.edge("svc0", column[0], _INVISIBLE)
+        drawn: set[str] = set()
         for i, s in enumerate(c.services):
+            if not s.selector:
+                continue
             colour = HOP_COLOURS["service" if s.proxied else "dns"][0]
+            hub = hubs[(s.namespace, tuple(sorted(s.selector.items())))]
+            g.edge(f"svc{i}", hub, {"color": colour, "penwidth": "1.3"})
+            if hub in drawn:
+                continue
+            drawn.add(hub)
             for p in c.selected_pods(s):
                 if p.key in pod_ids:
                     ready = p.ready and not p.terminating
-                    g.edge(f"svc{i}", pod_ids[p.key], {
-                        "color": colour if ready else _FAINT,
+                    # Into the pod's left side: from above, the arrow crossed the node's label.
+                    g.edge(hub, pod_ids[p.key], {
+                        "tailport": "e", "headport": "w",
+                        "color": HOP_COLOURS["pod"][0] if ready else _FAINT,
                         "style": "solid" if ready else "dashed", "penwidth": "1.3"})
         summary = (f"<Diagram: cluster, {_plural(len(c.nodes), 'node')}, "
                    f"{_plural(len(c.pods), 'pod')}, {_plural(len(c.services), 'service')}>")
@@ -989,10 +1014,7 @@ class _ClusterPicture:
             lines += _wrap(f"load balancer {lb}", 30, 2)
         if s.external_traffic_policy == "Local":
             lines.append("externalTrafficPolicy: Local")
-        if s.selector:
-            lines += _wrap("selects " + ",".join(f"{k}={v}" for k, v in s.selector.items()),
-                           28, 2)
-        else:
+        if not s.selector:
             lines.append("no selector")
         return lines
 

@@ -612,3 +612,18 @@ def test_a_pod_that_names_the_service_shows_the_lookup_before_the_packet(demo):
     assert "= 10.96.0.11 (cluster DNS)" in source and "2. dials 10.96.0.11:80" in source
     forced = draw(demo.route(client="pod/client", service="web", entry="ClusterIP")).source
     assert "looks up" not in forced            # a forced entry dials the address: no lookup
+
+
+def test_cluster_picture_draws_each_selector_once():
+    # Issue 24: four Services over the same three pods drew twelve crossing arrows. Services
+    # that share a selector now point at one selector box, and only it points at the pods.
+    import re
+
+    import k8slab
+    source = k8slab.draw(k8slab.demo_cluster()).source
+    edges = re.findall(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?$", source, flags=re.M)
+    drawn = [(a, b) for a, b, attrs in edges if "invis" not in (attrs or "")]
+    assert sorted(a for a, b in drawn if b == "sel0") == ["svc0", "svc1", "svc2", "svc3"]
+    assert sorted(b for a, b in drawn if a == "sel0") == ["pod0_0", "pod0_1", "pod1_0"]
+    assert not [e for e in drawn if e[0].startswith("svc") and e[1].startswith("pod")]
+    assert len(drawn) == 7 and "selector app=web" in source

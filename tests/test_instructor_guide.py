@@ -71,3 +71,25 @@ def test_a_wrong_answer_gets_a_misconception_the_guide_lists(guide, ex_id, wrong
 def test_timings_cover_every_notebook(guide):
     for nb in instructor_guide.notebooks():
         assert nb["stem"][:2] in instructor_guide.READER_MINUTES, f"{nb['stem']}: no measured time"
+
+
+def _stated_cases():
+    out = []
+    for nb in instructor_guide.notebooks():
+        marks = []
+        if nb["stem"].startswith("05-") and nb["stated"] == "50":
+            # 05 belongs to the nft developer, who is trimming it: it must state 60 minutes
+            # (READER_MINUTES). Strict: this fails as soon as 05 is right, and the mark goes.
+            marks = [pytest.mark.xfail(strict=True, reason="notebook 05 still states 50 minutes")]
+        out.append(pytest.param(nb, id=nb["stem"], marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("nb", _stated_cases())
+def test_each_notebook_states_its_reader_time_and_none_runs_past_an_hour(nb):
+    # Issue 24: the stated times summed to about 4 h where a learner took 7.5 h. A notebook
+    # states what a careful reader takes (READER_MINUTES), and no notebook takes more than 60.
+    assert nb["stated"] != "?", f"{nb['stem']}: no '*Time: about N minutes' line in its opening"
+    budget = instructor_guide.READER_MINUTES[nb["stem"][:2]]
+    assert nb["stated"] == budget, f"{nb['stem']} states {nb['stated']} min; a reader takes {budget}"
+    assert int(nb["stated"]) <= 60

@@ -93,8 +93,8 @@ def _check_search_tries(answer) -> Feedback:
     if got and got[0] == as_is:
         return wrong(ex, "as-given-first",
                      f"`{as_is}` is not asked first: the name has {_TRIES_NAME.count('.')} dots, "
-                     "fewer than ndots:5, so glibc treats it as incomplete and walks the search "
-                     "list before trying it as given.", hint)
+                     "fewer than ndots:5, so glibc walks the search list before trying it as "
+                     "given.", hint)
     if got and got == key[1:]:
         return wrong(ex, "namespace-domain-first",
                      "You left out the first try. The first search domain is the pod's own "
@@ -271,7 +271,7 @@ def _check_statefulset_name(answer) -> Feedback:
     if bare == "kafka-1.kafka-brokers" or bare == "kafka-1.kafka-brokers.events":
         return wrong(ex, "short-name", "That short name works from a pod in `events` (the search "
                                        "list completes it), but the question asks for the "
-                                       "complete name.", hint)
+                                       "full name, all the way to cluster.local.", hint)
     if "pod" in labels:
         return wrong(ex, "pod-zone", "`pod.cluster.local` names are by address (`10-244-1-5.NS.pod."
                                      "...`), not by pod name; the stable name is under `svc`.", hint)
@@ -335,8 +335,8 @@ register(
              "`\"cart.shop\"`.\n\n"
              "`cart` alone becomes `cart.default.svc.cluster.local` first, and there is no cart in "
              "default. `cart.shop` (one dot) is completed by the second search domain, "
-             "`svc.cluster.local`, to `cart.shop.svc.cluster.local`. The complete name works too, "
-             "and with a final dot it costs a single query.\n\n"
+             "`svc.cluster.local`, to `cart.shop.svc.cluster.local`. The full name works too, "
+             "and written complete, with a final dot, it costs a single query.\n\n"
              "    answer_2 = \"cart.shop\"",
              _check_cross_namespace),
     Exercise("ndots-cost", "Count the queries",
@@ -364,7 +364,7 @@ register(
              _check_headless_answer),
     Exercise("statefulset-name", "Name the StatefulSet's pod",
              "StatefulSet kafka in namespace events, serviceName kafka-brokers, 3 replicas: the "
-             "complete DNS name of its second pod?",
+             "full DNS name of its second pod, all the way to cluster.local?",
              "the StatefulSet controller sets the pod's hostname to its name and its subdomain "
              "to serviceName; ordinals start at 0.",
              "`\"kafka-1.kafka-brokers.events.svc.cluster.local\"`.\n\n"

@@ -1,9 +1,14 @@
-"""Notebook 08's checks: read the symptom, fix the YAML, and prove the fix end to end."""
+"""Notebook 08's checks: read the symptom, fix the YAML, and prove the whole fix end to end."""
 
-# A fix is checked the way a learner would check it on a cluster, twice over: `diagnose` on the
-# edited YAML must report no error, and the route must reach a pod. When the fix is wrong, or
-# only moves the problem, the feedback names the misconception from the code diagnose reports
-# (never from comparing the text with a key).
+# A fix is checked the way a careful engineer checks one on a cluster: not only the request that
+# failed, but every request of the case, before and after. Each case names its dials: the broken
+# one (it must now reach a pod, on the pods' right port), the ones that worked (they must still
+# work: a fix that breaks HTTP to make HTTPS work is not a fix), and the ones that were shut (they
+# must stay shut: deleting loadBalancerSourceRanges "fixes" the office by opening the Service to
+# the internet). Each dial is judged by `diagnose` on the edited YAML, and a fix that works only
+# because of where the model's scheduler happened to put a pod is tried again with the pods put
+# elsewhere, as a real scheduler may. When the fix is wrong, the feedback names the misconception
+# from what diagnose reports (never from comparing the text with a key).
 from __future__ import annotations
 
 import hashlib
@@ -12,10 +17,12 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .. import diagnose
+from .. import diagnose, dns, manifests
+from ..errors import K8slabError
 from .mechanism import EXERCISES, Exercise, Feedback, register, right, wrong
 
-__all__ = ["FixCase", "FIX_CASES", "WHERE_TO_LOOK", "check_fix", "fingerprint"]
+__all__ = ["Dial", "FixCase", "FIX_CASES", "WHERE_TO_LOOK", "check_fix", "dial_outcome",
+           "fingerprint", "placements", "where_it_breaks"]
 
 
 def fingerprint(text: str) -> str | None:
@@ -25,6 +32,20 @@ def fingerprint(text: str) -> str | None:
     except yaml.YAMLError:
         return None
     return hashlib.sha256(json.dumps(docs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Dial:
+    """One request of a case besides the broken one, and what the fix must leave it doing."""
+
+    client: str
+    dial: str
+    protocol: str = "tcp"
+    expect: str = "works"              # "works": worked before, must still work; "closed": must stay shut
+    lands: int | None = None           # the pods' port it must reach (the right server behind it)
+    says: str = ""                     # the request in the story's words ("http://web:80 from frontend")
+    misconception: str = ""            # the id given when the fix breaks (or opens) this dial
+    why: str = ""                      # what that means, in the learner's terms
 
 
 @dataclass(frozen=True)
@@ -38,12 +59,16 @@ class FixCase:
     protocol: str
     broken: tuple[str, ...]                    # the codes diagnose reports on the setup as given
     done: str                                  # said when the fix works
-    # code diagnose still (or newly) reports -> (misconception id, what it means)
+    # code diagnose still (or newly) reports -> (misconception id, what it means); the key
+    # "lands-elsewhere" is used when the dial reaches the pods on another port than `lands`
     after: dict[str, tuple[str, str]] = field(default_factory=dict)
     hint: str = ""
     explain: str = ""                          # the solution in words
     edits: tuple[tuple[str, str], ...] = ()    # the solution as text edits: (old, new), first match
     original: str = ""                         # fingerprint() of the setup as the notebook gives it
+    symptom: str = ""                          # what the client sees on the setup as given
+    lands: int | None = None                   # the pods' port the broken dial must reach
+    others: tuple[Dial, ...] = ()              # the case's other dials: worked before, or shut
 
     def solution(self, n: int) -> str:
         """The worked solution: the reasoning, then the edits as code the learner can run."""
@@ -59,26 +84,151 @@ class FixCase:
         return text
 
 
+def dial_outcome(report: diagnose.Report, lands: int | None = None) -> tuple[bool, int | None]:
+    """(reaches a pod with no error and on the right port, the pods' port it reached if any)."""
+    route = report.route
+    reached = (report.works and not report.errors and route is not None and route.reachable
+               and bool(route.endpoints))
+    ports = sorted({e.endpoint.port for e in route.endpoints}) if reached else []
+    port = ports[0] if len(ports) == 1 else None
+    return reached and (lands is None or ports == [lands]), port
+
+
+def _diagnose(texts, d) -> diagnose.Report:
+    return diagnose.diagnose_texts(texts, d.client, d.dial, d.protocol)
+
+
+_WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController")
+
+
+def _spread_is_required(spec: dict) -> bool:
+    """The pod template itself forbids two replicas on one node (so "all on one node" is no
+    placement a scheduler may choose): required pod anti-affinity, or a DoNotSchedule topology
+    spread, on the node's hostname."""
+    anti = ((spec.get("affinity") or {}).get("podAntiAffinity") or {})
+    for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ():
+        if isinstance(term, dict) and term.get("topologyKey") == "kubernetes.io/hostname":
+            return True
+    return any(isinstance(c, dict) and c.get("topologyKey") == "kubernetes.io/hostname"
+               and c.get("whenUnsatisfiable") == "DoNotSchedule" and c.get("maxSkew") == 1
+               for c in spec.get("topologySpreadConstraints") or ())
+
+
+def placements(text: str) -> list[tuple[str, str]]:
+    """Other places a real scheduler may put the pods the YAML leaves it to place.
+
+    The model's scheduler spreads a workload's replicas over the nodes (manifests.py); the
+    real one scores nodes and may put them all on one node (kube-scheduler's default spreading
+    is a soft `ScheduleAnyway` constraint, pkg/scheduler/framework/plugins/podtopologyspread).
+    So for each workload (or bare pod) with no `nodeName`, and no rule of its own that forbids
+    sharing a node, yield (what moved, the YAML) with all its pods pinned by `nodeSelector` to
+    one node where they fit; a placement where they would stay Pending is skipped.
+    """
+    try:
+        docs = list(yaml.safe_load_all(text))
+        cluster = manifests.load_texts([("your-fix.yaml", text)])
+    except (yaml.YAMLError, K8slabError):
+        return []
+    out = []
+    for i, doc in enumerate(docs):
+        if not isinstance(doc, dict) or doc.get("kind") not in (*_WORKLOADS, "Pod"):
+            continue
+        kind, meta = doc["kind"], doc.get("metadata") or {}
+        spec = doc.get("spec") or {}
+        pod_spec = spec if kind == "Pod" else ((spec.get("template") or {}).get("spec") or {})
+        if not isinstance(pod_spec, dict) or pod_spec.get("nodeName") or _spread_is_required(pod_spec):
+            continue
+        ns = meta.get("namespace") or "default"
+        owner = None if kind == "Pod" else f"{kind}/{meta.get('name')}"
+        mine = [p for p in cluster.pods if p.namespace == ns
+                and (p.owner == owner if owner else (p.owner is None and p.name == meta.get("name")))]
+        if not mine:
+            continue
+        for node in cluster.nodes:
+            if {p.node for p in mine} == {node.name}:
+                continue                                   # the model's own placement
+            moved = json.loads(json.dumps(doc))
+            target = moved["spec"] if kind == "Pod" else moved["spec"]["template"]["spec"]
+            target["nodeSelector"] = {**(target.get("nodeSelector") or {}),
+                                      "kubernetes.io/hostname": node.name}
+            variant = yaml.safe_dump_all([moved if j == i else d for j, d in enumerate(docs)],
+                                         sort_keys=False)
+            try:
+                placed = manifests.load_texts([("your-fix.yaml", variant)])
+            except K8slabError:
+                continue
+            if all(p.node == node.name for p in placed.pods if p.namespace == ns
+                   and (p.owner == owner if owner else p.name == meta.get("name"))):
+                what = f"every pod of {owner}" if owner else f"pod {meta.get('name')}"
+                out.append((f"{what} on {node.name}", variant))
+    return out
+
+
+def _judge_dials(case: FixCase, texts) -> tuple[str, Dial, diagnose.Report] | None:
+    """The first of the case's other dials the edited setup gets wrong, if any."""
+    for d in case.others:
+        report = _diagnose(texts, d)
+        ok, _ = dial_outcome(report, d.lands)
+        if d.expect == "works" and not ok:
+            return "broke", d, report
+        if d.expect == "closed" and report.works:
+            return "opened", d, report
+    return None
+
+
 def check_fix(case: FixCase, text) -> Feedback:
-    """diagnose on the learner's YAML: no error, and the route reaches a pod."""
+    """The whole fix: the broken dial reaches the right port of a pod, the dials that worked
+    still work, the shut ones stay shut, and all of it wherever the scheduler puts the pods."""
     ex = case.id
     if not isinstance(text, str) or not text.strip():
         return wrong(ex, "format", "Give the whole edited YAML as one string.", case.hint)
-    report = diagnose.diagnose_texts([("your-fix.yaml", text)], case.client, case.dial, case.protocol)
+    texts = [("your-fix.yaml", text)]
+    report = diagnose.diagnose_texts(texts, case.client, case.dial, case.protocol)
     if case.original and fingerprint(text) == case.original:
         # The setup as given: say what the client sees, and nothing of the cause.
         return wrong(ex, "unchanged", f"This is the setup as reported: {case.client} -> {case.dial} "
                      f"fails ({report.symptom}). Edit the YAML in the cell, then run it again.",
                      case.hint)
     errors = report.errors
-    reached = report.works and report.route is not None and report.route.reachable
+    reached, port = dial_outcome(report)
     if not errors and reached:
+        if case.lands is not None and port != case.lands:
+            mis, why = case.after.get("lands-elsewhere", ("wrong-port-on-pod", ""))
+            return wrong(ex, mis, f"{case.client} -> {case.dial} reaches the pods now, but on their "
+                         f"port {port if port is not None else 'several ports'}, not {case.lands}. "
+                         f"{why}", case.hint)
+        bad = _judge_dials(case, texts)
+        if bad is not None:
+            how, d, other = bad
+            if how == "broke":
+                seen = other.symptom if not other.works else "it lands on the wrong port"
+                return wrong(ex, d.misconception or "broke-what-worked",
+                             f"{case.dial} works now, but {d.says} worked before and now does not "
+                             f"({seen}). {d.why}", case.hint)
+            return wrong(ex, d.misconception or "opened-too-wide",
+                         f"{case.dial} works now, but so does {d.says}, which was shut before and "
+                         f"nobody asked to open. {d.why}", case.hint)
+        for where, variant in placements(text):
+            vtexts = [("your-fix.yaml", variant)]
+            vreport = diagnose.diagnose_texts(vtexts, case.client, case.dial, case.protocol)
+            vok, _ = dial_outcome(vreport, case.lands)
+            if not vok or _judge_dials(case, vtexts) is not None:
+                shown = vreport.symptom if not vok else "another request of the case fails"
+                return wrong(ex, "depends-on-the-scheduler",
+                             f"This works where the model's scheduler put the pods, but nothing in "
+                             f"the YAML makes it so: with {where} (a real scheduler may choose "
+                             f"that), {case.client} -> {case.dial} fails again ({shown}). A fix "
+                             "must not depend on where pods happen to land.", case.hint)
         warn = [p for p in report.problems if p.severity == "warning"]
         extra = (" diagnose still warns: " + "; ".join(f"{p.code} ({p.message})" for p in warn)
                  if warn else "")
         pods = ", ".join(e.endpoint.pod or e.endpoint.address for e in report.route.endpoints)
+        kept = [d.says for d in case.others if d.expect == "works"]
+        shut = [d.says for d in case.others if d.expect == "closed"]
+        whole = ((f" Still working: {'; '.join(kept)}." if kept else "")
+                 + (f" Still shut: {'; '.join(shut)}." if shut else ""))
         return right(ex, f"{case.done} diagnose reports no error, and the route from {case.client} "
-                         f"reaches {pods or 'the Service'}.{extra}")
+                         f"reaches {pods or 'the Service'}.{whole}{extra}")
     first = errors[0] if errors else None
     if first is not None and first.code == "invalid":
         return wrong(ex, "refused", f"The API server would refuse this: {first.object} "
@@ -93,8 +243,45 @@ def check_fix(case: FixCase, text) -> Feedback:
     if first.code in case.broken:
         return wrong(ex, "unchanged", f"{seen} That is still the problem you started from; "
                      "read the symptom again: where does it say to look?", case.hint)
+    if case.symptom and report.symptom == case.symptom:
+        # Same symptom, another cause: nothing visible moved, so do not say it did.
+        return wrong(ex, "same-symptom", f"The client still sees {report.symptom}, as before. "
+                     f"diagnose now finds {first.code} on {first.object} {first.field}: "
+                     f"{first.message}. Your change did not remove the first cause, or it added "
+                     "a second one with the same symptom: undo it and read the symptom again.",
+                     case.hint)
     return wrong(ex, "moved", f"{seen} This change moved the problem: diagnose now reports "
                  f"{first.code} on {first.object} {first.field}: {first.message}.", case.hint)
+
+
+def where_it_breaks(text: str, client: str, dial: str, protocol: str = "tcp"):
+    """A case's route, drawn: where the request stops (the whole path, once the fix works).
+
+    diagnose's own route when it has one; when the dialed port is none of the Service's, no
+    route gets past the lookup in diagnose, so the picture is the route to that port of the
+    Service the name resolves to (routing draws where it stops: no rule for it). The report
+    itself when nothing can be drawn (a name that resolves to no Service).
+    """
+    from ..draw import draw
+
+    texts = [("case.yaml", text)]
+    report = diagnose.diagnose_texts(texts, client, dial, protocol)
+    if report.route is not None:
+        return draw(report.route)
+    host, port = diagnose.parse_dial(dial)
+    if client.startswith("pod/"):
+        try:
+            cluster = manifests.load_texts(texts)
+            addresses = set(dns.lookup(cluster, client, host).addresses)
+        except K8slabError:
+            return report
+        for svc in cluster.services:
+            if svc.cluster_ip and svc.cluster_ip in addresses:
+                # By address, not `name=host`: with the name, the picture of a route with no
+                # such port puts its stop on the (successful) lookup step instead of the port.
+                return draw(cluster.route(client=client, service=svc.name, namespace=svc.namespace,
+                                          port=port, protocol=protocol))
+    return report
 
 
 _SEL = ("connection refused means kube-proxy had a rule for the Service and no endpoint to send "
@@ -115,7 +302,7 @@ FIX_CASES = (
         "In the Service, `selector: {app: webapp}`, the label the pods carry. (Relabelling the "
         "pods `app: web` works too, if nothing else selects them.)",
         (("  selector:\n    app: web\n", "  selector:\n    app: webapp\n"),),
-        original="60f703e4e9dbc0b0"),
+        original="60f703e4e9dbc0b0", symptom="connection refused", lands=8080),
     FixCase(
         "fix-port", "a timeout on the pods' port", "pod/frontend", "web:8080", "tcp",
         ("dialed-target-port",),
@@ -133,10 +320,19 @@ FIX_CASES = (
             "That changes where the packet lands on the pod, not what the Service listens on.")},
         "a timeout to a cluster IP means no rule caught the packet: compare the dialed port with "
         "the Service's `port` values.",
-        "Make the Service listen where the client dials: `port: 8080` (targetPort stays 8080). "
-        "Adding a second port 8080 works too; so would dialing web:80, a change to the client.",
-        (("  - port: 80\n", "  - port: 8080\n"),),
-        original="03d4e2a26cdf82bc"),
+        "Make the Service listen where the client dials, and keep what worked: add a second "
+        "Service port, `port: 8080`, `targetPort: 8080`. With two ports, each needs a name. "
+        "(Replacing 80 by 8080 breaks whoever dials web:80; dialing web:80 instead would be a "
+        "change to the client.)",
+        (("  - port: 80\n    targetPort: 8080\n",
+          "  - name: http\n    port: 80\n    targetPort: 8080\n"
+          "  - name: http-alt\n    port: 8080\n    targetPort: 8080\n"),),
+        original="03d4e2a26cdf82bc", symptom="timeout", lands=8080,
+        # Nothing in the report says who dials web:80, but it works today: a fix keeps it working.
+        others=(Dial("pod/frontend", "web:80", lands=8080, says="web:80 from frontend",
+                     misconception="replaced-not-added",
+                     why="Whoever dials web:80 today (another pod, a probe, an Ingress) would now "
+                         "time out: add a Service port beside 80 instead of replacing it."),)),
     FixCase(
         "fix-named-port", "connection refused, and the pods are ready", "pod/frontend", "web:80",
         "tcp", ("named-port-missing",),
@@ -149,7 +345,7 @@ FIX_CASES = (
         "Name the container port `http`, as the targetPort says (or set `targetPort: 8080`, "
         "or `targetPort: web`).",
         (("- name: web\n          containerPort", "- name: http\n          containerPort"),),
-        original="24f22b3e32ed9a21"),
+        original="24f22b3e32ed9a21", symptom="connection refused", lands=8080),
     FixCase(
         "fix-local", "a timeout on one node only", "laptop", "192.0.2.12:30080", "tcp",
         ("no-local-endpoints",),
@@ -160,9 +356,15 @@ FIX_CASES = (
             "the rest; node-b still has none.")},
         "a timeout on one node and not another points at something per node: the traffic policy.",
         "`externalTrafficPolicy: Cluster`: node-b forwards to the pod on node-a (and the pod sees "
-        "node-b's address). Or `replicas: 2`, so node-b runs a pod of its own.",
+        "node-b's address). `replicas: 2` is not enough: nothing stops a scheduler from putting "
+        "both pods on node-a. A pod on every node needs a DaemonSet, or a required pod "
+        "anti-affinity on `kubernetes.io/hostname` with as many replicas as nodes.",
         (("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster"),),
-        original="99c75386d6f9331d"),
+        original="99c75386d6f9331d", symptom="timeout", lands=8080,
+        others=(Dial("laptop", "192.0.2.11:30080", lands=8080, says="192.0.2.11:30080 from the laptop",
+                     misconception="broke-what-worked",
+                     why="node-a answered before your change: a fix for node-b must keep node-a "
+                         "working."),)),
     FixCase(
         "fix-protocol", "dig works, dig +tcp times out", "pod/frontend", "resolver:53", "tcp",
         ("protocol-mismatch",),
@@ -176,12 +378,20 @@ FIX_CASES = (
         "`targetPort: dns-tcp`. With two ports, each needs a name.",
         (("    targetPort: dns\n",
           "    targetPort: dns\n  - name: dns-tcp\n    port: 53\n    protocol: TCP\n    targetPort: dns-tcp\n"),),
-        original="74af09656904758d"),
+        original="74af09656904758d", symptom="timeout", lands=53,
+        others=(Dial("pod/frontend", "resolver:53", "udp", lands=53,
+                     says="plain dig (UDP 53) from frontend", misconception="replaced-not-added",
+                     why="Switching the port's protocol to TCP trades UDP for TCP, and almost every "
+                         "lookup is UDP: keep the UDP port and add a TCP one beside it."),)),
     FixCase(
         "fix-https", "http works, https hangs", "pod/frontend", "web:443", "tcp",
         ("port-not-in-service",),
         "The Service now listens on 443 and sends it to the pods' https port, 8443.",
-        {"port-not-in-service": (
+        {"lands-elsewhere": (
+            "https-to-the-http-port",
+            "That is the pods' plain-HTTP port (`http`, 8080): the TLS handshake meets an HTTP "
+            "server and fails. The new port's targetPort must be the pods' `https` port, 8443."),
+         "port-not-in-service": (
             "container-port-is-exposed",
             "Declaring containerPort 8443 on the pod exposes nothing: the cluster IP has rules "
             "only for the Service's own ports."),
@@ -193,20 +403,34 @@ FIX_CASES = (
         "Add a Service port `name: https`, `port: 443`, `targetPort: https`.",
         (("    targetPort: http\n",
           "    targetPort: http\n  - name: https\n    port: 443\n    targetPort: https\n"),),
-        original="f74d6d4447984e3f"),
+        original="f74d6d4447984e3f", symptom="timeout", lands=8443,
+        others=(Dial("pod/frontend", "web:80", lands=8080, says="http://web:80 from frontend",
+                     misconception="replaced-not-added",
+                     why="Changing port 80 to 443 trades HTTP for HTTPS: every HTTP client now "
+                         "times out. Add a second Service port for 443 beside 80."),)),
     FixCase(
         "fix-source-range", "the load balancer hangs for the office", "laptop", "web:80", "tcp",
         ("source-range-blocked",),
-        "The office's range (the laptop sends from 198.51.100.10) is now admitted.",
+        "The office's address (the laptop sends from 198.51.100.10) is now admitted, and only it.",
         {"source-range-blocked": (
             "source-range-is-destination",
             "`loadBalancerSourceRanges` lists who may connect (client networks), not the cluster's "
             "own ranges: the laptop's 198.51.100.10 must be inside one of them.")},
         "a timeout through a load balancer that has an address: who is allowed in?",
-        "Add the office network, `198.51.100.0/24` (or just `198.51.100.10/32`), to "
-        "`spec.loadBalancerSourceRanges`.",
-        (("  - 10.0.0.0/8\n", "  - 10.0.0.0/8\n  - 198.51.100.0/24\n"),),
-        original="e224a09c3b8648a7"),
+        "Add the office's address, `198.51.100.10/32`, to `spec.loadBalancerSourceRanges`, and "
+        "nothing wider: a wider range (or deleting the list, or `0.0.0.0/0`) lets in clients "
+        "nobody asked for.",
+        (("  - 10.0.0.0/8\n", "  - 10.0.0.0/8\n  - 198.51.100.10/32\n"),),
+        original="e224a09c3b8648a7", symptom="timeout", lands=8080,
+        others=(Dial("internet", "web:80", expect="closed",
+                     says="the internet (198.51.100.30)", misconception="opened-to-everyone",
+                     why="`loadBalancerSourceRanges` is the Service's firewall: deleting it, "
+                         "`0.0.0.0/0` or a range wider than the office admits the whole internet. "
+                         "Add only the office's address."),
+                Dial("other-cluster", "web:80", expect="closed",
+                     says="the other cluster (198.51.100.20)", misconception="opened-too-wide",
+                     why="Admit the office's address, 198.51.100.10/32; a wider range lets in "
+                         "its neighbours too."))),
     FixCase(
         "fix-namespace", "connection refused, but the pods are fine", "pod/frontend", "web:80",
         "tcp", ("selector-other-namespace",),
@@ -225,7 +449,7 @@ FIX_CASES = (
         "(delete its `namespace: shop`). If the Service moved to shop instead, frontend would have "
         "to dial `web.shop:80`: a change to the client, not to this YAML.",
         (("  name: web\n  namespace: shop\n", "  name: web\n"),),
-        original="91fac9139a2c950c"),
+        original="91fac9139a2c950c", symptom="connection refused", lands=8080),
     FixCase(
         "fix-two-api", "two problems: a timeout first", "pod/frontend", "api:8080", "tcp",
         ("port-not-in-service",),
@@ -241,7 +465,7 @@ FIX_CASES = (
         "Two changes to the Service: `port: 8080` (the timeout), then `selector: {app: api}` "
         "(the refusal that appears once the port is right).",
         (("    port: 80\n", "    port: 8080\n"), ("    app: api-server\n", "    app: api\n")),
-        original="c6df3ac71f3f67e0"),
+        original="c6df3ac71f3f67e0", symptom="timeout", lands=8080),
     FixCase(
         "fix-two-edge", "two problems: refused first", "laptop", "192.0.2.12:30080", "tcp",
         ("named-port-missing",),
@@ -255,10 +479,11 @@ FIX_CASES = (
             "use it), and the next check fails: externalTrafficPolicy: Local and no pod on node-b.")},
         "refused, then timeout: each symptom names its own check.",
         "Name the container port `http` (the refusal), then set `externalTrafficPolicy: Cluster` "
-        "(the timeout that appears once there is an endpoint), or run a pod on node-b too.",
+        "(the timeout that appears once there is an endpoint). `replicas: 2` would work only if "
+        "the scheduler happened to put a pod on node-b: not a fix.",
         (("- name: web\n          containerPort", "- name: http\n          containerPort"),
          ("externalTrafficPolicy: Local", "externalTrafficPolicy: Cluster")),
-        original="9bf283cea556e088"),
+        original="9bf283cea556e088", symptom="connection refused", lands=8080),
 )
 
 
