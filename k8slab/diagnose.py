@@ -640,8 +640,8 @@ class _Diagnosis:
         r = routing.route(self.cluster, self.who.text, svc.name, svc.namespace,
                           port=sp.name or sp.port, entry=entry, via_node=via_node)
         self.route = r
-        way_ok = r.code not in ("not-exposed", "lb-pending")
-        blocked = r.code == "not-exposed" and r.entry == "LoadBalancer" and bool(svc.load_balancer_source_ranges)
+        way_ok = r.code not in ("not-exposed", "lb-pending", "source-blocked")
+        blocked = r.code == "source-blocked"
         self.check("way-in", way_ok or blocked,
                    f"{self.who.text} may use {entry} to reach {svc.name}" if way_ok or blocked else r.reason)
         if r.code == "not-exposed" and not blocked:

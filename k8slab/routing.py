@@ -20,7 +20,7 @@ ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
 #: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
 HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
 CODES = ("ok", "not-exposed", "no-endpoints", "no-local-endpoints", "nxdomain", "lb-pending",
-         "no-such-port")
+         "no-such-port", "source-blocked")
 
 #: Which ways in each kind of client has: the table the whole suite teaches.
 CAN_USE = {
@@ -701,7 +701,7 @@ class _Router:
                   "through and KUBE-PROXY-FIREWALL drops it, so the client waits until it times out. "
                   "The node port, if any, is not filtered. Add the client's range to "
                   "spec.loadBalancerSourceRanges to let it in.")
-        return self.answer("not-exposed", entry, reason, port=sp)
+        return self.answer("source-blocked", entry, reason, port=sp)
 
     def via_load_balancer(self, sp: ServicePort) -> Route:
         svc = self.svc

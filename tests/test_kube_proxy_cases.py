@@ -121,12 +121,12 @@ def test_load_balancer_source_ranges_keep_other_clients_out():
     laptop = routing.route(c, "laptop", "web")                       # 198.51.100.10
     internet = routing.route(c, "internet", "web")                   # 198.51.100.30
     assert laptop.reachable
-    assert not internet.reachable and internet.code == "not-exposed"
+    assert not internet.reachable and internet.code == "source-blocked"
     assert "loadBalancerSourceRanges" in internet.reason and internet.entry == "LoadBalancer"
     lb = c.service("web").load_balancer_ingress[0]
     assert trace.trace(c, "internet", f"{lb}:80").verdict == "dropped"
     # Pods inside the cluster are sources like any other for the load balancer's IP.
-    assert routing.route(c, "pod/web-1", "web", entry="LoadBalancer").code == "not-exposed"
+    assert routing.route(c, "pod/web-1", "web", entry="LoadBalancer").code == "source-blocked"
     assert routing.route(c, "laptop", "web", entry="NodePort").reachable
 
 

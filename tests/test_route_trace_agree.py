@@ -26,9 +26,10 @@ EXAMPLES = int(os.environ.get("K8SLAB_PROPERTY_EXAMPLES", "200"))
 PER_CLUSTER = 8
 
 #: route's code -> the trace verdicts that mean the same to the client (not-exposed: no way
-#: to the pods at all, unrouted, or dropped by loadBalancerSourceRanges; both time out).
+#: to the pods at all, unrouted; source-blocked: dropped by loadBalancerSourceRanges; both
+#: time out).
 VERDICT_OF = {"ok": {"delivered"}, "no-endpoints": {"rejected"}, "no-local-endpoints": {"dropped"},
-              "not-exposed": {"unrouted", "dropped"}}
+              "not-exposed": {"unrouted"}, "source-blocked": {"dropped"}}
 
 NODE_NAMES = ("node-a", "node-b", "node-c", "node-d")
 OUTSIDE = ("laptop", "other-cluster", "internet")
