@@ -69,7 +69,47 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
     p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
     p.add_argument("--json", action="store_true", help="print the lookup as JSON")
+    _request_parser(sub)
     return parser
+
+
+def _request_parser(sub) -> None:
+    """`k8slab request`: after the load balancer (DESIGN.md, "k8slab request")."""
+    p = sub.add_parser("request", help="what a Gateway (Gateway API) or an Ingress does with one HTTP request")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--gateway", metavar="NS/NAME", help="the Gateway the request reaches")
+    which.add_argument("--ingress", nargs="?", const="", metavar="CLASS",
+                       help="ask the Ingresses instead (of ingressClassName CLASS, if given)")
+    p.add_argument("--url", required=True, metavar="URL", help="http://HOST[:PORT]/PATH[?QUERY]")
+    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                   help="a request header (repeatable); Host:NAME overrides the URL's host")
+    p.add_argument("--method", default="GET", metavar="M", help="the HTTP method (default: GET)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("-o", "--output", metavar="OUT", help="also draw it: OUT.svg, OUT.png or OUT.dot")
+
+
+def _request(args) -> int:
+    from .gateway import RequestError, ingress_request, parse_request, request
+    try:
+        req = parse_request(args.url, args.header, args.method)
+    except RequestError as e:                    # a usage mistake: exit 2, as argparse's are
+        print(f"k8slab request: {e}", file=sys.stderr)
+        if args.json:
+            _print_json_error(str(e))
+        return 2
+    cluster = _cluster(args)
+    _notes(cluster)
+    if args.gateway is not None:
+        answer = request(cluster, args.gateway, req)
+    else:
+        answer = ingress_request(cluster, req, args.ingress or None)
+    print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.text())
+    if args.output:
+        from .draw import draw
+        draw(answer).save(args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 def _dial_options(p, dial_help: str) -> None:
@@ -385,6 +425,8 @@ def _command(args) -> int:
         return _trace(args)
     if args.command == "diagnose":
         return _diagnose(args)
+    if args.command == "request":
+        return _request(args)
     if args.command == "dns":
         from .dns import lookup
         cluster = _cluster(args)

@@ -22,7 +22,7 @@ from .model import (
     IngressBackend, LabelSelectorSpec, Listener,
 )
 
-__all__ = ["Request", "Answer", "BackendShare", "parse_request", "request", "ingress_request",
+__all__ = ["RequestError", "Request", "Answer", "BackendShare", "parse_request", "request", "ingress_request",
            "host_matches", "listener_order", "intersect_hostnames", "path_matches", "IMPLEMENTATION_NOTE"]
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -38,6 +38,10 @@ IMPLEMENTATION_NOTE = (
     "directly (the common case: Envoy Gateway, NGINX Gateway Fabric, Istio), so kube-proxy's rules, "
     "the cluster IP, session affinity and the traffic policies of that Service play no part; each "
     "ready pod gets an even share (in expectation under Envoy's default least-request balancer).")
+
+
+class RequestError(K8slabError):
+    """A --url, --header or --method that is not a usable HTTP request (a usage mistake)."""
 
 
 def _empty() -> GatewayObjects:
@@ -67,35 +71,35 @@ class Request:
 def parse_request(url: str, headers=(), method: str = "GET") -> Request:
     """A Request from a URL, "Name: value" header pairs and a method; K8slabError when unusable."""
     if not isinstance(url, str) or "://" not in url:
-        raise K8slabError(f"--url {url!r}: give a whole URL, such as http://example.com/path")
+        raise RequestError(f"--url {url!r}: give a whole URL, such as http://example.com/path")
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise K8slabError(f"--url {url!r}: the scheme must be http or https (HTTPRoute serves HTTP)")
+        raise RequestError(f"--url {url!r}: the scheme must be http or https (HTTPRoute serves HTTP)")
     try:
         port = parts.port or DEFAULT_PORTS[scheme]
     except ValueError:
-        raise K8slabError(f"--url {url!r}: the port must be a number from 1 to 65535") from None
+        raise RequestError(f"--url {url!r}: the port must be a number from 1 to 65535") from None
     if not parts.hostname:
-        raise K8slabError(f"--url {url!r}: no host")
+        raise RequestError(f"--url {url!r}: no host")
     host = parts.hostname.lower()
     pairs = []
     for h in headers:
         if isinstance(h, str):
             name, sep, value = h.partition(":")
             if not sep or not name.strip():
-                raise K8slabError(f"--header {h!r}: write it as NAME:VALUE, such as version:two")
+                raise RequestError(f"--header {h!r}: write it as NAME:VALUE, such as version:two")
             h = (name.strip(), value.strip())
         name, value = h
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+", name):
-            raise K8slabError(f"--header {name!r}: not a valid HTTP header name")
+            raise RequestError(f"--header {name!r}: not a valid HTTP header name")
         if name.lower() == "host":
             host = value.lower().rsplit(":", 1)[0] if not value.startswith("[") else value.lower()
             continue
         pairs.append((name, value))
     method = (method or "GET").upper()
     if not re.fullmatch(r"[A-Z]+", method):
-        raise K8slabError(f"--method {method!r}: not an HTTP method")
+        raise RequestError(f"--method {method!r}: not an HTTP method")
     query = tuple(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
     return Request(scheme, host, port, parts.path or "/", query, tuple(pairs), method)
 
@@ -143,6 +147,8 @@ class Answer:
     filters: tuple[str, ...] = ()
     address: str | None = None             # the Gateway's address, when known
     listener_port: int | None = None
+    listener_protocol: str | None = None
+    listener_hostname: str | None = None
     kind: str = "Gateway"                  # "Gateway" or "Ingress"
     considered: tuple[str, ...] = field(default=(), compare=False)   # routes on the listener
 
@@ -150,6 +156,30 @@ class Answer:
     def error_share(self) -> float:
         """The share of requests that get an error (500 or 503) from the rule's backends."""
         return sum(b.probability for b in self.backends if b.status != 200)
+
+    def text(self) -> str:
+        """What `k8slab request` prints: the hops in order, then why."""
+        req = self.request
+        status = "no answer: nothing listens" if self.status is None else str(self.status)
+        rows = [f"{req.method} {req.url} -> {self.kind} {self.gateway}"]
+        if self.kind == "Gateway":
+            where = "any host" if not self.listener_hostname else f"hostname {self.listener_hostname}"
+            rows.append(f"  listener  {self.listener} ({self.listener_protocol} {self.listener_port}, {where})"
+                        if self.listener else "  listener  none")
+        if self.route is not None:
+            rule = f"rule {self.rule}" if self.rule is not None else "defaultBackend"
+            rows.append(f"  route     {self.route} {rule}" + (f" ({_describe(self.match)})" if self.match else ""))
+        rows.append(f"  status    {status}" + (f"  Location: {self.location}" if self.location else ""))
+        for b in self.backends:
+            head = f"  backend   {b.label}:{b.ref.port} weight {b.weight} ({_percent(b.probability)})"
+            if b.status != 200:
+                rows.append(f"{head} -> {b.status}: {b.problem}")
+                continue
+            rows.append(head)
+            for e in b.endpoints:
+                rows.append(f"              pod {e['pod'] or '-'} {e['address']}"
+                            + (f" on {e['node']}" if e.get("node") else "") + f"  {_percent(e['probability'])}")
+        return "\n".join(rows) + f"\nwhy: {self.reason}"
 
     def to_dict(self) -> dict:
         d = {"gateway": self.gateway, "listener": self.listener, "status": self.status,
@@ -535,10 +565,12 @@ def request(cluster: Cluster, gateway: str, url: str | Request, headers=(), meth
             "no HTTPRoute attaches to it" if not attached else
             f"none of the rules of {', '.join(attached[:5])} matches {req.method} {req.path}")
         return answer(404, f"{lead}, but no route rule matches: {detail}. The Gateway answers 404.",
-                      listener=chosen.name, listener_port=chosen.port, considered=tuple(attached))
+                      listener=chosen.name, listener_port=chosen.port, considered=tuple(attached),
+                      listener_protocol=chosen.protocol, listener_hostname=chosen.hostname)
     candidates.sort(key=lambda c: c[0])
     _, route, ri, rule, m = candidates[0]
-    base = dict(listener=chosen.name, listener_port=chosen.port, route=route.key, rule=ri, match=m,
+    base = dict(listener=chosen.name, listener_port=chosen.port, listener_protocol=chosen.protocol,
+                listener_hostname=chosen.hostname, route=route.key, rule=ri, match=m,
                 filters=rule.filters, considered=tuple(attached))
     how = f"{lead}; HTTPRoute {route.key} rule {ri} matches ({_describe(m)})"
     if len(candidates) > 1:
