@@ -77,9 +77,11 @@ def parse_request(url: str, headers=(), method: str = "GET") -> Request:
     if scheme not in DEFAULT_PORTS:
         raise RequestError(f"--url {url!r}: the scheme must be http or https (HTTPRoute serves HTTP)")
     try:
-        port = parts.port or DEFAULT_PORTS[scheme]
+        port = DEFAULT_PORTS[scheme] if parts.port is None else parts.port
     except ValueError:
-        raise RequestError(f"--url {url!r}: the port must be a number from 1 to 65535") from None
+        port = 0
+    if not 1 <= port <= 65535:
+        raise RequestError(f"--url {url!r}: the port must be a number from 1 to 65535")
     if not parts.hostname:
         raise RequestError(f"--url {url!r}: no host")
     host = parts.hostname.lower()
