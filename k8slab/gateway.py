@@ -529,7 +529,7 @@ def request(cluster: Cluster, gateway: str, url: str | Request, headers=(), meth
             return answer(None, f"Gateway {key} listens on port {req.port} for {protos}, not {want}: the "
                                 f"{req.scheme} request gets no HTTP answer there."
                                 + (f" Try {'https' if want == 'HTTP' else 'http'}://." if protos in ("HTTP", "HTTPS") else ""))
-        ports = ", ".join(f"{li.port}/{li.protocol}" for li in gw.listeners)
+        ports = ", ".join(dict.fromkeys(f"{li.port}/{li.protocol}" for li in gw.listeners))
         return answer(None, f"Nothing listens on port {req.port} of Gateway {key} (its listeners: {ports}): "
                             "the connection is refused or times out, no HTTP status at all.")
     chosen = next((li for li in listener_order(serving) if host_matches(li.hostname, req.host)), None)
