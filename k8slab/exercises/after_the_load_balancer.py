@@ -210,8 +210,8 @@ register(
              "`*.shop.example` is a suffix match: any name ending in `.shop.example`, one label or "
              "more in front, never `shop.example` itself. The listener without a hostname takes "
              "what no other matches.\n\n"
-             "    answer_1 = {\"shop.example\": \"shop\", \"m.shop.example\": \"shop-subdomains\",\n"
-             "                \"api.m.shop.example\": \"shop-subdomains\", \"example.org\": \"other-hosts\"}",
+             "    answer_1 = {\"shop.example\": \"shop\", \"m.shop.example\": \"shop-subdomains\", "
+             "\"api.m.shop.example\": \"shop-subdomains\", \"example.org\": \"other-hosts\"}",
              _check_listener),
     Exercise("gateway-paths", "Which paths reach the API?",
              "Which of the paths in API_PATHS does rule 0 (PathPrefix /api) send to the api Service?",
