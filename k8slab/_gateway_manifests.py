@@ -93,19 +93,18 @@ def _show(value) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)[:200]
 
 
+_TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+               dict: "object", type(None): "null"}
+
+
 def _type_name(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
+    # The exact type first (the common case, and cheap); then subclasses, bool before int.
+    name = _TYPE_NAMES.get(type(value))
+    if name is not None:
+        return name
+    for t in (bool, int, float, str, list, dict):
+        if isinstance(value, t):
+            return _TYPE_NAMES[t]
     return "null"
 
 
