@@ -28,11 +28,12 @@ __all__ = ["RequestError", "Request", "Answer", "BackendShare", "parse_request",
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-#: What the reason says about the hop after the Gateway: Envoy Gateway, NGINX Gateway Fabric
-#: and Istio read the backend Service's EndpointSlices and open connections to the pods
-#: themselves (Envoy Gateway's docs, "Routing to Endpoints": the default routing type is
-#: Endpoint, "Envoy Gateway routes traffic directly to the pod IPs of a Service's
-#: EndpointSlices"); kube-proxy's rules for the Service are never walked.
+#: What the reason says about the hop after the Gateway. Envoy Gateway routes to the endpoints
+#: of a Service's EndpointSlices by default, not to its cluster IP (routing to the cluster IP is
+#: an opt-in `routingType: Service`, added by envoyproxy/gateway#3543 for issue #1900 "Support
+#: routing to Service Cluster IP"), and its default balancer is Least Request
+#: (gateway.envoyproxy.io/docs/tasks/traffic/load-balancing); NGINX Gateway Fabric and Istio
+#: also balance over endpoints themselves. kube-proxy's rules for the Service are never walked.
 IMPLEMENTATION_NOTE = (
     "The Gateway's proxy picks the pod itself from the Service's EndpointSlices and connects to it "
     "directly (the common case: Envoy Gateway, NGINX Gateway Fabric, Istio), so kube-proxy's rules, "
@@ -72,7 +73,10 @@ def parse_request(url: str, headers=(), method: str = "GET") -> Request:
     """A Request from a URL, "Name: value" header pairs and a method; K8slabError when unusable."""
     if not isinstance(url, str) or "://" not in url:
         raise RequestError(f"--url {url!r}: give a whole URL, such as http://example.com/path")
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as e:                     # "Invalid IPv6 URL" and the like
+        raise RequestError(f"--url {url!r}: not a URL ({e})") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise RequestError(f"--url {url!r}: the scheme must be http or https (HTTPRoute serves HTTP)")
@@ -82,9 +86,13 @@ def parse_request(url: str, headers=(), method: str = "GET") -> Request:
         port = 0
     if not 1 <= port <= 65535:
         raise RequestError(f"--url {url!r}: the port must be a number from 1 to 65535")
-    if not parts.hostname:
+    try:
+        hostname = parts.hostname
+    except ValueError as e:
+        raise RequestError(f"--url {url!r}: not a URL ({e})") from None
+    if not hostname:
         raise RequestError(f"--url {url!r}: no host")
-    host = parts.hostname.lower()
+    host = hostname.lower()
     pairs = []
     for h in headers:
         if isinstance(h, str):
@@ -589,7 +597,9 @@ def request(cluster: Cluster, gateway: str, url: str | Request, headers=(), meth
         return answer(500, f"{how}. The rule has no backendRefs, so the Gateway answers 500.{note}", **base)
     shares = _shares(cluster, objs, route, rule)
     if not sum(s.weight for s in shares):
-        return answer(500, f"{how}. Every backendRef has weight 0, so no backend gets the request: 500.{note}",
+        return answer(500, f"{how}. Every backendRef has weight 0, so there is no backend to send to; the "
+                           f"specification does not say what then, and k8slab answers 500 as for a rule "
+                           f"without backends.{note}",
                       backends=shares, **base)
     good = [s for s in shares if s.status == 200 and s.probability > 0]
     bad = [s for s in shares if s.status != 200 and s.probability > 0]

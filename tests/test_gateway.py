@@ -475,3 +475,21 @@ def test_picture_draws_the_stop_where_it_happens():
     ok = k8slab.draw(ask(c, "http://shop.example/x"))
     assert "listener http" in ok.source and ok.source.count("pod") >= 2
     assert repr(ok) == "<Diagram: GET http://shop.example/x via infra/gw, HTTP 200>"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.lists(st.text(max_size=12), max_size=3), st.text(max_size=8))
+def test_parse_request_answers_or_says_why(url, headers, method):
+    for u in (url, "http://" + url, "https://shop.example/" + url):
+        try:
+            req = gateway.parse_request(u, headers, method)
+        except gateway.RequestError:
+            continue
+        assert 1 <= req.port <= 65535 and req.host == req.host.lower()
+        assert req.method.isupper() and req.path
+
+
+def test_all_zero_weights_is_500():
+    c = load(route("rules: [{backendRefs: [{name: web-v1, port: 80, weight: 0}]}]"))
+    a = ask(c)
+    assert a.status == 500 and "weight 0" in a.reason
