@@ -160,6 +160,7 @@ class Answer:
     listener_protocol: str | None = None
     listener_hostname: str | None = None
     kind: str = "Gateway"                  # "Gateway" or "Ingress"
+    ingress_class: str | None = None       # for kind Ingress: the class asked for, if any
     considered: tuple[str, ...] = field(default=(), compare=False)   # routes on the listener
 
     @property
@@ -192,6 +193,10 @@ class Answer:
         return "\n".join(rows) + f"\nwhy: {self.reason}"
 
     def to_dict(self) -> dict:
+        if self.kind == "Ingress":
+            return {"ingress_class": self.ingress_class, "status": self.status, "ingress": self.route,
+                    "rule": self.rule, "path": _match_dict(self.match)["path"] if self.match else None,
+                    "backends": [b.to_dict() for b in self.backends], "reason": self.reason}
         d = {"gateway": self.gateway, "listener": self.listener, "status": self.status,
              "route": self.route, "rule": self.rule,
              "match": _match_dict(self.match) if self.match else None,
@@ -687,21 +692,25 @@ def ingress_request(cluster: Cluster, url: str | Request, ingress_class: str | N
     if best is not None:
         _, ing, ri, p = best
         why = f"Ingress {ing.key} rule {ri} ({ing.rules[ri].host or 'any host'}) path {p.path_type} {p.path or '/'} matches"
-        return _ingress_answer(cluster, ing, req, p.backend, why + note, label, ri)
+        return _ingress_answer(cluster, ing, req, p.backend, why + note, label, ri, ingress_class,
+                               HTTPRouteMatch(p.path_type, p.path or "/"))
     fallback = next((i for i in ings if i.default_backend is not None), None)
     if fallback is not None:
         return _ingress_answer(cluster, fallback, req, fallback.default_backend,
                                f"No rule matches {req.host}{req.path}; Ingress {fallback.key}'s defaultBackend takes it" + note,
-                               label, None)
+                               label, None, ingress_class)
     return Answer(label, req, 404, f"No Ingress rule matches {req.host}{req.path} and none has a defaultBackend: "
-                                   f"the controller's own default backend answers 404.{note}", kind="Ingress")
+                                   f"the controller's own default backend answers 404.{note}", kind="Ingress",
+                  ingress_class=ingress_class)
 
 
-def _ingress_answer(cluster: Cluster, ing: Ingress, req: Request, b: IngressBackend, why: str, label, ri) -> Answer:
+def _ingress_answer(cluster: Cluster, ing: Ingress, req: Request, b: IngressBackend, why: str, label, ri,
+                    ingress_class=None, match=None) -> Answer:
+    common = dict(route=ing.key, rule=ri, kind="Ingress", ingress_class=ingress_class, match=match)
     ref_port = b.port
     if b.service is None:
         return Answer(label, req, 500, f"{why}, but its backend is a resource ({b.resource}), which only some "
-                                       "controllers serve.", route=ing.key, rule=ri, kind="Ingress")
+                                       "controllers serve.", **common)
     svc = cluster.service(b.service, ing.namespace)
     port = None
     if svc is not None:
@@ -712,8 +721,8 @@ def _ingress_answer(cluster: Cluster, ing: Ingress, req: Request, b: IngressBack
         problem = f"Service {ing.namespace}/{b.service} does not exist" if svc is None else \
             f"Service {svc.key} has no port {ref_port}"
         share = BackendShare(ref, ing.namespace, 1, 1.0, 503, problem)
-        return Answer(label, req, 503, f"{why}, but {problem}: ingress-nginx answers 503.", route=ing.key,
-                      rule=ri, backends=(share,), kind="Ingress")
+        return Answer(label, req, 503, f"{why}, but {problem}: ingress-nginx answers 503.", backends=(share,),
+                      **common)
     view = proxy.categorize(svc, cluster.endpoints(svc, port), None)
     each = proxy.shares(view.cluster)
     eps = tuple({"pod": e.pod, "node": e.node, "address": e.ip_port, "probability": each[e]} for e in view.cluster)
@@ -721,4 +730,4 @@ def _ingress_answer(cluster: Cluster, ing: Ingress, req: Request, b: IngressBack
     status = 200 if eps else 503
     return Answer(label, req, status, f"{why}: Service {svc.key} port {port.port}." + (
         " The controller, like a Gateway, sends to the pods directly." if eps else " No pod is ready: 503."),
-        route=ing.key, rule=ri, backends=(share,), kind="Ingress")
+        backends=(share,), **common)

@@ -493,3 +493,15 @@ def test_all_zero_weights_is_500():
     c = load(route("rules: [{backendRefs: [{name: web-v1, port: 80, weight: 0}]}]"))
     a = ask(c)
     assert a.status == 500 and "weight 0" in a.reason
+
+
+def test_ingress_json_and_picture():
+    import k8slab
+    c = load(_ingress(_paths(("/api", "Prefix", "web-v2")), default="web-v1"))
+    a = gateway.ingress_request(c, "http://shop.example/api/x", ingress_class="nginx")
+    d = a.to_dict()
+    assert list(d) == ["ingress_class", "status", "ingress", "rule", "path", "backends", "reason"]
+    assert d["ingress"] == "shop/ing" and d["path"] == {"type": "Prefix", "value": "/api"}
+    assert "Ingress" in k8slab.draw(a).source
+    fallback = gateway.ingress_request(c, "http://shop.example/other").to_dict()
+    assert fallback["rule"] is None and fallback["backends"][0]["service"] == "shop/web-v1"
