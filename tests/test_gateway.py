@@ -505,3 +505,19 @@ def test_ingress_json_and_picture():
     assert "Ingress" in k8slab.draw(a).source
     fallback = gateway.ingress_request(c, "http://shop.example/other").to_dict()
     assert fallback["rule"] is None and fallback["backends"][0]["service"] == "shop/web-v1"
+
+
+def test_parent_refs_cel_rules_and_gateway_class_pattern():
+    # shared_types.go CommonRouteSpec.ParentRefs (standard channel) and GatewayController's pattern
+    two = route("rules: [{backendRefs: [{name: web-v1, port: 80}]}]").replace(
+        "parentRefs: [{name: gw, namespace: infra}]",
+        "parentRefs: [{name: gw, namespace: infra}, {name: gw, namespace: infra, sectionName: http}]")
+    assert problems(two) == ['x.yaml: HTTPRoute/web: spec.parentRefs: Invalid value: "array": sectionName must be '
+                             'specified when parentRefs includes 2 or more references to the same parent']
+    same = two.replace("{name: gw, namespace: infra}, ", "{name: gw, namespace: infra, sectionName: http}, ")
+    assert problems(same) == ['x.yaml: HTTPRoute/web: spec.parentRefs: Invalid value: "array": sectionName must be '
+                              'unique when parentRefs includes 2 or more references to the same parent']
+    found = problems("apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: c}\n"
+                     "spec: {controllerName: envoy}\n")
+    assert len(found) == 1 and found[0].startswith(
+        'x.yaml: GatewayClass/c: spec.controllerName: Invalid value: "envoy": spec.controllerName in body should match')
