@@ -1038,7 +1038,8 @@ class _RequestPicture:
             "client", f"{_clean(req.method)} {_shorten(_clean(req.url), 48)}")})
         where = f"{a.address}:{req.port}" if a.address else f"port {req.port}"
         front = "the ingress controller's load balancer" if a.kind == "Ingress" else "the Gateway's load balancer"
-        g.node("lb", _hop_style("load-balancer") | {"label": _label(front, _clean(where))})
+        g.node("lb", _hop_style("load-balancer") | {"label": _label(
+            front, _clean(where), "to the proxy pods" if a.kind == "Ingress" else "to the Gateway's proxy pods")})
         g.edge("client", "lb", _path_edge("load-balancer"))
         if a.status is None:
             self._stop(g, "lb", f"nothing listens on {req.port}")
@@ -1078,7 +1079,7 @@ class _RequestPicture:
             if b.status != 200:
                 sid = f"stop{i}"
                 g.node(sid, _STOP_STYLE | {"fontsize": "11", "label": _label(
-                    f"\u2715 {b.status}", *_wrap(_clean(b.label), 34, 1), *_wrap(_clean(b.problem or ""), 34, 3))})
+                    f"\u2715 {b.status}", *_wrap(_clean(b.label), 34, 1), *_wrap(_clean(b.short_problem or ""), 34, 2))})
                 g.edge("rule", sid, edge | {"color": _STOP, "fontcolor": _STOP})
                 continue
             sid = f"svc{i}"

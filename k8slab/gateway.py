@@ -127,6 +127,21 @@ class BackendShare:
     endpoints: tuple[dict, ...] = ()     # {"pod", "node", "address", "probability"}
 
     @property
+    def short_problem(self) -> str | None:
+        """The problem in a few words (the route status reason where the spec names one)."""
+        if not self.problem:
+            return None
+        for code, words in (("RefNotPermitted", "no ReferenceGrant allows it"),
+                            ("BackendNotFound", "no such Service"), ("InvalidKind", "not a Service")):
+            if f"({code})" in self.problem:
+                return f"{code}: {words}"
+        if "ExternalName" in self.problem:
+            return "an ExternalName Service"
+        if "no ready endpoint" in self.problem:
+            return "no ready pod"
+        return "no such port" if "has no port" in self.problem else self.problem
+
+    @property
     def label(self) -> str:
         kind = "" if (self.ref.group, self.ref.kind) == ("", "Service") else f"{self.ref.kind}/"
         return f"{kind}{self.namespace}/{self.ref.name}"
