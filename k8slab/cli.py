@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("draw", help="draw a route as SVG, PNG or DOT")
     _route_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.svg, OUT.png or OUT.dot")
+    _draw_request_options(p)
     p = sub.add_parser("rules", help="the iptables-save output kube-proxy writes on a node")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--node", required=True, metavar="NODE")
@@ -89,7 +90,37 @@ def _request_parser(sub) -> None:
     p.add_argument("-o", "--output", metavar="OUT", help="also draw it: OUT.svg, OUT.png or OUT.dot")
 
 
-def _request(args) -> int:
+def _draw_request_options(p) -> None:
+    """`k8slab draw FILE... --gateway NS/NAME --url URL -o OUT`: a request's picture instead of a
+    route's; then --service and --client are not needed."""
+    for action in p._actions:
+        if action.dest in ("service", "client"):
+            action.required = False
+            action.help = (action.help + " " if action.help else "") + "(a route; not with --gateway)"
+    p.add_argument("--gateway", metavar="NS/NAME", help="draw an HTTP request through this Gateway instead")
+    p.add_argument("--url", metavar="URL", help="with --gateway: http://HOST[:PORT]/PATH[?QUERY]")
+    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="with --gateway")
+    p.add_argument("--method", default="GET", metavar="M", help="with --gateway (default: GET)")
+
+
+def _draw_checked(args) -> int | None:
+    """Route `draw --gateway` to the request picture; say what draw needs when neither is whole."""
+    if args.gateway is not None:
+        if not args.url:
+            raise _usage("k8slab draw: --gateway needs --url")
+        args.ingress, args.json = None, False
+        return _request(args, quiet=True)
+    if not args.service or not args.client:
+        raise _usage("k8slab draw: give --service and --client (a route), or --gateway and --url (a request)")
+    return None
+
+
+def _usage(message: str) -> SystemExit:
+    print(message, file=sys.stderr)
+    return SystemExit(2)
+
+
+def _request(args, quiet: bool = False) -> int:
     from .gateway import RequestError, ingress_request, parse_request, request
     try:
         req = parse_request(args.url, args.header, args.method)
@@ -104,11 +135,12 @@ def _request(args) -> int:
         answer = request(cluster, args.gateway, req)
     else:
         answer = ingress_request(cluster, req, args.ingress or None)
-    print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.text())
+    if not quiet:
+        print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.text())
     if args.output:
         from .draw import draw
         draw(answer).save(args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {args.output}", file=sys.stderr if not quiet else sys.stdout)
     return 0
 
 
@@ -399,6 +431,8 @@ def _command(args) -> int:
         print(f"ok: no problems in {count} file{'s' if count != 1 else ''}")
         return 0
     if args.command == "draw":
+        if (done := _draw_checked(args)) is not None:
+            return done
         from .draw import draw
         cluster, r = _route(args)
         _notes(cluster)

@@ -521,3 +521,16 @@ def test_parent_refs_cel_rules_and_gateway_class_pattern():
                      "spec: {controllerName: envoy}\n")
     assert len(found) == 1 and found[0].startswith(
         'x.yaml: GatewayClass/c: spec.controllerName: Invalid value: "envoy": spec.controllerName in body should match')
+
+
+def test_k8slab_draw_takes_a_request(tmp_path, capsys):
+    f = tmp_path / "app.yaml"
+    f.write_text(APP + "\n---\n" + route("rules: [{backendRefs: [{name: web-v1, port: 80}]}]"))
+    out = tmp_path / "req.dot"
+    assert run(["draw", str(f), "--gateway", "infra/gw", "--url", "http://shop.example/", "-o", str(out)]) == 0
+    assert "listener http" in out.read_text()
+    with pytest.raises(SystemExit) as e:
+        run(["draw", str(f), "-o", str(out)])
+    assert e.value.code == 2 and "--gateway and --url" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(["draw", str(f), "--gateway", "infra/gw", "-o", str(out)])
