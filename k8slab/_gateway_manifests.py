@@ -278,8 +278,10 @@ def _gateway(c: _Checks, obj: dict) -> None:
         protocol = c.string(li, "protocol", where, pattern=_PROTOCOL, max_len=255, min_len=1, required=True)
         host = c.string(li, "hostname", where, pattern=_HOSTNAME, max_len=253, min_len=1)
         tls = c.obj(li, "tls", where)
-        if tls:
-            c.string(tls, "mode", f"{where}.tls", enum=("Terminate", "Passthrough"))
+        if "tls" in li and isinstance(li.get("tls"), dict):
+            mode = c.string(tls, "mode", f"{where}.tls", enum=("Terminate", "Passthrough")) or "Terminate"
+            if mode == "Terminate" and not tls.get("certificateRefs") and not tls.get("options"):
+                c.cel(f"{where}.tls", "certificateRefs or options must be specified when mode is Terminate")
         allowed = c.obj(li, "allowedRoutes", where)
         nss = c.obj(allowed, "namespaces", f"{where}.allowedRoutes")
         c.string(nss, "from", f"{where}.allowedRoutes.namespaces", enum=("All", "Selector", "Same"))

@@ -126,14 +126,15 @@ def test_gateway_listener_cel_rules():
           - {name: s, port: 0, protocol: HTTP, allowedRoutes: {namespaces: {from: Everywhere}}}
     """)
     text = "\n".join(found)
-    for want in ("spec.listeners[3].port: Invalid value: 0: spec.listeners[3].port in body should be greater than or equal to 1",
+    for want in ("spec.listeners[0].tls: Invalid value: \"object\": certificateRefs or options must be specified when mode is Terminate",
+                 "spec.listeners[3].port: Invalid value: 0: spec.listeners[3].port in body should be greater than or equal to 1",
                  "spec.listeners[3].allowedRoutes.namespaces.from: Unsupported value: \"Everywhere\": supported values: \"All\", \"Selector\", \"Same\"",
                  "spec.listeners: Invalid value: \"array\": tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']",
                  "spec.listeners: Invalid value: \"array\": hostname must not be specified for protocols ['TCP', 'UDP']",
                  "spec.listeners: Invalid value: \"array\": Listener name must be unique within the Gateway",
                  "spec.listeners: Invalid value: \"array\": Combination of port, protocol and hostname must be unique for each listener"):
         assert want in text
-    assert len(found) == 6
+    assert len(found) == 7
 
 
 def test_gateway_needs_listeners_and_class():
