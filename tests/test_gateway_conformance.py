@@ -8,7 +8,10 @@ Deployment whose pod echoes the request: here, the Service the winning rule send
 the traffic) and the pods behind it.
 
 Not reproduced: tests that assert headers, bodies, timeouts, retries, mirrors or CORS (they do
-not change which backend answers), HTTPS/TLS listeners' SNI cases and GRPCRoute/TLSRoute.
+not change which backend answers: request/response-header-modifier, rewrite-*, request-mirror,
+retry-*, timeout-*, cors, backend-protocol-*, backend-request-redirect, observed-generation-bump),
+HTTPRouteHTTPSListenerDetectMisdirectedRequests (421 from SNI/Host disagreement: k8slab models
+no TLS), and GRPCRoute/TLSRoute/ListenerSet tests.
 """
 
 from __future__ import annotations
@@ -478,3 +481,12 @@ def test_redirect_port_and_scheme_https_listener():
          "redirect": {"scheme": "http", "host": "example.org"}},
         {"host": "example.org", "path": "/scheme-http-and-port-8080", "status": 302,
          "redirect": {"scheme": "http", "port": "8080", "host": "example.org"}}], scheme="https")
+
+
+def test_https_listener():
+    # HTTPRouteHTTPSListener, conformance/tests/httproute-https-listener.go (k8slab matches the Host
+    # header; the test's TLS handshake and SNI are not modelled)
+    run("httproute-https-listener.yaml", "same-namespace-with-https-listener", [
+        {"host": "example.org", "backend": "infra-backend-v1"},
+        {"host": "unknown-example.org", "status": 404},
+        {"host": "second-example.org", "backend": "infra-backend-v2"}], scheme="https")
