@@ -608,12 +608,18 @@ def _rule(rule: dict) -> HTTPRouteRule:
     refs = tuple(HTTPBackendRef(r["name"], r.get("namespace") or None, r.get("group", "") or "",
                                 r.get("kind") or "Service", r.get("port"),
                                 1 if r.get("weight") is None else r["weight"],
-                                tuple(f.get("type") for f in r.get("filters") or ()))
+                                tuple(f.get("type") for f in r.get("filters") or ()), _redirect_of(r))
                  for r in rule.get("backendRefs") or ())
     filters = rule.get("filters") or ()
-    redirect = next((f.get("requestRedirect") for f in filters if f.get("type") == "RequestRedirect"), None)
-    return HTTPRouteRule(matches, refs, tuple(f.get("type") for f in filters),
-                         dict(redirect) if isinstance(redirect, dict) else None, rule.get("name"))
+    return HTTPRouteRule(matches, refs, tuple(f.get("type") for f in filters), _redirect_of(rule),
+                         rule.get("name"))
+
+
+def _redirect_of(owner: dict) -> dict | None:
+    """The requestRedirect of a rule's (or a backendRef's) RequestRedirect filter, if it has one."""
+    redirect = next((f.get("requestRedirect") for f in owner.get("filters") or ()
+                     if f.get("type") == "RequestRedirect"), None)
+    return dict(redirect) if isinstance(redirect, dict) else None
 
 
 def _ingress_backend_of(b) -> IngressBackend | None:

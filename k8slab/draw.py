@@ -1076,6 +1076,12 @@ class _RequestPicture:
             share = _percent(b.probability)
             edge = _path_edge("service", f"weight {b.weight} ({share})") if b.probability > 0 else \
                 _faint_edge(f"weight {b.weight} (0%)")
+            if b.location:
+                sid = f"stop{i}"
+                g.node(sid, _STOP_STYLE | {"fontsize": "11", "fillcolor": "#1b7837", "color": "#1b7837",
+                                           "label": _label(f"{b.status} redirect", *_wrap(_clean(b.location), 34, 2))})
+                g.edge("rule", sid, edge | {"color": "#1b7837", "fontcolor": "#1b7837"})
+                continue
             if b.status != 200:
                 sid = f"stop{i}"
                 g.node(sid, _STOP_STYLE | {"fontsize": "11", "label": _label(

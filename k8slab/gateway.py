@@ -125,6 +125,7 @@ class BackendShare:
     status: int                          # 200 (answers), 500 (invalid), 503 (no ready endpoint)
     problem: str | None = None
     endpoints: tuple[dict, ...] = ()     # {"pod", "node", "address", "probability"}
+    location: str | None = None          # 3xx: the backendRef's RequestRedirect filter answers
 
     @property
     def short_problem(self) -> str | None:
@@ -152,6 +153,8 @@ class BackendShare:
              "endpoints": [dict(e, probability=round(e["probability"], 10)) for e in self.endpoints]}
         if self.problem:
             d["problem"] = self.problem
+        if self.location:
+            d["location"] = self.location
         return d
 
 
@@ -181,7 +184,7 @@ class Answer:
     @property
     def error_share(self) -> float:
         """The share of requests that get an error (500 or 503) from the rule's backends."""
-        return sum(b.probability for b in self.backends if b.status != 200)
+        return sum(b.probability for b in self.backends if b.status >= 500)
 
     def text(self) -> str:
         """What `k8slab request` prints: the hops in order, then why."""
@@ -198,6 +201,9 @@ class Answer:
         rows.append(f"  status    {status}" + (f"  Location: {self.location}" if self.location else ""))
         for b in self.backends:
             head = f"  backend   {b.label}:{b.ref.port} weight {b.weight} ({_percent(b.probability)})"
+            if b.location:
+                rows.append(f"{head} -> {b.status}, Location: {b.location}")
+                continue
             if b.status != 200:
                 rows.append(f"{head} -> {b.status}: {b.problem}")
                 continue
@@ -475,7 +481,8 @@ def _backend_problem(cluster: Cluster, objs: GatewayObjects, route: HTTPRoute, r
     return None, svc, port
 
 
-def _shares(cluster: Cluster, objs: GatewayObjects, route: HTTPRoute, rule: HTTPRouteRule) -> tuple[BackendShare, ...]:
+def _shares(cluster: Cluster, objs: GatewayObjects, route: HTTPRoute, rule: HTTPRouteRule,
+            redirect_to=None) -> tuple[BackendShare, ...]:
     total = sum(r.weight for r in rule.backend_refs)
     out = []
     for ref in rule.backend_refs:
@@ -484,6 +491,11 @@ def _shares(cluster: Cluster, objs: GatewayObjects, route: HTTPRoute, rule: HTTP
         problem, svc, port = _backend_problem(cluster, objs, route, ref)
         if problem:
             out.append(BackendShare(ref, ns, ref.weight, p, 500, problem))
+            continue
+        if ref.redirect is not None and redirect_to is not None:
+            # A RequestRedirect filter on the backendRef answers for its share: no pod is asked.
+            out.append(BackendShare(ref, ns, ref.weight, p, int(ref.redirect.get("statusCode") or 302),
+                                    location=redirect_to(ref.redirect)))
             continue
         view = proxy.categorize(svc, cluster.endpoints(svc, port), None)
         ready = view.cluster
@@ -497,10 +509,10 @@ def _shares(cluster: Cluster, objs: GatewayObjects, route: HTTPRoute, rule: HTTP
     return tuple(out)
 
 
-def _redirect_location(req: Request, li: Listener, rule: HTTPRouteRule, m: HTTPRouteMatch) -> str:
+def _redirect_location(req: Request, li: Listener, redirect, m: HTTPRouteMatch) -> str:
     # HTTPRequestRedirectFilter (httproute_types.go): an unset port is the scheme's well-known
     # port when a scheme is given, else the listener's; 80 for http and 443 for https are left out.
-    r = rule.redirect or {}
+    r = redirect or {}
     scheme = r.get("scheme") or req.scheme
     host = r.get("hostname") or req.host
     port = r.get("port") or (DEFAULT_PORTS[scheme] if r.get("scheme") else li.port)
@@ -610,26 +622,33 @@ def request(cluster: Cluster, gateway: str, url: str | Request, headers=(), meth
     note = f" Its filters ({', '.join(noted)}) change the request or response, not where it goes." if noted else ""
     if rule.redirect is not None:
         status = int(rule.redirect.get("statusCode") or 302)
-        loc = _redirect_location(req, chosen, rule, m)
+        loc = _redirect_location(req, chosen, rule.redirect, m)
         return answer(status, f"{how}. Its RequestRedirect filter answers {status} with Location {loc}; "
                               f"no backend sees the request.{note}", location=loc, **base)
     if not rule.backend_refs:
         return answer(500, f"{how}. The rule has no backendRefs, so the Gateway answers 500.{note}", **base)
-    shares = _shares(cluster, objs, route, rule)
+    shares = _shares(cluster, objs, route, rule, lambda r: _redirect_location(req, chosen, r, m))
     if not sum(s.weight for s in shares):
         return answer(500, f"{how}. Every backendRef has weight 0, so there is no backend to send to; the "
                            f"specification does not say what then, and k8slab answers 500 as for a rule "
                            f"without backends.{note}",
                       backends=shares, **base)
     good = [s for s in shares if s.status == 200 and s.probability > 0]
-    bad = [s for s in shares if s.status != 200 and s.probability > 0]
+    moved = [s for s in shares if s.location and s.probability > 0]
+    bad = [s for s in shares if s.status >= 500 and s.probability > 0]
     parts = [f"{s.label} weight {s.weight} ({_percent(s.probability)})" for s in shares]
     split = f" The weights send {', '.join(parts)}." if len(shares) > 1 else ""
     errs = "".join(f" {_percent(s.probability)} of requests get {s.status}: {s.problem}." for s in bad)
+    redirects = "".join(f" {_percent(s.probability)} of requests get {s.status} from {s.label}'s RequestRedirect "
+                        f"filter, Location {s.location}." for s in moved)
+    if not good and moved:
+        top = max(moved, key=lambda s: s.probability)
+        return answer(top.status, f"{how}.{split}{redirects}{errs}{note}", backends=shares, location=top.location,
+                      **base)
     if not good:
         status = 503 if all(s.status == 503 for s in bad) else 500
         return answer(status, f"{how}.{split}{errs}{note}", backends=shares, **base)
-    return answer(200, f"{how}.{split}{errs} {IMPLEMENTATION_NOTE}{note}", backends=shares, **base)
+    return answer(200, f"{how}.{split}{redirects}{errs} {IMPLEMENTATION_NOTE}{note}", backends=shares, **base)
 
 
 def _describe(m: HTTPRouteMatch) -> str:

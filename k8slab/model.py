@@ -458,6 +458,7 @@ class HTTPBackendRef:
     port: int | None = None
     weight: int = 1
     filters: tuple[str, ...] = ()                   # filter types, noted only
+    redirect: Mapping[str, object] | None = field(default=None, hash=False)   # its RequestRedirect filter
 
 
 @dataclass(frozen=True)

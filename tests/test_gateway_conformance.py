@@ -7,9 +7,10 @@ expectation; the test's ShortName and file are named beside it. The suite's Back
 Deployment whose pod echoes the request: here, the Service the winning rule sends to (all of
 the traffic) and the pods behind it.
 
-Not reproduced: tests that assert headers, bodies, timeouts, retries, mirrors or CORS (they do
-not change which backend answers: request/response-header-modifier, rewrite-*, request-mirror,
-retry-*, timeout-*, cors, backend-protocol-*, backend-request-redirect, observed-generation-bump),
+Tests that also assert headers, rewritten paths or mirrored copies are reproduced for the backend
+that answers (FILTER_TESTS). Not reproduced: timeouts and retries (504s and retried 5xx from an
+echo server that sleeps or fails on purpose), CORS preflights, WebSocket upgrades, status-only
+tests (observed-generation-bump),
 HTTPRouteHTTPSListenerDetectMisdirectedRequests (421 from SNI/Host disagreement: k8slab models
 no TLS), and GRPCRoute/TLSRoute/ListenerSet tests.
 """
@@ -490,3 +491,97 @@ def test_https_listener():
         {"host": "example.org", "backend": "infra-backend-v1"},
         {"host": "unknown-example.org", "status": 404},
         {"host": "second-example.org", "backend": "infra-backend-v2"}], scheme="https")
+
+
+def test_backend_request_redirect():
+    # HTTPRouteBackendRequestRedirect, conformance/tests/httproute-backend-request-redirect.go:
+    # a RequestRedirect filter on the backendRef answers for that backend's share
+    run("httproute-backend-request-redirect.yaml", "same-namespace", [
+        {"path": "/full/original", "status": 302, "redirect": {"path": "/redirected-full"}},
+        {"path": "/prefix/original", "status": 302, "redirect": {"path": "/redirected-prefix/original"}}])
+
+
+def test_backend_url_rewrite_keeps_the_backend():
+    # HTTPRouteBackendURLRewrite, conformance/tests/httproute-backend-url-rewrite.go: the rewrite
+    # changes the path the pod sees (not modelled), not which backend answers
+    run("httproute-backend-url-rewrite.yaml", "same-namespace", [
+        {"path": "/full/original", "backend": "infra-backend-v1"},
+        {"path": "/prefix/original", "backend": "infra-backend-v1"}])
+
+
+# -- Filters: they change the request or the response, not which backend answers ------------------------
+
+# Each test below also asserts headers, paths or mirrored copies, which k8slab does not model; the
+# backend that answers (the part asserted here) is the one the rule sends to.
+FILTER_TESTS = [
+    # HTTPRouteRewriteHost, conformance/tests/httproute-rewrite-host.go
+    (('httproute-rewrite-host.yaml',), [
+        {'host': 'rewrite.example', 'path': '/one', 'backend': 'infra-backend-v1'},
+        {'host': 'rewrite.example', 'path': '/two', 'backend': 'infra-backend-v2'},
+        {'host': 'rewrite.example', 'path': '/rewrite-host-and-modify-headers', 'headers': {'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1'}, 'backend': 'infra-backend-v2'},
+    ]),
+    # HTTPRouteRewritePath, conformance/tests/httproute-rewrite-path.go
+    (('httproute-rewrite-path.yaml',), [
+        {'path': '/prefix/one/two', 'backend': 'infra-backend-v1'},
+        {'path': '/strip-prefix/three', 'backend': 'infra-backend-v1'},
+        {'path': '/strip-prefix', 'backend': 'infra-backend-v1'},
+        {'path': '/full/one/two', 'backend': 'infra-backend-v1'},
+        {'path': '/full/rewrite-path-and-modify-headers/test', 'headers': {'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1', 'X-Header-Set': 'set-val'}, 'backend': 'infra-backend-v1'},
+        {'path': '/prefix/rewrite-path-and-modify-headers/one', 'headers': {'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1', 'X-Header-Set': 'set-val'}, 'backend': 'infra-backend-v1'},
+    ]),
+    # HTTPRouteBackendRequestHeaderModifier, conformance/tests/httproute-request-header-modifier.go
+    (('httproute-request-header-modifier-backend.yaml', 'httproute-request-header-modifier.yaml'), [
+        {'path': '/set', 'headers': {'Some-Other-Header': 'val'}, 'backend': 'infra-backend-v1'},
+        {'path': '/set', 'headers': {'Some-Other-Header': 'val', 'X-Header-Set': 'some-other-value'}, 'backend': 'infra-backend-v1'},
+        {'path': '/add', 'headers': {'Some-Other-Header': 'val'}, 'backend': 'infra-backend-v1'},
+        {'path': '/add', 'headers': {'Some-Other-Header': 'val', 'X-Header-Add': 'some-other-value'}, 'backend': 'infra-backend-v1'},
+        {'path': '/remove', 'headers': {'X-Header-Remove': 'val'}, 'backend': 'infra-backend-v1'},
+        {'path': '/multiple', 'headers': {'X-Header-Set-2': 'set-val-2', 'X-Header-Add-2': 'add-val-2', 'X-Header-Remove-2': 'remove-val-2', 'Another-Header': 'another-header-val'}, 'backend': 'infra-backend-v1'},
+        {'path': '/case-insensitivity', 'headers': {'x-header-set': 'original-val-set', 'x-header-add': 'original-val-add', 'x-header-remove': 'original-val-remove', 'Another-Header': 'another-header-val'}, 'backend': 'infra-backend-v1'},
+    ]),
+    # HTTPRouteResponseHeaderModifier, conformance/tests/httproute-response-header-modifier.go
+    (('httproute-response-header-modifier.yaml',), [
+        {'path': '/set', 'backend': 'infra-backend-v1'},
+        {'path': '/add', 'backend': 'infra-backend-v1'},
+        {'path': '/remove', 'backend': 'infra-backend-v1'},
+        {'path': '/multiple', 'backend': 'infra-backend-v1'},
+        {'path': '/case-insensitivity', 'backend': 'infra-backend-v1'},
+        {'path': '/response-and-request-header-modifiers', 'headers': {'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1', 'X-Header-Echo': 'echo'}, 'backend': 'infra-backend-v1'},
+    ]),
+    # HTTPRouteRequestMirror, conformance/tests/httproute-request-mirror.go
+    (('httproute-request-mirror.yaml',), [
+        {'path': '/mirror', 'backend': 'infra-backend-v1'},
+        {'path': '/mirror-and-modify-headers', 'headers': {'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1'}, 'backend': 'infra-backend-v1'},
+    ]),
+    # HTTPRouteRequestMultipleMirrors, conformance/tests/httproute-request-multiple-mirrors.go
+    (('httproute-request-multiple-mirrors.yaml',), [
+        {'path': '/multi-mirror', 'backend': 'infra-backend-v1'},
+        {'path': '/multi-mirror-and-modify-request-headers', 'headers': {'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1'}, 'backend': 'infra-backend-v1'},
+    ]),
+    # HTTPRouteRequestPercentageMirror, conformance/tests/httproute-request-percentage-mirror.go
+    (('httproute-request-percentage-mirror.yaml',), [
+        {'path': '/percent-mirror', 'backend': 'infra-backend-v1'},
+        {'path': '/percent-mirror-fraction', 'backend': 'infra-backend-v1'},
+        {'path': '/percent-mirror-and-modify-headers', 'headers': {'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1'}, 'backend': 'infra-backend-v1'},
+    ]),
+    # HTTPRouteBackendProtocolH2C, conformance/tests/httproute-backend-protocol-h2c.go
+    (('httproute-backend-protocol-h2c.yaml',), [
+        {'path': '/', 'backend': 'infra-backend-v1'},
+    ]),
+]
+
+
+@pytest.mark.parametrize("yamls,cases", FILTER_TESTS, ids=[t[0][-1].removesuffix(".yaml") for t in FILTER_TESTS])
+def test_filters_do_not_change_the_backend(yamls, cases):
+    run(yamls, "same-namespace", cases)
+
+
+def test_request_header_modifier_backend_weights():
+    # HTTPRouteRequestHeaderModifierBackendWeights, ...-request-header-modifier-backend-weights.go:
+    # 200, and each request reaches one of the two weighted backends (each backendRef's own filter
+    # names it in a header, which k8slab does not model)
+    a = ask(cluster("httproute-request-header-modifier-backend-weights.yaml"), "same-namespace")
+    assert a.status == 200
+    assert {b.label: b.probability for b in a.backends} == {f"{INFRA}/infra-backend-v1": 0.5,
+                                                           f"{INFRA}/infra-backend-v2": 0.5}
+    assert all(b.ref.filters == ("RequestHeaderModifier",) for b in a.backends)
