@@ -5,7 +5,9 @@
 # intersection and hostname precedence; HTTPRouteRule.Matches: the match precedence order;
 # HTTPPathMatch, HTTPHeaderMatch, HTTPQueryParamMatch; BackendRefs: 500 for invalid backends
 # and their weight share, 503 for a backend with no ready endpoints), apis/v1/shared_types.go
-# (ParentReference.SectionName/Port, BackendRef.Weight), apis/v1beta1/referencegrant_types.go.
+# (ParentReference.SectionName/Port, BackendRef.Weight; the route condition reasons named in the
+# answers: NotAllowedByListeners, NoMatchingListenerHostname, NoMatchingParent, RefNotPermitted,
+# BackendNotFound, InvalidKind, as `kubectl describe httproute` shows them), referencegrant_types.go.
 # Checked against conformance/tests/httproute-*.go (tests/test_gateway_conformance.py).
 
 from __future__ import annotations
@@ -424,22 +426,22 @@ def _attachment(objs: GatewayObjects, gw: Gateway, li: Listener, route: HTTPRout
                 or (p.namespace or route.namespace) != gw.namespace:
             continue
         if p.section_name and p.section_name != li.name:
-            why = why or f"its parentRef names sectionName {p.section_name}, not {li.name}"
+            why = why or f"its parentRef names sectionName {p.section_name}, not {li.name} (NoMatchingParent)"
             continue
         if p.port and p.port != li.port:
-            why = why or f"its parentRef names port {p.port}, not {li.port}"
+            why = why or f"its parentRef names port {p.port}, not {li.port} (NoMatchingParent)"
             continue
         if not _namespace_allowed(objs, gw, li, route.namespace):
             why = why or (f"listener {li.name} allows routes from {li.allowed_from} namespaces "
-                          f"and {route.namespace} is not one of them")
+                          f"and {route.namespace} is not one of them (NotAllowedByListeners)")
             continue
         if not _kind_allowed(li):
-            why = why or f"listener {li.name} does not allow the HTTPRoute kind"
+            why = why or f"listener {li.name} does not allow the HTTPRoute kind (NotAllowedByListeners)"
             continue
         hosts = intersect_hostnames(li.hostname, route.hostnames)
         if hosts == ():
             why = why or (f"none of its hostnames ({', '.join(route.hostnames)}) intersects "
-                          f"listener {li.name}'s {li.hostname}")
+                          f"listener {li.name}'s {li.hostname} (NoMatchingListenerHostname)")
             continue
         return hosts, None
     return None, why or "no parentRef names this Gateway"
