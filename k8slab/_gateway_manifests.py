@@ -256,7 +256,7 @@ def _selector(c: _Checks, sel, path: str) -> None:
 def _gateway_class(c: _Checks, obj: dict) -> None:
     _meta(c, obj, namespaced=False)
     spec = c.obj(obj, "spec", "")
-    if not obj.get("spec"):
+    if obj.get("spec") is None:
         c.add("spec", "Required value")
         return
     c.string(spec, "controllerName", "spec", pattern=_CONTROLLER, max_len=253, min_len=1, required=True)
@@ -265,7 +265,7 @@ def _gateway_class(c: _Checks, obj: dict) -> None:
 # --- Gateway (apis/v1/gateway_types.go) ----------------------------------------------------------
 def _gateway(c: _Checks, obj: dict) -> None:
     _meta(c, obj, namespaced=True)
-    if not obj.get("spec"):
+    if obj.get("spec") is None:
         c.add("spec", "Required value")
         return
     spec = c.obj(obj, "spec", "")
@@ -398,6 +398,9 @@ def _filters(c: _Checks, owner: dict, where: str, backend: bool = False) -> list
 
 def _http_route(c: _Checks, obj: dict) -> None:
     _meta(c, obj, namespaced=True)
+    if obj.get("spec") is None:
+        c.add("spec", "Required value")       # `json:"spec"`, no omitempty: the schema requires it
+        return
     spec = c.obj(obj, "spec", "")
     _parent_refs(c, spec)
     for where, h in ((f"spec.hostnames[{i}]", h) for i, h in enumerate(c.items_raw(spec, "hostnames", "spec", 16))):
@@ -445,7 +448,7 @@ def _http_route(c: _Checks, obj: dict) -> None:
 def _reference_grant(c: _Checks, obj: dict) -> None:
     _meta(c, obj, namespaced=True)
     spec = c.obj(obj, "spec", "")
-    if not obj.get("spec"):
+    if obj.get("spec") is None:
         c.add("spec", "Required value")
         return
     for where, f in c.items(spec, "from", "spec", 16, least=1):

@@ -535,3 +535,15 @@ def test_k8slab_draw_takes_a_request(tmp_path, capsys):
     assert e.value.code == 2 and "--gateway and --url" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run(["draw", str(f), "--gateway", "infra/gw", "-o", str(out)])
+
+
+def test_an_httproute_needs_a_spec_an_empty_one_is_valid():
+    head = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+    assert problems(head) == ["x.yaml: HTTPRoute/r: spec: Required value"]
+    assert problems(head + "spec: {}\n") == []
+
+
+def test_an_empty_gateway_spec_names_its_required_fields():
+    found = problems("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec: {}\n")
+    assert found == ["x.yaml: Gateway/g: spec.gatewayClassName: Required value",
+                     "x.yaml: Gateway/g: spec.listeners: Required value"]
