@@ -76,9 +76,10 @@ spec:
     return "\n---\n".join(docs) + "\n"
 
 
-def whole_process(path: str, runs: int) -> tuple[float, float, float]:
-    cmd = [sys.executable, "-m", "k8slab", "request", path, "--gateway", "infra/gw",
-           "--url", "http://shop.example/svc-199/cart", "--header", "X-Canary: never", "--json"]
+def whole_process(path: str, runs: int, gateway: str = "infra/gw",
+                  url: str = "http://shop.example/svc-199/cart") -> tuple[float, float, float]:
+    cmd = [sys.executable, "-m", "k8slab", "request", path, "--gateway", gateway,
+           "--url", url, "--header", "X-Canary: never", "--json"]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)      # warm the file cache
     times, cpu = [], []
     for _ in range(runs):
@@ -116,11 +117,15 @@ def main() -> None:
         with open(path, "w") as f:
             f.write(text)
         median, best, cpu = whole_process(path, args.runs)
+    small = whole_process(os.path.join(ROOT, "notebooks", "manifests", "gateway.yaml"), args.runs,
+                          "infra/shop-gw", "http://shop.example/")
     load_ms, match_ms = in_process(text)
     print(f"input: 1 Gateway (3 listeners), {args.routes} HTTPRoutes x 4 rules, 40 Services, 80 pods "
           f"({len(text) / 1024:.0f} KiB of YAML)")
     print(f"k8slab request, whole process: median {median:.0f} ms, best {best:.0f} ms, "
           f"CPU {cpu:.0f} ms (budget 200 ms)")
+    print(f"for scale, on notebook 07's cluster (1 route): median {small[0]:.0f} ms, CPU {small[2]:.0f} ms "
+          "(Python, imports and reading: what every command pays)")
     print(f"in process: load + validate {load_ms:.0f} ms; gateway.request median {match_ms:.2f} ms")
 
 
