@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("draw", help="draw a route as SVG, PNG or DOT")
     _route_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.svg, OUT.png or OUT.dot")
+    _draw_request_options(p)
     p = sub.add_parser("rules", help="the iptables-save output kube-proxy writes on a node")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--node", required=True, metavar="NODE")
@@ -69,7 +70,78 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
     p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
     p.add_argument("--json", action="store_true", help="print the lookup as JSON")
+    _request_parser(sub)
     return parser
+
+
+def _request_parser(sub) -> None:
+    """`k8slab request`: after the load balancer (DESIGN.md, "k8slab request")."""
+    p = sub.add_parser("request", help="what a Gateway (Gateway API) or an Ingress does with one HTTP request")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--gateway", metavar="NS/NAME", help="the Gateway the request reaches")
+    which.add_argument("--ingress", nargs="?", const="", metavar="CLASS",
+                       help="ask the Ingresses instead (of ingressClassName CLASS, if given)")
+    p.add_argument("--url", required=True, metavar="URL", help="http://HOST[:PORT]/PATH[?QUERY]")
+    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                   help="a request header (repeatable); Host:NAME overrides the URL's host")
+    p.add_argument("--method", default="GET", metavar="M", help="the HTTP method (default: GET)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("-o", "--output", metavar="OUT", help="also draw it: OUT.svg, OUT.png or OUT.dot")
+
+
+def _draw_request_options(p) -> None:
+    """`k8slab draw FILE... --gateway NS/NAME --url URL -o OUT`: a request's picture instead of a
+    route's; then --service and --client are not needed."""
+    for action in p._actions:
+        if action.dest in ("service", "client"):
+            action.required = False
+            action.help = (action.help + " " if action.help else "") + "(a route; not with --gateway)"
+    p.add_argument("--gateway", metavar="NS/NAME", help="draw an HTTP request through this Gateway instead")
+    p.add_argument("--url", metavar="URL", help="with --gateway: http://HOST[:PORT]/PATH[?QUERY]")
+    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="with --gateway")
+    p.add_argument("--method", default="GET", metavar="M", help="with --gateway (default: GET)")
+
+
+def _draw_checked(args) -> int | None:
+    """Route `draw --gateway` to the request picture; say what draw needs when neither is whole."""
+    if args.gateway is not None:
+        if not args.url:
+            raise _usage("k8slab draw: --gateway needs --url")
+        args.ingress, args.json = None, False
+        return _request(args, quiet=True)
+    if not args.service or not args.client:
+        raise _usage("k8slab draw: give --service and --client (a route), or --gateway and --url (a request)")
+    return None
+
+
+def _usage(message: str) -> SystemExit:
+    print(message, file=sys.stderr)
+    return SystemExit(2)
+
+
+def _request(args, quiet: bool = False) -> int:
+    from .gateway import RequestError, ingress_request, parse_request, request
+    try:
+        req = parse_request(args.url, args.header, args.method)
+    except RequestError as e:                    # a usage mistake: exit 2, as argparse's are
+        print(f"k8slab request: {e}", file=sys.stderr)
+        if args.json:
+            _print_json_error(str(e))
+        return 2
+    cluster = _cluster(args)
+    _notes(cluster)
+    if args.gateway is not None:
+        answer = request(cluster, args.gateway, req)
+    else:
+        answer = ingress_request(cluster, req, args.ingress or None)
+    if not quiet:
+        print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.text())
+    if args.output:
+        from .draw import draw
+        draw(answer).save(args.output)
+        print(f"wrote {args.output}", file=sys.stderr if not quiet else sys.stdout)
+    return 0
 
 
 def _dial_options(p, dial_help: str) -> None:
@@ -359,6 +431,8 @@ def _command(args) -> int:
         print(f"ok: no problems in {count} file{'s' if count != 1 else ''}")
         return 0
     if args.command == "draw":
+        if (done := _draw_checked(args)) is not None:
+            return done
         from .draw import draw
         cluster, r = _route(args)
         _notes(cluster)
@@ -385,6 +459,8 @@ def _command(args) -> int:
         return _trace(args)
     if args.command == "diagnose":
         return _diagnose(args)
+    if args.command == "request":
+        return _request(args)
     if args.command == "dns":
         from .dns import lookup
         cluster = _cluster(args)

@@ -406,7 +406,8 @@ def _system_dot(source: str, fmt: str, path: Path) -> bytes:
 
 # -- draw ----------------------------------------------------------------------------------------
 def draw(obj, *, caption: bool = True) -> Diagram:
-    """A Diagram of a route (`cluster.route(...)`) or of a whole Cluster.
+    """A Diagram of a route (`cluster.route(...)`), of a Gateway's answer to an HTTP request
+    (`k8slab.gateway.request(...)`) or of a whole Cluster.
 
     `caption=False` leaves out a route's headline and reason, for a page that prints them
     already (the explorer).
@@ -415,6 +416,8 @@ def draw(obj, *, caption: bool = True) -> Diagram:
         return _ClusterPicture(obj).diagram()
     if all(hasattr(obj, a) for a in ("hops", "service", "cluster", "client", "endpoints")):
         return _RoutePicture(obj, caption).diagram()
+    if all(hasattr(obj, a) for a in ("gateway", "listener", "backends", "request")):
+        return _RequestPicture(obj, caption).diagram()    # k8slab.gateway's Answer
     raise TypeError("draw() takes a route (cluster.route(client=..., service=...)) or a "
                     f"Cluster, not {type(obj).__name__}")
 
@@ -1026,3 +1029,122 @@ class _ClusterPicture:
         elif not p.ready:
             lines.append("not ready")
         return lines
+
+
+class _RequestPicture:
+    """An HTTP request through a Gateway (or an Ingress controller): client, load balancer,
+    listener, the route rule that won, the Services by weight, their pods; a 404, 500 or
+    redirect drawn where the Gateway answers it (k8slab.gateway.Answer)."""
+
+    _GATEWAY = ("#e7298a", "#fbe0ef")        # the Gateway's own hops: listener and route rule
+    _MAX_PODS = 6                            # per backend; the rest are counted
+
+    def __init__(self, answer, caption: bool = True):
+        self.a = answer
+        self.caption = caption
+
+    def diagram(self) -> Diagram:
+        a = self.a
+        status = "no answer" if a.status is None else f"HTTP {a.status}"
+        summary = f"<Diagram: {_clean(a.request.method)} {_clean(a.request.url)} via {_clean(a.gateway)}, {status}>"
+        return Diagram(self._graph("LR"), summary, alt=f"{self._caption()[0]} {_clean(a.reason)}",
+                       narrower=lambda: self._graph("TB"))
+
+    def _graph(self, rankdir: str):
+        a = self.a
+        g = _new_graph("request", self._caption() if self.caption else [], rankdir)
+        line, fill = self._GATEWAY
+        gw_style = {"color": line, "fillcolor": fill}
+        req = a.request
+        g.node("client", _hop_style("client") | {"label": _label(
+            "client", f"{_clean(req.method)} {_shorten(_clean(req.url), 48)}")})
+        where = f"{a.address}:{req.port}" if a.address else f"port {req.port}"
+        front = "the ingress controller's load balancer" if a.kind == "Ingress" else "the Gateway's load balancer"
+        g.node("lb", _hop_style("load-balancer") | {"label": _label(
+            front, _clean(where), "to the proxy pods" if a.kind == "Ingress" else "to the Gateway's proxy pods")})
+        g.edge("client", "lb", _path_edge("load-balancer"))
+        if a.status is None:
+            self._stop(g, "lb", f"nothing listens on {req.port}")
+            return g
+        if a.kind == "Ingress":
+            last = "lb"
+        elif a.listener is None:
+            self._stop(g, "lb", f"404: no listener for {req.host}")
+            return g
+        else:
+            host = a.listener_hostname or "any host"
+            g.node("listener", gw_style | {"label": _label(
+                "Gateway", *_wrap(a.gateway, 28, 2), f"listener {_clean(a.listener)}",
+                f"{_clean(a.listener_protocol)} :{a.listener_port}, {_clean(host)}")})
+            g.edge("lb", "listener", {"color": line, "penwidth": "2.6"})
+            last = "listener"
+        if a.route is None:
+            self._stop(g, last, f"{a.status}: no route matches")
+            return g
+        what = "Ingress" if a.kind == "Ingress" else "HTTPRoute"
+        lines = [what, *_wrap(a.route, 28, 2), f"rule {a.rule}" if a.rule is not None else "defaultBackend"]
+        if a.match is not None:
+            lines += _wrap(self._match_text(a.match), 40, 3)
+        g.node("rule", gw_style | {"label": _label(*lines)})
+        g.edge(last, "rule", {"color": line, "penwidth": "2.6"})
+        if a.location is not None:
+            self._stop(g, "rule", f"{a.status} redirect", f"Location: {_shorten(_clean(a.location), 40)}",
+                       colour="#1b7837")
+            return g
+        if not a.backends:
+            self._stop(g, "rule", f"{a.status}: no backendRefs")
+            return g
+        for i, b in enumerate(a.backends):
+            share = _percent(b.probability)
+            edge = _path_edge("service", f"weight {b.weight} ({share})") if b.probability > 0 else \
+                _faint_edge(f"weight {b.weight} (0%)")
+            if b.location:
+                sid = f"stop{i}"
+                g.node(sid, _STOP_STYLE | {"fontsize": "11", "fillcolor": "#1b7837", "color": "#1b7837",
+                                           "label": _label(f"{b.status} redirect", *_wrap(_clean(b.location), 34, 2))})
+                g.edge("rule", sid, edge | {"color": "#1b7837", "fontcolor": "#1b7837"})
+                continue
+            if b.status != 200:
+                sid = f"stop{i}"
+                g.node(sid, _STOP_STYLE | {"fontsize": "11", "label": _label(
+                    f"\u2715 {b.status}", *_wrap(_clean(b.label), 34, 1), *_wrap(_clean(b.short_problem or ""), 34, 2))})
+                g.edge("rule", sid, edge | {"color": _STOP, "fontcolor": _STOP})
+                continue
+            sid = f"svc{i}"
+            g.node(sid, _hop_style("service") | {"label": _label(
+                "Service", *_wrap(b.label, 28, 2), f"port {b.ref.port}")})
+            g.edge("rule", sid, edge)
+            for j, e in enumerate(b.endpoints[:self._MAX_PODS]):
+                pid = f"pod{i}_{j}"
+                g.node(pid, _hop_style("pod") | {"label": _label(
+                    *_wrap(e['pod'] or e['address'], 24, 2), _clean(e["address"]),
+                    f"on {_clean(e['node'])}" if e.get("node") else "")})
+                g.edge(sid, pid, _path_edge("pod", _percent(e["probability"])) if b.probability > 0
+                       else _faint_edge())
+            more = len(b.endpoints) - self._MAX_PODS
+            if more > 0:
+                g.node(f"more{i}", _PLAIN | {"label": f"+ {_plural(more, 'more pod')}"})
+                g.edge(sid, f"more{i}", _faint_edge())
+        return g
+
+    @staticmethod
+    def _match_text(m) -> str:
+        parts = [f"{m.path_type} {m.path}"]
+        if m.method:
+            parts.append(m.method)
+        parts += [f"{h.name}: {h.value}" for h in m.headers]
+        parts += [f"?{q.name}={q.value}" for q in m.query_params]
+        return ", ".join(_clean(p) for p in parts)
+
+    def _stop(self, g, after: str, *words: str, colour: str = _STOP) -> None:
+        attrs = _STOP_STYLE | {"fontsize": "12", "fillcolor": colour, "color": colour,
+                               "label": _label(f"\u2715 {words[0]}" if colour == _STOP else words[0],
+                                               *words[1:])}
+        g.node("stop", attrs)
+        g.edge(after, "stop", {"color": colour, "penwidth": "2.6"})
+
+    def _caption(self) -> list[str]:
+        a = self.a
+        status = "no answer (nothing listens)" if a.status is None else f"HTTP {a.status}"
+        head = f"{_clean(a.request.method)} {_clean(a.request.url)} \u2192 {_clean(a.gateway)}: {status}"
+        return _wrap(head, 110, 2) + _wrap(_clean(a.reason or ""), 110, 8)

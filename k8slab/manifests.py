@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from . import _gateway_manifests
 from .errors import K8slabError, Problem
 from .model import (
     Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
@@ -506,6 +507,9 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
             problems.append(Problem(o.file, f"{o.where}: kind: Required value "
                                             "(every object needs apiVersion and kind)"))
             continue
+        if kind in _gateway_manifests.API_VERSIONS or (kind == "Namespace" and kind not in KINDS):
+            problems.extend(_gateway_problems(o))     # Gateway API and Ingress: their own module
+            continue
         if kind not in KINDS:
             conf = _kube_proxy_configmap(o.obj) if kind == "ConfigMap" else None
             if conf is not None:
@@ -544,6 +548,16 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
     notes = [f"skipped {n} {kind} object{'s' if n > 1 else ''}: k8slab does not read that kind"
              for kind, n in sorted(skipped.items())]
     return problems, notes
+
+
+def _gateway_problems(o: _Object) -> list[Problem]:
+    if o.kind == "Namespace":
+        return []            # read for its labels only (Gateway allowedRoutes selectors)
+    try:
+        found = _gateway_manifests.validate(o.obj)
+    except Exception as e:  # noqa: BLE001 - a checker bug must not become a traceback
+        found = [_gateway_manifests.CheckProblem("", f"{INTERNAL}: {type(e).__name__}: {_shorten(str(e))}")]
+    return [Problem(o.file, fp.message, o.kind, o.name, fp.path) for fp in found]
 
 
 def validate_files(paths: Iterable[str]) -> list[Problem]:
@@ -731,8 +745,12 @@ class _Builder:
         pods = self._pods(raw_pods, nodes, taints)
         services = self._services(nodes)
         slices = self._slices()
-        return Cluster(nodes, pods, services, slices, proxy, self._cloud(nodes), self.notes,
-                       self.files)
+        cluster = Cluster(nodes, pods, services, slices, proxy, self._cloud(nodes), self.notes,
+                          self.files)
+        cluster.gateway_objects = _gateway_manifests.read(
+            (o.kind, o.namespace, o.obj) for o in self.objects
+            if o.kind in _gateway_manifests.API_VERSIONS or o.kind == "Namespace")
+        return cluster
 
     # -- kube-proxy ----------------------------------------------------------------------
     def _proxy_config(self) -> ProxyConfig:

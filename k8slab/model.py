@@ -8,6 +8,9 @@ from typing import Mapping
 __all__ = [
     "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
     "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig", "CONTROLLER",
+    "LabelSelectorSpec", "GatewayClass", "Listener", "Gateway", "ParentRef", "HTTPMatchValue",
+    "HTTPRouteMatch", "HTTPBackendRef", "HTTPRouteRule", "HTTPRoute", "ReferenceGrant",
+    "IngressBackend", "IngressPath", "IngressRule", "Ingress", "GatewayObjects",
 ]
 
 #: The well-known node label topology-aware routing reads.
@@ -218,6 +221,9 @@ class Cluster:
     `k8slab.shortcuts`, a layer above the parser and the router.
     """
 
+    #: The Gateway API and Ingress objects read with the cluster (set by the parser).
+    gateway_objects: "GatewayObjects | None" = None
+
     def __init__(self, nodes=(), pods=(), services=(), slices=(), proxy: ProxyConfig | None = None,
                  cloud_provider: bool = True, notes=(), sources=()):
         self.nodes: tuple[Node, ...] = tuple(sorted(nodes, key=lambda n: n.name))
@@ -260,8 +266,10 @@ class Cluster:
         services = [service if s.key == service.key else s for s in self.services]
         if service.key not in self._service_by_key:
             services.append(service)
-        return Cluster(self.nodes, self.pods, services, self.slices, self.proxy,
+        copy = Cluster(self.nodes, self.pods, services, self.slices, self.proxy,
                        self.cloud_provider, self.notes, self.sources)
+        copy.gateway_objects = self.gateway_objects
+        return copy
 
     # -- what the EndpointSlice controller computes ------------------------------------------
     def selected_pods(self, service: Service) -> list[Pod]:
@@ -356,3 +364,191 @@ class Cluster:
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
     return replace(e, port=port)
+
+
+# ---------------------------------------------------------------------------------------
+# After the load balancer: the Gateway API (gateway.networking.k8s.io/v1) and Ingress
+# (networking.k8s.io/v1), as read after defaulting. The matching lives in gateway.py.
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LabelSelectorSpec:
+    """A metav1.LabelSelector: matchLabels plus (key, operator, values) expressions."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class GatewayClass:
+    """A GatewayClass: which controller (implementation) programs the Gateways of this class."""
+
+    name: str
+    controller_name: str
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One entry of a Gateway's spec.listeners, with allowedRoutes defaulted."""
+
+    name: str
+    port: int
+    protocol: str                                   # HTTP, HTTPS, TLS, TCP, UDP or a domain-prefixed one
+    hostname: str | None = None
+    allowed_from: str = "Same"                      # allowedRoutes.namespaces.from: Same, All, Selector, None
+    allowed_selector: LabelSelectorSpec | None = None
+    allowed_kinds: tuple[tuple[str, str], ...] = ()  # (group, kind); empty: the protocol's default kinds
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """A Gateway: listeners a Gateway implementation opens behind its load balancer."""
+
+    name: str
+    namespace: str
+    class_name: str
+    listeners: tuple[Listener, ...] = ()
+    addresses: tuple[str, ...] = ()                 # status.addresses (or spec.addresses) values
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    """An HTTPRoute's parentRefs entry (namespace None: the route's own)."""
+
+    name: str
+    namespace: str | None = None
+    group: str = "gateway.networking.k8s.io"
+    kind: str = "Gateway"
+    section_name: str | None = None
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class HTTPMatchValue:
+    """A header or query-parameter match: name, value and type (Exact or RegularExpression)."""
+
+    name: str
+    value: str
+    type: str = "Exact"
+
+
+@dataclass(frozen=True)
+class HTTPRouteMatch:
+    """One entry of a rule's matches (all of its conditions must hold)."""
+
+    path_type: str = "PathPrefix"                   # Exact, PathPrefix, RegularExpression
+    path: str = "/"
+    headers: tuple[HTTPMatchValue, ...] = ()
+    query_params: tuple[HTTPMatchValue, ...] = ()
+    method: str | None = None
+
+
+@dataclass(frozen=True)
+class HTTPBackendRef:
+    """A rule's backendRefs entry (namespace None: the route's own)."""
+
+    name: str
+    namespace: str | None = None
+    group: str = ""
+    kind: str = "Service"
+    port: int | None = None
+    weight: int = 1
+    filters: tuple[str, ...] = ()                   # filter types, noted only
+    redirect: Mapping[str, object] | None = field(default=None, hash=False)   # its RequestRedirect filter
+
+
+@dataclass(frozen=True)
+class HTTPRouteRule:
+    """One entry of an HTTPRoute's rules, with matches defaulted to PathPrefix /."""
+
+    matches: tuple[HTTPRouteMatch, ...] = (HTTPRouteMatch(),)
+    backend_refs: tuple[HTTPBackendRef, ...] = ()
+    filters: tuple[str, ...] = ()                   # filter types, in order
+    redirect: Mapping[str, object] | None = field(default=None, hash=False)   # requestRedirect, as given
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class HTTPRoute:
+    """An HTTPRoute: which requests on which Gateway listeners go to which backends."""
+
+    name: str
+    namespace: str
+    parent_refs: tuple[ParentRef, ...] = ()
+    hostnames: tuple[str, ...] = ()
+    rules: tuple[HTTPRouteRule, ...] = (HTTPRouteRule(),)
+    created: str | None = None                      # metadata.creationTimestamp (RFC 3339), if given
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ReferenceGrant:
+    """A ReferenceGrant: which kinds in which namespaces may refer to objects in its namespace."""
+
+    name: str
+    namespace: str
+    from_: tuple[tuple[str, str, str], ...] = ()    # (group, kind, namespace)
+    to: tuple[tuple[str, str, str | None], ...] = ()  # (group, kind, name or None for all)
+
+
+@dataclass(frozen=True)
+class IngressBackend:
+    """An Ingress backend: a Service and port (a number or a name), or another resource."""
+
+    service: str | None = None
+    port: int | str | None = None
+    resource: str | None = None                     # "Kind/name" of a resource backend
+
+
+@dataclass(frozen=True)
+class IngressPath:
+    """One spec.rules[].http.paths entry."""
+
+    path: str | None
+    path_type: str                                  # Exact, Prefix, ImplementationSpecific
+    backend: IngressBackend
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    """One spec.rules entry: a host (None: every host) and its paths."""
+
+    host: str | None = None
+    paths: tuple[IngressPath, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """An Ingress (networking.k8s.io/v1): the older, frozen way to route HTTP to Services."""
+
+    name: str
+    namespace: str
+    class_name: str | None = None                   # spec.ingressClassName
+    default_backend: IngressBackend | None = None
+    rules: tuple[IngressRule, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class GatewayObjects:
+    """Every Gateway API and Ingress object read, and the namespaces' labels they select on."""
+
+    classes: tuple[GatewayClass, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    routes: tuple[HTTPRoute, ...] = ()
+    grants: tuple[ReferenceGrant, ...] = ()
+    ingresses: tuple[Ingress, ...] = ()
+    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+
+    def gateway(self, key: str) -> Gateway | None:
+        return next((g for g in self.gateways if g.key == key), None)
