@@ -1,6 +1,6 @@
 """The names kube-proxy derives: IPv4 text as it parses it, Service port names, chain hashes."""
 
-# Shared by proxy (what it decides) and iptables (what it writes), so neither imports the other.
+# Shared by proxy.decision (what it decides) and the mode writers (what they write), so neither imports the other.
 from __future__ import annotations
 
 import base64

@@ -29,7 +29,7 @@ import pytest
 
 import k8slab
 from k8slab import K8slabError
-from k8slab.iptables import chains_for
+from k8slab.proxy.iptables import chains_for
 from k8slab.proxy import rules
 from k8slab.model import Cluster, Endpoint, EndpointSlice, Node, ProxyConfig, Service, ServicePort
 

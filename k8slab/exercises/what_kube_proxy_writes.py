@@ -42,7 +42,7 @@ def _chain_kind(name: str) -> str:
 
 
 def _svc_chain(cluster, node: str, service: str) -> list[str]:
-    from ..iptables import chains_for
+    from ..proxy.iptables import chains_for
     svc = cluster.service(service)
     chain = chains_for(svc, svc.ports[0])["KUBE-SVC"]
     return [ln for ln in _nat_lines(cluster, node) if ln.startswith(f"-A {chain} ")]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
-from .model import Cluster, Endpoint, Service, ServicePort
+from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
+from ..model import Cluster, Endpoint, Service, ServicePort
 
 __all__ = ["write", "chains_for", "KUBE_PROXY_VERSION", "LARGE_CLUSTER_ENDPOINTS", "JUMP_RULES"]
 

@@ -1,4 +1,4 @@
-"""Which endpoints a node's kube-proxy uses for a Service, and with what probability."""
+"""What a node's kube-proxy decides for each Service port, once: endpoints, probabilities, drops."""
 
 # Every rule here follows kube-proxy's source (kubernetes/kubernetes):
 #   pkg/proxy/topology.go            CategorizeEndpoints, topologyModeFromHints, availableForTopology
@@ -18,13 +18,11 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
-from . import iptables
-from .errors import K8slabError
-from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
-from .model import Endpoint, Service, ServicePort
+from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
+from ..model import Endpoint, Service, ServicePort
 
 __all__ = [
-    "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints", "rules",
+    "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints",
     "MODES", "cascade", "cascade_shares", "probability_text",
     "numgen_map", "numgen_rule", "nft_endpoint_chain",
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
@@ -690,24 +688,3 @@ def _ipv6(text) -> str | None:
         return None
     return str(ip) if ip.version == 6 else None
 
-
-def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
-    """The rules kube-proxy on `node` writes for `cluster`, as `iptables-save` prints them.
-
-    mode "iptables": the filter and nat tables; mode "ipvs": what `ipvsadm -Ln` lists. With
-    `explain`, every chain gets a `#` line naming the hop of a route it implements.
-    Raises K8slabError for an unknown node or mode.
-    """
-    if not isinstance(mode, str) or mode not in MODES:
-        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
-    if not isinstance(node, str) or cluster.node(node) is None:
-        names = [n.name for n in cluster.nodes]
-        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-        raise K8slabError(f"no node {node!r} in this cluster"
-                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
-    if mode == "nftables":
-        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
-                          "default) or ipvs")
-    the_node = cluster.node(node)
-    return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
-                          explain=explain)

@@ -1,0 +1,50 @@
+"""kube-proxy as kube-proxy's pkg/proxy is built: the decision once, then per mode its text and its walk."""
+
+# The layout follows kubernetes/kubernetes pkg/proxy: what every mode shares (topology.go,
+# serviceport.go, endpointslicecache.go) is `decision`; each mode writes that decision in
+# its own words (pkg/proxy/iptables, pkg/proxy/nftables): `iptables` (and the ipvs listing, as
+# it was), `nftables`; and each mode's text is walked packet by packet by its own walk module
+# (`iptables_walk`, `nftables_walk`), which trace.py picks by the cluster's mode. This
+# package's own namespace is the decision plus `rules`; the walk modules are imported by
+# their users (trace), not here, since they sit above routing in the data flow.
+
+from __future__ import annotations
+
+from . import decision, iptables
+from ..errors import K8slabError
+from .decision import (NodeView, categorize, shares, uses_topology_hints, uses_node_hints,
+    MODES, cascade, cascade_shares, probability_text, numgen_map, numgen_rule,
+    nft_endpoint_chain, Scheduler, IPVS_SCHEDULERS, ipvs_scheduler, round_robin, source_hash,
+    destination_hash, ipvs_shares, ipvs_bucket, DEFAULT_AFFINITY_TIMEOUT, affinity_timeout,
+    AffinityTable, load_balancer_shares, ServicePortState, service_ports, kube_proxy_endpoints,
+    decide, Fate, WAYS)
+
+__all__ = ["NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints",
+    "MODES", "cascade", "cascade_shares", "probability_text", "numgen_map", "numgen_rule",
+    "nft_endpoint_chain", "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin",
+    "source_hash", "destination_hash", "ipvs_shares", "ipvs_bucket",
+    "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable", "load_balancer_shares",
+    "ServicePortState", "service_ports", "kube_proxy_endpoints", "decide", "Fate", "WAYS",
+    "rules", "decision", "iptables"]
+
+
+def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
+    """The rules kube-proxy on `node` writes for `cluster`, as `iptables-save` prints them.
+
+    mode "iptables": the filter and nat tables; mode "ipvs": what `ipvsadm -Ln` lists. With
+    `explain`, every chain gets a `#` line naming the hop of a route it implements.
+    Raises K8slabError for an unknown node or mode.
+    """
+    if not isinstance(mode, str) or mode not in MODES:
+        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
+    if not isinstance(node, str) or cluster.node(node) is None:
+        names = [n.name for n in cluster.nodes]
+        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+        raise K8slabError(f"no node {node!r} in this cluster"
+                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
+    if mode == "nftables":
+        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
+                          "default) or ipvs")
+    the_node = cluster.node(node)
+    return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
+                          explain=explain)
