@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from . import decision, iptables
+from . import decision, iptables, nftables
 from ..errors import K8slabError
 from .decision import (NodeView, categorize, shares, uses_topology_hints, uses_node_hints,
     MODES, cascade, cascade_shares, probability_text, numgen_map, numgen_rule,
@@ -25,14 +25,16 @@ __all__ = ["NodeView", "categorize", "shares", "uses_topology_hints", "uses_node
     "source_hash", "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable", "load_balancer_shares",
     "ServicePortState", "service_ports", "kube_proxy_endpoints", "decide", "Fate", "WAYS",
-    "rules", "decision", "iptables"]
+    "rules", "decision", "iptables", "nftables"]
 
 
 def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
-    """The rules kube-proxy on `node` writes for `cluster`, as `iptables-save` prints them.
+    """The rules kube-proxy on `node` writes for `cluster`, in the mode's own form.
 
-    mode "iptables": the filter and nat tables; mode "ipvs": what `ipvsadm -Ln` lists. With
-    `explain`, every chain gets a `#` line naming the hop of a route it implements.
+    mode "iptables": the filter and nat tables as `iptables-save` prints them; mode
+    "nftables": table `ip kube-proxy` as `nft -f` input (knftables' dump form); mode "ipvs"
+    (deprecated upstream since 1.35): what `ipvsadm -Ln` lists. With `explain`, every
+    iptables chain gets a `#` line naming the hop of a route it implements.
     Raises K8slabError for an unknown node or mode.
     """
     if not isinstance(mode, str) or mode not in MODES:
@@ -42,9 +44,8 @@ def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> 
         listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
         raise K8slabError(f"no node {node!r} in this cluster"
                           + (f"; its nodes are {listed}" if names else "; it has no nodes"))
-    if mode == "nftables":
-        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
-                          "default) or ipvs")
     the_node = cluster.node(node)
+    if mode == "nftables":
+        return nftables.write(cluster, the_node, service_ports(cluster, the_node))
     return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
                           explain=explain)

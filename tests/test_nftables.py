@@ -1,0 +1,200 @@
+"""`k8slab rules --mode nftables`: kube-proxy's nftables ruleset, held to kube-proxy's own tests.
+
+The inputs are those of kubernetes/kubernetes pkg/proxy/nftables/proxier_test.go, written as
+manifests (tests/fixtures/rules/, shared with the iptables tests: upstream's two test files
+build the same Services), and NewFakeProxier's settings: node test-node at 192.168.0.2,
+pod CIDR 10.0.0.0/8, ServiceCIDR 172.30.0.0/16, nodePortAddresses 192.168.0.2/32 (which is
+also what nftables mode's default, "primary", gives for this node). Expected rulesets are
+upstream's, transcribed into tests/fixtures/nftables/.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+import k8slab
+from k8slab import K8slabError
+from k8slab.model import Cluster, ProxyConfig
+from k8slab.proxy import nftables, service_ports
+
+from test_rules import load, with_proxy
+
+HERE = pathlib.Path(__file__).parent
+EXPECTED = HERE / "fixtures" / "nftables"
+SERVICE_CIDRS = ("172.30.0.0/16",)
+
+
+def nft_rules(cluster: Cluster, node: str = "test-node", cidrs=SERVICE_CIDRS) -> str:
+    n = cluster.node(node)
+    return nftables.write(cluster, n, service_ports(cluster, n), cidrs)
+
+
+def nft_mode(cluster: Cluster, **conf) -> Cluster:
+    p = cluster.proxy
+    fields = dict(mode="nftables", cluster_cidr=p.cluster_cidr, masquerade_all=p.masquerade_all,
+                  masquerade_bit=p.masquerade_bit, node_port_addresses=p.node_port_addresses)
+    fields.update(conf)
+    return with_proxy(cluster, ProxyConfig(**fields))
+
+
+def lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def assert_same_ruleset(expected: str, got: str) -> None:
+    """As upstream's assertNFTablesTransactionEqual: the same lines, whatever their order,
+    except that each chain's rules keep their order."""
+    exp, out = lines(expected), lines(got)
+    assert sorted(exp) == sorted(out), "\n".join(
+        [f"- {x}" for x in sorted(set(exp) - set(out))] + [f"+ {x}" for x in sorted(set(out) - set(exp))])
+
+    def per_chain(ls):
+        chains: dict[str, list[str]] = {}
+        for ln in ls:
+            m = re.match(r"add rule ip kube-proxy (\S+) ", ln)
+            if m:
+                chains.setdefault(m.group(1), []).append(ln)
+        return chains
+
+    assert per_chain(exp) == per_chain(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Expected rulesets
+# ---------------------------------------------------------------------------------------
+
+def test_overall_nftables_rules():
+    # TestOverallNFTablesRules (proxier_test.go): six Services, every kind of chain.
+    cluster = nft_mode(load("overall.yaml"))
+    assert_same_ruleset((EXPECTED / "overall.expected").read_text(), nft_rules(cluster))
+
+
+def test_the_dump_is_in_knftables_order_so_nft_can_load_it():
+    # table, chains, sets, maps, rules, elements: every name is defined before it is used.
+    out = lines(nft_rules(nft_mode(load("overall.yaml"))))
+    kinds = [ln.split()[1] for ln in out]
+    order = ["table", "chain", "set", "map", "rule", "element"]
+    assert kinds == sorted(kinds, key=order.index)
+    chains = [ln.split()[4] for ln in out if ln.startswith("add chain")]
+    assert chains == sorted(chains)
+
+
+def test_rules_mode_nftables_goes_through_proxy_rules():
+    cluster = nft_mode(load("overall.yaml"))
+    out = k8slab.proxy.rules(cluster, "test-node", mode="nftables")
+    # The cluster says nothing of its ServiceCIDRs: kubeadm's default range.
+    assert 'add rule ip kube-proxy cluster-ips-check ip daddr { 10.96.0.0/12 } drop' in out
+    assert "numgen random mod 2 vmap" in out
+
+
+def test_no_endpoints_reject_and_local_drop_verdicts():
+    # TestNoEndpointsReject's Service (every way in REJECTs) and svc2 of the overall test
+    # (Local policy, no local endpoint: DROP for outside traffic only).
+    cluster = nft_mode(load("no_endpoints_reject.yaml"))
+    out = nft_rules(cluster)
+    assert re.search(r'no-endpoint-services \{ 172\.30\.0\.41 \. tcp \. 80 comment "ns1/svc1:p80" : goto reject-chain \}', out)
+    assert re.search(r'no-endpoint-nodeports \{ tcp \. 3001 comment "ns1/svc1:p80" : goto reject-chain \}', out)
+    assert not re.search(r"add element ip kube-proxy service-(ips|nodeports) ", out)   # nothing to DNAT to
+    assert "add chain ip kube-proxy service-" not in out
+
+
+def test_masquerade_all_and_no_local_detector():
+    base = load("overall.yaml")
+    out = nft_rules(nft_mode(base, masquerade_all=True))
+    assert "add rule ip kube-proxy service-ULMVA6XW-ns1/svc1/tcp/p80 ip daddr 172.30.0.41 jump mark-for-masquerade" in out
+    out = nft_rules(nft_mode(base, cluster_cidr=None))
+    assert "ip saddr != 10.0.0.0/8" not in out
+    assert "short-circuit pod traffic" not in out          # IfLocalNFT needs a detector
+    assert "short-circuit local traffic" in out
+
+
+def test_masquerade_bit_sets_the_mark():
+    out = nft_rules(nft_mode(load("overall.yaml"), masquerade_bit=5))
+    assert "add rule ip kube-proxy mark-for-masquerade mark set mark or 0x20" in out
+    assert "add rule ip kube-proxy masquerading mark and 0x20 == 0 return" in out
+
+
+def test_node_port_addresses_default_primary_and_match_all():
+    base = load("overall.yaml")
+    out = nft_rules(nft_mode(base))
+    assert "add element ip kube-proxy nodeport-ips { 192.168.0.2 }" in out
+    # A loopback block never opens node ports in nftables mode.
+    out = nft_rules(nft_mode(base, node_port_addresses=("127.0.0.0/8",)))
+    assert "add set ip kube-proxy nodeport-ips" in out and "nodeport-ips {" not in out.split("add element", 1)[-1]
+    # 0.0.0.0/0: every local address but loopback (NodePortAddresses.MatchAll); no set.
+    out = nft_rules(nft_mode(base, node_port_addresses=("0.0.0.0/0",)))
+    assert "nodeport-ips" not in out
+    assert ("add rule ip kube-proxy services fib daddr type local ip daddr != 127.0.0.0/8 "
+            "meta l4proto . th dport vmap @service-nodeports") in out
+    assert ("add rule ip kube-proxy nodeport-endpoints-check ip daddr != 127.0.0.0/8 "
+            "meta l4proto . th dport vmap @no-endpoint-nodeports") in out
+
+
+def test_chain_names_are_kube_proxys():
+    # servicePortChainNameBase / servicePortEndpointChainNameBase examples in proxier.go.
+    assert nftables.chain_name_base("ns1/svc1/tcp/p80") == "ULMVA6XW-ns1/svc1/tcp/p80"
+    assert nftables.chain_name_base("ns1/svc1/tcp/p80__10.180.0.1/80") == "5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80"
+    long = nftables.chain_name_base("x" * 300)
+    assert len(long) == 240 and long.endswith("...")
+
+
+def test_unknown_mode_and_node_are_clear_errors():
+    cluster = nft_mode(load("overall.yaml"))
+    with pytest.raises(K8slabError, match="no node 'nope'"):
+        k8slab.proxy.rules(cluster, "nope", mode="nftables")
+    with pytest.raises(K8slabError, match="kube-proxy's modes are"):
+        k8slab.proxy.rules(cluster, "test-node", mode="nft")
+
+
+# ---------------------------------------------------------------------------------------
+# A real nft loads it (in a network namespace of its own, never the host's ruleset)
+# ---------------------------------------------------------------------------------------
+
+def _nft_in_netns(script: str) -> subprocess.CompletedProcess:
+    with tempfile.NamedTemporaryFile("w", suffix=".nft", delete=False) as f:
+        f.write(script)
+        path = f.name
+    try:
+        return subprocess.run(["unshare", "-n", "sh", "-c", f"nft -f {path} && nft list table ip kube-proxy"],
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        os.unlink(path)
+
+
+def _can_unshare() -> bool:
+    if not shutil.which("nft") or not shutil.which("unshare"):
+        return False
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+needs_nft = pytest.mark.skipif(not _can_unshare() and not os.environ.get("K8SLAB_REQUIRE_KERNEL"),
+                               reason="needs nft and unshare -n (root); K8SLAB_REQUIRE_KERNEL=1 makes it fail instead")
+
+
+@needs_nft
+@pytest.mark.parametrize("fixture", ["overall.yaml", "no_endpoints_reject.yaml", "load_balancer.yaml",
+                                     "external_traffic_policy_local.yaml"])
+def test_nft_loads_the_output_unchanged(fixture):
+    out = nft_rules(nft_mode(load(fixture)))
+    done = _nft_in_netns(out)
+    assert done.returncode == 0, done.stderr
+    assert "table ip kube-proxy" in done.stdout
+
+
+@needs_nft
+def test_nft_loads_the_demo_cluster_on_every_node():
+    cluster = k8slab.demo_cluster()
+    cluster = nft_mode(cluster)
+    for node in cluster.nodes:
+        done = _nft_in_netns(k8slab.proxy.rules(cluster, node.name, mode="nftables"))
+        assert done.returncode == 0, done.stderr
