@@ -44,7 +44,8 @@ from fractions import Fraction
 from . import proxy, routing
 from .errors import K8slabError
 from .model import Cluster, Node
-from .proxy.iptables_walk import JUMP_RULES, Rule, Ruleset, Tables, parse_rules
+from .proxy import iptables_walk, nftables_walk
+from .proxy.iptables_walk import JUMP_RULES, Rule, Ruleset, parse_rules
 from .proxy.packet import Packet, Path, inside, steps
 
 __all__ = ["Trace", "Branch", "Ruleset", "Rule", "NodeWalk", "trace", "walk", "parse_rules", "parse_dial",
@@ -120,13 +121,18 @@ class _Walker:
         self._endpoint_pods: dict[str, tuple[str | None, str | None]] | None = None
         self.client_src: str | None = None     # the client's own address (trace sets it)
         self.health_ports = {s.health_check_node_port for s in cluster.services if s.health_check_node_port}
-        self.tables = Tables(self.rules, self.local)
+        # The cluster's kube-proxy mode picks the text walked: iptables-save tables, or
+        # table ip kube-proxy in nftables mode (ipvs clusters are walked as iptables, as before).
+        self.mode = "nftables" if getattr(cluster.proxy, "mode", None) == "nftables" else "iptables"
+        walks = nftables_walk if self.mode == "nftables" else iptables_walk
+        self.parse = nftables_walk.parse_ruleset if self.mode == "nftables" else parse_rules
+        self.tables = walks.Tables(self.rules, self.local)
 
     # -- what the network knows -------------------------------------------------------------
     def rules(self, node: Node) -> Ruleset:
         rs = self.rulesets.get(node.name)
         if rs is None:
-            rs = self.rulesets[node.name] = parse_rules(proxy.rules(self.cluster, node.name))
+            rs = self.rulesets[node.name] = self.parse(proxy.rules(self.cluster, node.name, mode=self.mode))
         return rs
 
     def local(self, node: Node, address: str) -> bool:
@@ -619,14 +625,15 @@ def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: 
     stays on the node); any other arrives (nat PREROUTING, then filter INPUT or FORWARD).
     `recent` lists (list name, source) pairs the node's `-m recent` lists already hold.
     This is the walk kube-proxy's own tests do (proxier_test.go, tracePacket), rule by rule.
-    `rules` walks the given iptables-save text instead of what `proxy.rules` prints.
+    `rules` walks the given text (iptables-save, or nft -f text for a cluster in nftables
+    mode) instead of what `proxy.rules` prints.
     """
     the_node = cluster.node(node)
     if the_node is None:
         raise K8slabError(f"no node {node!r} in this cluster")
     walker = _Walker(cluster, None, local_addresses)
     if rules is not None:
-        walker.rulesets = {node: parse_rules(rules)}
+        walker.rulesets = {node: walker.parse(rules)}
     start = Path(Fraction(1), None, Packet(src, dst, dport, protocol),
                   frozenset((node, name, source) for name, source in recent))
     mask = 1 << int(getattr(cluster.proxy, "masquerade_bit", 14))

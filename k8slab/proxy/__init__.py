@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import decision, iptables, nftables
 from ..errors import K8slabError
+from ..kube_names import chain_hash, port_name
 from .decision import (NodeView, categorize, shares, uses_topology_hints, uses_node_hints,
     MODES, cascade, cascade_shares, probability_text, numgen_map, numgen_rule,
     nft_endpoint_chain, Scheduler, IPVS_SCHEDULERS, ipvs_scheduler, round_robin, source_hash,
@@ -25,7 +26,7 @@ __all__ = ["NodeView", "categorize", "shares", "uses_topology_hints", "uses_node
     "source_hash", "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable", "load_balancer_shares",
     "ServicePortState", "service_ports", "kube_proxy_endpoints", "decide", "Fate", "WAYS",
-    "rules", "decision", "iptables", "nftables"]
+    "rules", "policy_chain", "decision", "iptables", "nftables"]
 
 
 def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
@@ -49,3 +50,12 @@ def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> 
         return nftables.write(cluster, the_node, service_ports(cluster, the_node))
     return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
                           explain=explain)
+
+
+def policy_chain(service, port, local: bool, mode: str = "iptables") -> str:
+    """The chain of a Service port's endpoints that a route's `service` hop names: the
+    Cluster policy's (iptables KUBE-SVC-HASH, nftables service-HASH-ns/name/proto/port) or,
+    with `local`, the Local policy's (KUBE-SVL-..., local-...)."""
+    if mode == "nftables":
+        return nftables.chain_names(service, port)["local" if local else "service"]
+    return ("KUBE-SVL-" if local else "KUBE-SVC-") + chain_hash(port_name(service, port) + port.protocol.lower())

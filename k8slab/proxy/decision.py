@@ -511,10 +511,10 @@ class ServicePortState:
                  "endpoints", "etp_local", "itp_local", "view", "node", "node_address",
                  "uses_cluster", "uses_local", "cluster_endpoints", "local_endpoints",
                  "has_endpoints", "internal", "external", "firewall", "firewall_allows_lb_ips",
-                 "masquerade_all", "local_cidr")
+                 "masquerade_all", "local_cidr", "mode")
 
     def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view,
-                 node=None, masquerade_all: bool = False, local_cidr=None):
+                 node=None, masquerade_all: bool = False, local_cidr=None, mode: str = "iptables"):
         self.svc, self.port = svc, port
         self.name = port_name(svc, port)
         self.proto = port.protocol.lower()
@@ -553,7 +553,13 @@ class ServicePortState:
         else:
             self.internal = ("local" if self.local_endpoints else "drop") if self.itp_local else "cluster"
             self.external = ("local" if self.local_endpoints else "drop") if self.etp_local else "cluster"
-        self.firewall = has_any and bool(self.lb_ips) and bool(self.source_ranges)
+        # The one place the modes decide differently: iptables writes KUBE-FW only for a
+        # Service with endpoints; nftables fills firewall-ips whatever the endpoints
+        # (pkg/proxy/nftables/proxier.go, usesFWChain), and checks it before DNAT, so a
+        # blocked source is dropped there even when a reject would follow.
+        self.mode = mode
+        self.firewall = ((has_any or mode == "nftables") and bool(self.lb_ips)
+                         and bool(self.source_ranges))
         node_ip = ipv4(self.node_address) if self.node_address else None
         self.firewall_allows_lb_ips = bool(node_ip) and any(
             ipaddress.IPv4Address(node_ip) in net for net in self.source_ranges)
@@ -588,11 +594,21 @@ class ServicePortState:
         """`-m addrtype --src-type LOCAL`: the node's own address, or loopback."""
         return source == self.node_address or ipaddress.ip_address(source).is_loopback
 
+    def source_allowed(self, source: str) -> bool:
+        """loadBalancerSourceRanges admit `source` (or it is a load-balancer IP of this
+        Service while the node's own address is in a range: the VIP loops back locally)."""
+        if any(ipaddress.ip_address(source) in net for net in self.source_ranges):
+            return True
+        return self.firewall_allows_lb_ips and source in self.lb_ips
+
     def fate(self, source: str, way: str) -> Fate:
         """What this node's rules do with a new connection from `source` arriving by `way`
         (one of WAYS): the chain it takes, whether it is marked for masquerading, or why not."""
         if way not in WAYS:
             raise ValueError(f"way {way!r}: one of {', '.join(WAYS)}")
+        if self.mode == "nftables" and way == "load-balancer" and self.firewall \
+                and not self.source_allowed(source):
+            return Fate("drop", why="source-range")   # firewall-check, before any reject
         if not self.has_endpoints:
             return Fate("reject", why="no-endpoints")          # "... has no endpoints" REJECT
         if way == "cluster-ip":
@@ -607,8 +623,7 @@ class ServicePortState:
         if way == "load-balancer" and self.firewall:
             # KUBE-FW: `-s RANGE -j KUBE-EXT` per range (and the load balancer's own IPs when
             # the node is in a range); the rest falls through to KUBE-PROXY-FIREWALL's DROP.
-            allowed = any(ipaddress.ip_address(source) in net for net in self.source_ranges)
-            if not allowed and not (self.firewall_allows_lb_ips and source in self.lb_ips):
+            if not self.source_allowed(source):
                 return Fate("drop", why="source-range")
         if not self.etp_local:
             return Fate("dnat", self.cluster_endpoints, True)   # "masquerade traffic for ..."
@@ -640,7 +655,8 @@ def decide(cluster, service: Service, port: ServicePort, node,
     eps = kube_proxy_endpoints(cluster.endpoints(service, port), family)
     view = categorize(service, eps, node.name, node.zone)
     return ServicePortState(service, port, cluster_ip, eps, view, node,
-                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr)
+                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr,
+                            mode=getattr(conf, "mode", None) or "iptables")
 
 
 def service_ports(cluster, node) -> list[ServicePortState]:

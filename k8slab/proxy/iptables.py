@@ -230,7 +230,7 @@ class _Writer:
         has_external = p.external in ("cluster", "local")
         uses_ext = has_any and p.externally_accessible
         lb_chain = ext_chain
-        uses_fw = p.firewall
+        uses_fw = p.firewall and has_any        # KUBE-FW only for a Service with endpoints
         if uses_fw:
             lb_chain = fw_chain
         if not has_any:
