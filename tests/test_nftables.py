@@ -198,3 +198,63 @@ def test_nft_loads_the_demo_cluster_on_every_node():
     for node in cluster.nodes:
         done = _nft_in_netns(k8slab.proxy.rules(cluster, node.name, mode="nftables"))
         assert done.returncode == 0, done.stderr
+
+
+def test_bad_ips():
+    # TestBadIPs: "172.30.0.041", "1.2.3.004", "192.168.099.022", "203.0.113.000/025",
+    # "10.180.00.001" come out as ParseIPSloppy reads them (built in the model directly:
+    # the API server refuses them in new objects; bad_ips.yaml has them without the zeros).
+    from k8slab.model import Endpoint, EndpointSlice, Node, Service, ServicePort
+    svc = Service(name="svc1", namespace="ns1", type="LoadBalancer",
+                  ports=(ServicePort(80, 80, "TCP", "p80", 3001),), cluster_ip="172.30.0.041",
+                  external_ips=("192.168.099.022",), external_traffic_policy="Cluster",
+                  load_balancer_ingress=("1.2.3.004",),
+                  load_balancer_source_ranges=("203.0.113.000/025",))
+    sl = EndpointSlice("ns1/svc1", "svc1-1", (("p80", 80, "TCP"),), (Endpoint("10.180.00.001", 0),))
+    padded = Cluster([Node("test-node", "192.168.0.2")], [], [svc], [sl],
+                     ProxyConfig(mode="nftables", cluster_cidr="10.0.0.0/8"))
+    want = (EXPECTED / "bad_ips.expected").read_text()
+    assert_same_ruleset(want, nft_rules(padded))
+    assert_same_ruleset(want, nft_rules(nft_mode(load("bad_ips.yaml"))))
+
+
+@pytest.mark.parametrize("ip_mode,expected_rule", [("Proxy", False), ("VIP", True), (None, True)])
+def test_load_balancer_ingress_route_type_proxy(ip_mode, expected_rule):
+    # TestLoadBalancerIngressRouteTypeProxy: an ipMode: Proxy address gets no service-ips element.
+    import yaml
+    ingress = {"ip": "1.2.3.4"} | ({"ipMode": ip_mode} if ip_mode else {})
+    docs = [{"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+             "mode": "nftables", "clusterCIDR": "10.0.0.0/8"},
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "test-node"},
+             "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.2"}]}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc1", "namespace": "ns1"},
+             "spec": {"type": "LoadBalancer", "clusterIP": "10.96.30.41",
+                      "ports": [{"name": "p80", "port": 80, "protocol": "TCP", "nodePort": 30001}]},
+             "status": {"loadBalancer": {"ingress": [ingress]}}},
+            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+             "metadata": {"name": "svc1-1", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "svc1"}},
+             "addressType": "IPv4", "endpoints": [{"addresses": ["10.180.0.1"]}],
+             "ports": [{"name": "p80", "port": 80, "protocol": "TCP"}]}]
+    cluster = k8slab.Cluster.from_yaml(yaml.safe_dump_all(docs))
+    out = nft_rules(cluster)
+    assert ("add element ip kube-proxy service-ips { 1.2.3.4 . tcp . 80 :" in out) is expected_rule
+
+
+@pytest.mark.parametrize("name,expected", [
+    # Test_servicePortChainNameBase and Test_servicePortEndpointChainNameBase (the IPv4 and
+    # the truncated IPv6 cases; an IPv6 address's colons become dots).
+    ("testing/service/tcp/http", "P4ZYZVCF-testing/service/tcp/http"),
+    ("testing/service/tcp/https", "LZBRENCP-testing/service/tcp/https"),
+    ("testing/service/tcp/http__10.180.0.1/80", "JO2XBXZR-testing/service/tcp/http__10.180.0.1/80"),
+    ("testing/service/tcp/http__10.180.0.2/80", "5S6H3H22-testing/service/tcp/http__10.180.0.2/80"),
+    ("testing/service/tcp/http__fd80.abcd.12..a1b2.c3d4.e5f6.9999/80",
+     "U7E2ET36-testing/service/tcp/http__fd80.abcd.12..a1b2.c3d4.e5f6.9999/80"),
+    ("very-long-namespace-name-abcdefghijklmnopqrstuvwxyz0123456789xx/very-long-service-name-why-would-you-"
+     "even-do-this-i-mean-really/sctp/port-443-providing-the-hypertext-transmission-protocol-with-tls__"
+     "1234.5678.9abc.def0..abcd.1234.5678/443",
+     "CI6C53Q3-very-long-namespace-name-abcdefghijklmnopqrstuvwxyz0123456789xx/very-long-service-name-why-"
+     "would-you-even-do-this-i-mean-really/sctp/port-443-providing-the-hypertext-transmission-protocol-with-"
+     "tls__1234.5678.9abc.def0..abcd.1234..."),
+])
+def test_chain_name_bases(name, expected):
+    assert nftables.chain_name_base(name) == expected
