@@ -258,3 +258,13 @@ def test_load_balancer_ingress_route_type_proxy(ip_mode, expected_rule):
 ])
 def test_chain_name_bases(name, expected):
     assert nftables.chain_name_base(name) == expected
+
+
+def test_proxy_numgen_rule_is_the_writers():
+    # proxy.numgen_rule (what notebook 05 shows) is the rule the writer puts in the chain.
+    cluster = nft_mode(k8slab.demo_cluster())
+    svc = cluster.service("web")
+    eps = cluster.endpoints(svc, svc.ports[0])
+    rule = k8slab.proxy.numgen_rule(svc, svc.ports[0], eps)
+    out = k8slab.proxy.rules(cluster, "node-a", mode="nftables")
+    assert f"{nftables.chain_names(svc, svc.ports[0])['service']} {rule}" in out

@@ -225,7 +225,8 @@ def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str =
 def numgen_rule(service: Service, port, endpoints) -> str:
     """The load-balancing rule kube-proxy's nftables mode writes in a Service's chain."""
     eps = list(endpoints)
-    elements = ", ".join(f"{i} : goto {nft_endpoint_chain(service, port, e)}" for i, e in enumerate(eps))
+    # knftables.Concat writes the element list's "," as a word of its own: " , ".
+    elements = " , ".join(f"{i} : goto {nft_endpoint_chain(service, port, e)}" for i, e in enumerate(eps))
     return f"numgen random mod {len(eps)} vmap {{ {elements} }}"
 
 
