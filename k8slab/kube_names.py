@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import ipaddress
 
@@ -27,6 +28,12 @@ def ipv4(text) -> str | None:
     """The canonical IPv4 text of `text` (leading zeros allowed, as ParseIPSloppy), else None."""
     if not isinstance(text, str):
         return None
+    return _ipv4(text)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _ipv4(text: str) -> str | None:
+    # Cached: every endpoint's address is read again for every node's rules.
     parts = text.strip().split(".")
     if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 for p in parts):
         return None

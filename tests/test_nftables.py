@@ -177,7 +177,7 @@ def _can_unshare() -> bool:
         return False
 
 
-needs_nft = pytest.mark.skipif(not _can_unshare() and not os.environ.get("K8SLAB_REQUIRE_KERNEL"),
+needs_nft = pytest.mark.skipif(not _can_unshare() and os.environ.get("K8SLAB_REQUIRE_KERNEL") != "1",
                                reason="needs nft and unshare -n (root); K8SLAB_REQUIRE_KERNEL=1 makes it fail instead")
 
 

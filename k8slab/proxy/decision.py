@@ -215,7 +215,8 @@ def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str =
     port_name = getattr(port, "name", None) or ""
     ip = endpoint.address.replace(":", ".")
     name = f"{service.namespace}/{service.name}/{protocol}/{port_name}__{ip}/{endpoint.port}"
-    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()[:8]
+    # 8 base32 characters are exactly the digest's first 40 bits: encode 5 bytes, not 32.
+    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()[:5]).decode()
     base = f"{digest}-{name}"
     if len(base) > 240:                       # chainNameBaseLengthMax
         base = base[:237] + "..."

@@ -76,7 +76,8 @@ _NO_LOCALHOST = "ip daddr != 127.0.0.0/8"
 def chain_name_base(name: str) -> str:
     """hashAndTruncate: the first 8 base32 characters of the name's SHA-256, a dash, the name
     (cut to 240 characters with "..." should it ever be longer)."""
-    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()[:8]
+    # 8 base32 characters are exactly the digest's first 40 bits: encode 5 bytes, not 32.
+    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()[:5]).decode()
     base = f"{digest}-{name}"
     return base[:237] + "..." if len(base) > 240 else base
 
@@ -232,9 +233,14 @@ def _service_port(d: _Dump, s: ServicePortState) -> None:
     uses_external = has_eps and s.externally_accessible
     affinity = s.affinity > 0
     reachable = s.reachable
+    # Each endpoint's chain (and affinity set: the same base) is named once.
+    names = {id(e): nft_endpoint_chain(svc, port, e) for e in reachable}
+    for e in (*s.cluster_endpoints, *s.local_endpoints):
+        if id(e) not in names:
+            names[id(e)] = nft_endpoint_chain(svc, port, e)
 
     for e in reachable:
-        d.chain(nft_endpoint_chain(svc, port, e))
+        d.chain(names[id(e)])
     if s.cluster_endpoints:
         d.chain(cluster_chain)
     if s.local_endpoints:
@@ -304,27 +310,29 @@ def _service_port(d: _Dump, s: ServicePortState) -> None:
         d.rule(fw_chain, f"ip saddr != {{ {' , '.join(sources)} }} drop")
     if affinity:
         for e in reachable:
-            d.sets[nft_endpoint_chain(svc, port, e, "affinity-")] = (
+            d.sets[_affinity(names[id(e)])] = (
                 f"type ipv4_addr ; flags dynamic,timeout ; timeout {s.affinity}s")
     if s.cluster_endpoints:
-        _to_endpoints(d, s, cluster_chain, s.cluster_endpoints, affinity)
+        _to_endpoints(d, cluster_chain, s.cluster_endpoints, names, affinity)
     if s.local_endpoints:
-        _to_endpoints(d, s, local_chain, s.local_endpoints, affinity)
+        _to_endpoints(d, local_chain, s.local_endpoints, names, affinity)
     for e in reachable:
-        chain = nft_endpoint_chain(svc, port, e)
+        chain = names[id(e)]
         d.rule(chain, f"ip saddr {e.address} jump mark-for-masquerade")
         if affinity:
-            d.rule(chain, f"update @{nft_endpoint_chain(svc, port, e, 'affinity-')} {{ ip saddr }}")
+            d.rule(chain, f"update @{_affinity(chain)} {{ ip saddr }}")
         d.rule(chain, f"meta l4proto {proto} dnat to {e.address}:{e.port}")
 
 
-def _to_endpoints(d: _Dump, s: ServicePortState, chain: str, endpoints, affinity: bool) -> None:
+def _affinity(endpoint_chain: str) -> str:
+    """An endpoint's affinity set: its chain's name base behind "affinity-" (newEndpointInfo)."""
+    return "affinity-" + endpoint_chain[len("endpoint-"):]
+
+
+def _to_endpoints(d: _Dump, chain: str, endpoints, names: dict, affinity: bool) -> None:
     """writeServiceToEndpointRules: affinity first, then one numgen rule for all endpoints."""
-    svc, port = s.svc, s.port
     if affinity:
         for e in endpoints:
-            d.rule(chain, f"ip saddr @{nft_endpoint_chain(svc, port, e, 'affinity-')} "
-                          f"goto {nft_endpoint_chain(svc, port, e)}")
-    elements = " , ".join(f"{i} : goto {nft_endpoint_chain(svc, port, e)}"
-                          for i, e in enumerate(endpoints))
+            d.rule(chain, f"ip saddr @{_affinity(names[id(e)])} goto {names[id(e)]}")
+    elements = " , ".join(f"{i} : goto {names[id(e)]}" for i, e in enumerate(endpoints))
     d.rule(chain, f"numgen random mod {len(endpoints)} vmap {{ {elements} }}")
