@@ -26,18 +26,21 @@ __all__ = ["NodeView", "categorize", "shares", "uses_topology_hints", "uses_node
     "source_hash", "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable", "load_balancer_shares",
     "ServicePortState", "service_ports", "kube_proxy_endpoints", "decide", "Fate", "WAYS",
-    "rules", "policy_chain", "decision", "iptables", "nftables"]
+    "rules", "policy_chain", "with_mode", "decision", "iptables", "nftables"]
 
 
-def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
+def rules(cluster, node: str, mode: str | None = None, explain: bool = False) -> str:
     """The rules kube-proxy on `node` writes for `cluster`, in the mode's own form.
 
     mode "iptables": the filter and nat tables as `iptables-save` prints them; mode
     "nftables": table `ip kube-proxy` as `nft -f` input (knftables' dump form); mode "ipvs"
     (deprecated upstream since 1.35): what `ipvsadm -Ln` lists. With `explain`, every
     iptables chain gets a `#` line naming the hop of a route it implements.
+    `mode` None means the cluster's own (KubeProxyConfiguration.mode; iptables when unset).
     Raises K8slabError for an unknown node or mode.
     """
+    if mode is None:
+        mode = getattr(cluster.proxy, "mode", None) or "iptables"
     if not isinstance(mode, str) or mode not in MODES:
         raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
     if not isinstance(node, str) or cluster.node(node) is None:
@@ -59,3 +62,16 @@ def policy_chain(service, port, local: bool, mode: str = "iptables") -> str:
     if mode == "nftables":
         return nftables.chain_names(service, port)["local" if local else "service"]
     return ("KUBE-SVL-" if local else "KUBE-SVC-") + chain_hash(port_name(service, port) + port.protocol.lower())
+
+
+def with_mode(cluster, mode: str):
+    """The same cluster with kube-proxy in `mode` (KubeProxyConfiguration.mode), for comparing
+    what the modes write and do: every view follows the cluster's mode."""
+    import dataclasses
+
+    from ..model import Cluster
+    if not isinstance(mode, str) or mode not in MODES:
+        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
+    return Cluster(cluster.nodes, cluster.pods, cluster.services, cluster.slices,
+                   dataclasses.replace(cluster.proxy, mode=mode), cluster.cloud_provider,
+                   cluster.notes, cluster.sources)
