@@ -240,3 +240,18 @@ def test_service_cidrs_follow_the_writer():
     text = nftables.write(cluster, n, service_ports(cluster, n), ("172.30.0.0/16", "172.50.0.0/16"))
     assert "ip daddr { 172.30.0.0/16,172.50.0.0/16 } drop" in text
     assert SERVICE_CIDRS == ("172.30.0.0/16",)
+
+
+@pytest.mark.parametrize("dial", ["10.96.0.11:80", "10.96.0.11:81", "10.96.0.99:80", "10.96.0.12:80",
+                                  "192.0.2.11:30080", "192.0.2.11:31999", "203.0.113.10:80"])
+@pytest.mark.parametrize("client", ["pod/client", "node/node-a"])
+def test_diagnose_symptom_follows_the_trace_in_nftables_mode(client, dial):
+    # diagnose says what the client sees; in nftables mode that is what the nft walk ends in.
+    import k8slab
+    from k8slab import diagnose
+    cluster = nft_mode(k8slab.demo_cluster())
+    t = trace.trace(cluster, client, dial)
+    symptom = diagnose.diagnose(cluster, client, dial).symptom
+    want = {"delivered": "ok", "rejected": "connection refused", "dropped": "timeout",
+            "unrouted": "timeout"}[t.verdict]
+    assert symptom == want, (t.verdict, symptom)
