@@ -268,3 +268,17 @@ def test_proxy_numgen_rule_is_the_writers():
     rule = k8slab.proxy.numgen_rule(svc, svc.ports[0], eps)
     out = k8slab.proxy.rules(cluster, "node-a", mode="nftables")
     assert f"{nftables.chain_names(svc, svc.ports[0])['service']} {rule}" in out
+
+
+def _base_rules() -> str:
+    # upstream's baseRules: the part of overall.expected before its first Service
+    return (EXPECTED / "overall.expected").read_text().split("# svc1")[0]
+
+
+@pytest.mark.parametrize("step", ["1", "2", "4"])
+def test_sync_proxy_rules_repeated(step):
+    # TestSyncProxyRulesRepeated: the rulesets after the first sync, after svc3 is added, and
+    # after svc2 is deleted and svc4 added with no endpoints. (The same inputs as the iptables
+    # test's fixtures; upstream's nftables and iptables tests build the same Services.)
+    want = _base_rules() + (EXPECTED / f"sync_repeated_{step}.expected").read_text()
+    assert_same_ruleset(want, nft_rules(nft_mode(load(f"sync_repeated_{step}.yaml"))))
