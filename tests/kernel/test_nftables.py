@@ -63,3 +63,37 @@ def test_unallocated_cluster_ip_times_out(nft_lab):
     assert trace.trace(CLUSTER, "pod/client", "10.96.0.99:80").verdict == "dropped"
     got = nft_lab.connect("pod/client", "10.96.0.99", 80, "TCP", count=4, timeout=C.TIMEOUT)
     assert {o.kind for o in got} == {"timeout"}, got
+
+
+# -- the policies cluster (Local policies, affinity, UDP, no endpoints, hostNetwork) in nftables mode
+
+POLICIES = k8slab.load(str(C.POLICIES_YAML), str(NFT_YAML))
+POLICY_CASES = C.cases(POLICIES, C.policies_clients(POLICIES))
+
+
+@pytest.fixture(scope="session")
+def nft_policies_lab(kernel, request):
+    lab = netlab.Lab(POLICIES, restore=kernel,
+                     rules_for=lambda node: C.cli_rules([C.POLICIES_YAML, NFT_YAML], node))
+    request.addfinalizer(lab.close)
+    try:
+        lab.build()
+    except BaseException:
+        lab.close()
+        raise
+    return lab
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=marks_for(POLICIES, c)) for c in POLICY_CASES])
+def test_policies_in_nftables_mode(case, nft_policies_lab):
+    if case.skip:
+        pytest.skip(case.skip)
+    verdict = C.run(nft_policies_lab, case, check_source=not source_check_is_chance(POLICIES, case))
+    assert verdict.ok, verdict.text()
+
+
+def test_policy_cases_cover_refusals_drops_udp_and_affinity():
+    got = {(c.service, c.expect) for c in POLICY_CASES if not c.skip}
+    assert POLICIES.proxy.mode == "nftables"
+    assert ("nobody", "refused") in got and ("local-np", "timeout") in got
+    assert ("sticky", "answered") in got and ("dns", "answered") in got
