@@ -255,3 +255,24 @@ def test_diagnose_symptom_follows_the_trace_in_nftables_mode(client, dial):
     want = {"delivered": "ok", "rejected": "connection refused", "dropped": "timeout",
             "unrouted": "timeout"}[t.verdict]
     assert symptom == want, (t.verdict, symptom)
+
+
+def test_simulate_and_draw_follow_the_mode():
+    import k8slab
+    from k8slab import manifests, proxy, simulate
+    from k8slab.draw import draw
+    demo = k8slab.demo_cluster()
+    cluster = nft_mode(demo)
+    sim = simulate.simulate(cluster.route(client="pod/client", service="web"), requests=300, seed=1)
+    assert sim.mode == "nftables" and any("numgen random mod" in n for n in sim.notes)
+    # A Local policy's route names local-... chains in nftables mode; the picture is the same.
+    for c in (demo, cluster):
+        local = manifests.with_service_type(c, c.service("web-lb"), "LoadBalancer", external_traffic_policy="Local")
+        r = local.route(client="internet", service="web-lb")
+        chains = {h["chain"] for h in r.to_dict()["hops"] if h["kind"] == "service"}
+        assert all(ch.startswith("local-" if c is cluster else "KUBE-SVL-") for ch in chains), chains
+    pictures = [draw(manifests.with_service_type(c, c.service("web-lb"), "LoadBalancer",
+                                                 external_traffic_policy="Local")
+                     .route(client="internet", service="web-lb")).source for c in (demo, cluster)]
+    assert pictures[0] == pictures[1]
+    assert proxy.with_mode(cluster, "iptables").proxy.mode == "iptables"
