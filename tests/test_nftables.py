@@ -282,3 +282,19 @@ def test_sync_proxy_rules_repeated(step):
     # test's fixtures; upstream's nftables and iptables tests build the same Services.)
     want = _base_rules() + (EXPECTED / f"sync_repeated_{step}.expected").read_text()
     assert_same_ruleset(want, nft_rules(nft_mode(load(f"sync_repeated_{step}.yaml"))))
+
+
+def test_sync_proxy_rules_startup():
+    # TestSyncProxyRulesStartup: svc1 with two endpoints, svc2 with one, svc3 with none.
+    from k8slab.model import Endpoint, EndpointSlice, Node, Service, ServicePort
+    svcs = [Service(name="svc1", namespace="ns1", ports=(ServicePort(80, 80, "TCP", "p80"),), cluster_ip="172.30.0.41"),
+            Service(name="svc2", namespace="ns2", ports=(ServicePort(8080, 8080, "TCP", "p8080"),),
+                    cluster_ip="172.30.0.42"),
+            Service(name="svc3", namespace="ns3", ports=(ServicePort(80, 80, "TCP", "p80"),), cluster_ip="172.30.0.43")]
+    slices = [EndpointSlice("ns1/svc1", "svc1-1", (("p80", 80, "TCP"),),
+                            (Endpoint("10.0.1.1", 0), Endpoint("10.0.1.2", 0))),
+              EndpointSlice("ns2/svc2", "svc2-1", (("p8080", 8080, "TCP"),), (Endpoint("10.0.2.1", 0),))]
+    cluster = Cluster([Node("test-node", "192.168.0.2")], [], svcs, slices,
+                      ProxyConfig(mode="nftables", cluster_cidr="10.0.0.0/8"))
+    want = _base_rules() + (EXPECTED / "startup.expected").read_text()
+    assert_same_ruleset(want, nft_rules(cluster))
