@@ -298,3 +298,18 @@ def test_sync_proxy_rules_startup():
                       ProxyConfig(mode="nftables", cluster_cidr="10.0.0.0/8"))
     want = _base_rules() + (EXPECTED / "startup.expected").read_text()
     assert_same_ruleset(want, nft_rules(cluster))
+
+
+def test_explain_names_a_hop_for_every_chain_and_stays_loadable():
+    cluster = nft_mode(k8slab.demo_cluster())
+    out = k8slab.proxy.rules(cluster, "node-a", explain=True)
+    lines = out.splitlines()
+    for i, ln in enumerate(lines):
+        if ln.startswith("add chain "):
+            name = ln.split()[4]
+            assert lines[i - 1].startswith(f"# {name}: ") and len(lines[i - 1]) > len(name) + 6, ln
+    # the comments change nothing: the same ruleset once they are left out
+    assert [ln for ln in lines if not ln.startswith("#")] == k8slab.proxy.rules(cluster, "node-a").splitlines()
+    from k8slab.proxy import nftables_walk
+    assert nftables_walk.parse_ruleset(out).chains.keys() == nftables_walk.parse_ruleset(
+        k8slab.proxy.rules(cluster, "node-a")).chains.keys()

@@ -35,7 +35,7 @@ def rules(cluster, node: str, mode: str | None = None, explain: bool = False) ->
     mode "iptables": the filter and nat tables as `iptables-save` prints them; mode
     "nftables": table `ip kube-proxy` as `nft -f` input (knftables' dump form); mode "ipvs"
     (deprecated upstream since 1.35): what `ipvsadm -Ln` lists. With `explain`, every
-    iptables chain gets a `#` line naming the hop of a route it implements.
+    chain gets a `#` line naming the hop of a route it implements.
     `mode` None means the cluster's own (KubeProxyConfiguration.mode; iptables when unset).
     Raises K8slabError for an unknown node or mode.
     """
@@ -50,7 +50,7 @@ def rules(cluster, node: str, mode: str | None = None, explain: bool = False) ->
                           + (f"; its nodes are {listed}" if names else "; it has no nodes"))
     the_node = cluster.node(node)
     if mode == "nftables":
-        return nftables.write(cluster, the_node, service_ports(cluster, the_node))
+        return nftables.write(cluster, the_node, service_ports(cluster, the_node), explain=explain)
     return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
                           explain=explain)
 

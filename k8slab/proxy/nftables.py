@@ -143,11 +143,13 @@ class _Dump:
         body = key + (f' comment "{comment}"' if comment else "") + (f" : {value}" if value else "")
         self.elements.setdefault(container, []).append(body)
 
-    def text(self) -> str:
+    def text(self, explain: bool = False) -> str:
         t = TABLE
         out = [f'add table {t} {{ comment "rules for kube-proxy" ; }}']
-        out += [f"add chain {t} {n}" + (f" {{ {self.chains[n]} ; }}" if self.chains[n] else "")
-                for n in sorted(self.chains)]
+        for n in sorted(self.chains):
+            if explain:
+                out.append(f"# {n}: {_hop_of(n)}")
+            out.append(f"add chain {t} {n}" + (f" {{ {self.chains[n]} ; }}" if self.chains[n] else ""))
         out += [f"add set {t} {n} {{ {self.sets[n]} ; }}" for n in sorted(self.sets)]
         out += [f"add map {t} {n} {{ {self.maps[n]} ; }}" for n in sorted(self.maps)]
         for n in sorted(self.chains):
@@ -158,11 +160,12 @@ class _Dump:
 
 
 def write(cluster: Cluster, node: Node, ports: list[ServicePortState],
-          cidrs: tuple[str, ...] | None = None) -> str:
+          cidrs: tuple[str, ...] | None = None, explain: bool = False) -> str:
     """What kube-proxy's nftables mode on `node` programs, as `nft -f` input.
 
     `ports` is `proxy.service_ports(cluster, node)`, the decisions; `cidrs` the ServiceCIDRs
-    (default: `service_cidrs(cluster)`)."""
+    (default: `service_cidrs(cluster)`). With `explain`, a `#` line before each chain says
+    which hop of a route it implements (nft -f ignores such lines)."""
     conf = cluster.proxy
     mark = hex(1 << int(getattr(conf, "masquerade_bit", 14)))
     cidrs = tuple(cidrs) if cidrs is not None else service_cidrs(cluster)
@@ -170,7 +173,37 @@ def write(cluster: Cluster, node: Node, ports: list[ServicePortState],
     _setup(d, mark, cidrs, node_port_ips(cluster, node))
     for state in ports:
         _service_port(d, state)
-    return d.text()
+    return d.text(explain)
+
+
+#: What each of kube-proxy's fixed chains does, for `explain`.
+_FIXED_HOPS = {
+    "services": "every packet's lookup: @service-ips (cluster IPs: hop service; load-balancer and "
+                "external IPs: their hop) and @service-nodeports (hop node-port)",
+    "cluster-ips-check": "a cluster IP on a port no Service has: reject (connection refused); an "
+                         "unallocated address of the Service range: drop",
+    "service-endpoints-check": "a Service with no endpoints (reject) or no local one (drop)",
+    "nodeport-endpoints-check": "a node port with no endpoints (reject) or no local one (drop)",
+    "firewall-check": "loadBalancerSourceRanges, before DNAT (hop load-balancer)",
+    "mark-for-masquerade": "marks the packet: the pod will see the node's address",
+    "masquerading": "masquerades marked packets as they leave (the source the pod sees)",
+    "reject-chain": "answers with a reject: connection refused",
+}
+
+
+def _hop_of(chain: str) -> str:
+    if chain in _FIXED_HOPS:
+        return _FIXED_HOPS[chain]
+    kind = chain.split("-", 1)[0]
+    if "/" in chain:
+        return {"service": "hop service: picks the endpoint (Cluster policy)",
+                "local": "hop service: picks among this node's endpoints (Local policy)",
+                "external": "hop node-port, load-balancer or external-ip: every outside way in",
+                "firewall": "hop load-balancer: drops sources outside loadBalancerSourceRanges",
+                "endpoint": "hop pod: DNAT to this endpoint"}.get(kind, "")
+    for _, _, hook, priority in (b for b in BASE_CHAINS if b[0] == chain):
+        return f"base chain at the {hook} hook, priority {priority}: jumps into kube-proxy's chains"
+    return ""
 
 
 def _setup(d: _Dump, mark: str, cidrs: tuple[str, ...], np_ips: list[str] | None) -> None:
