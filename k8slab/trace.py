@@ -1,36 +1,30 @@
 """One packet walked through kube-proxy's rules, the way netfilter evaluates them."""
 
-# The rules are the oracle: this module reads the text `k8slab rules --node N` prints
-# (`proxy.rules`, iptables-save format) and evaluates it, rule by rule, for one packet,
-# as the kernel's netfilter would. It never asks the model what kube-proxy decided; it
-# asks the model only what a network outside the rules knows: which node owns an
-# address, which pod has an IP, where a client sits, and which nodes a cloud load balancer
-# sends to.
+# The rules are the oracle: this module reads the text `k8slab rules --node N` prints for the
+# cluster's kube-proxy mode (`proxy.rules`: iptables-save text, or table ip kube-proxy as
+# `nft -f` text in nftables mode) and evaluates it, rule by rule, for one packet, as the
+# kernel's netfilter would. It never asks the model what kube-proxy decided; it asks the
+# model only what a network outside the rules knows: which node owns an address, which pod
+# has an IP, where a client sits, and which nodes a cloud load balancer sends to.
 #
-# What the kernel does, and where this follows it:
-#   * a packet from a pod or from the network enters a node at nat PREROUTING; one sent by
-#     a process on the node (or a hostNetwork pod) at nat OUTPUT, then filter OUTPUT; a
-#     routing decision then sends it to filter INPUT (an address of this node) or filter
-#     FORWARD, and nat POSTROUTING on the way out (netfilter's hook order: nat before
-#     filter at OUTPUT, nat -100 / filter 0 priorities);
-#   * the nat table sees only a connection's first packet, which is what is traced here;
-#     DNAT and MASQUERADE end the nat table's walk for that hook; ACCEPT ends a table's walk;
-#     DROP and REJECT end the packet; a user chain that runs out returns to its caller; a
-#     built-in chain that runs out applies its policy (ACCEPT on a kube-proxy node);
-#   * the built-in chains jump into kube-proxy's with the rules kube-proxy installs itself
-#     (pkg/proxy/iptables/proxier.go, iptablesJumpChains, and the kubelet's KUBE-FIREWALL):
-#     they are not part of what `rules` restores, so they are listed here (JUMP_RULES);
+# This module moves the packet between nodes; each node's tables are walked by the mode's
+# own module (proxy.iptables_walk, proxy.nftables_walk: their comments say how each follows
+# the kernel). What the network does, and where this follows it:
+#   * a packet from a pod or from the network enters a node at the prerouting hook (nat
+#     PREROUTING); one sent by a process on the node (or a hostNetwork pod) at the output
+#     hook (nat OUTPUT, then filter OUTPUT); a routing decision then sends it to the input
+#     hook (an address of this node) or forward, and postrouting on the way out;
 #   * conntrack is per node: a packet DNATed on one node arrives on the pod's node as a new
 #     connection to the pod's own address, which no kube-proxy rule there rewrites (the
-#     walk shows it passing KUBE-SERVICES unmatched); the packet mark is not carried across;
+#     walk shows it passing unmatched); the packet mark is not carried across;
 #   * MASQUERADE gives the packet the address of the interface it leaves by: k8slab shows
 #     the node's InternalIP (with a bridge CNI a pod on the same node sees the bridge's
 #     address, such as 10.244.1.1, instead);
-#   * `-m statistic --mode random --probability P` branches: both ways are followed, each
-#     with its probability. kube-proxy writes 1/k with 10 decimals (computeProbability);
-#     a value that is exactly that rounding of 1/k is read back as the fraction 1/k;
-#   * `-m recent`: each node keeps its own lists; a first connection finds them empty, a
-#     repeat connection (`repeat=True`) finds the client recorded by the first one.
+#   * random rules (iptables' `-m statistic`, nftables' `numgen`) branch: every way is
+#     followed, each with its probability;
+#   * session affinity (`-m recent`, nftables' affinity sets): each node keeps its own; a
+#     first connection finds them empty, a repeat connection (`repeat=True`) finds the client
+#     recorded by the first one.
 
 from __future__ import annotations
 
