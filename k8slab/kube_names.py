@@ -10,12 +10,25 @@ import ipaddress
 
 from .model import Endpoint, Service, ServicePort
 
-__all__ = ["chain_hash", "port_name", "ipv4", "ipv4_net", "endpoint_string"]
+__all__ = ["chain_hash", "nft_hash", "port_name", "ipv4", "ipv4_net", "endpoint_string"]
 
 
 def chain_hash(text: str) -> str:
     # portProtoHash / servicePortEndpointChainName: sha256, base32 (standard alphabet), 16 chars
     return base64.b32encode(hashlib.sha256(text.encode()).digest())[:16].decode()
+
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = [a + b for a in _B32 for b in _B32]      # 10 bits -> two characters
+
+
+def nft_hash(text: str) -> str:
+    # hashAndTruncate (pkg/proxy/nftables/proxier.go): the first 8 characters of the standard
+    # base32 of the name's SHA-256, i.e. its first 40 bits, taken 10 at a time (what
+    # base64.b32encode gives, without its pure-Python loop: it matters at 100,000 endpoints).
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:5], "big")
+    p = _B32_PAIRS
+    return p[n >> 30] + p[(n >> 20) & 1023] + p[(n >> 10) & 1023] + p[n & 1023]
 
 
 def port_name(service: Service, port: ServicePort) -> str:

@@ -313,3 +313,17 @@ def test_explain_names_a_hop_for_every_chain_and_stays_loadable():
     from k8slab.proxy import nftables_walk
     assert nftables_walk.parse_ruleset(out).chains.keys() == nftables_walk.parse_ruleset(
         k8slab.proxy.rules(cluster, "node-a")).chains.keys()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=300))
+def test_nft_hash_is_the_first_8_base32_characters_of_sha256(name):
+    # hashAndTruncate's encoded[:8], computed from 40 bits instead of base64.b32encode's 256.
+    import base64
+    import hashlib
+
+    from k8slab.kube_names import nft_hash
+    assert nft_hash(name) == base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()[:8]

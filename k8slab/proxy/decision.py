@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
-from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
+from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, nft_hash, port_name
 from ..model import Endpoint, Service, ServicePort
 
 __all__ = [
@@ -215,8 +213,7 @@ def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str =
     port_name = getattr(port, "name", None) or ""
     ip = endpoint.address.replace(":", ".")
     name = f"{service.namespace}/{service.name}/{protocol}/{port_name}__{ip}/{endpoint.port}"
-    # 8 base32 characters are exactly the digest's first 40 bits: encode 5 bytes, not 32.
-    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()[:5]).decode()
+    digest = nft_hash(name)
     base = f"{digest}-{name}"
     if len(base) > 240:                       # chainNameBaseLengthMax
         base = base[:237] + "..."

@@ -22,11 +22,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 
-from ..kube_names import ipv4, ipv4_net, port_name
+from ..kube_names import ipv4, ipv4_net, nft_hash, port_name
 from ..model import Cluster, Node
 from .decision import ServicePortState, nft_endpoint_chain
 
@@ -76,8 +74,7 @@ _NO_LOCALHOST = "ip daddr != 127.0.0.0/8"
 def chain_name_base(name: str) -> str:
     """hashAndTruncate: the first 8 base32 characters of the name's SHA-256, a dash, the name
     (cut to 240 characters with "..." should it ever be longer)."""
-    # 8 base32 characters are exactly the digest's first 40 bits: encode 5 bytes, not 32.
-    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()[:5]).decode()
+    digest = nft_hash(name)
     base = f"{digest}-{name}"
     return base[:237] + "..." if len(base) > 240 else base
 
