@@ -1,6 +1,7 @@
-"""Benchmark: kube-proxy's iptables rules for 10,000 Services with 10 endpoints each.
+"""Benchmark: kube-proxy's iptables (or nftables) rules for 10,000 Services with 10 endpoints each.
 
-Budget (issue 6): generation <= 5 s, peak memory <= 1 GB. The cluster is built directly
+Budget (issue 6): generation <= 5 s, peak memory <= 1 GB; `--mode nftables` (issue 19): the
+whole process, Python start, imports, model and rules, <= 2 s (printed as "whole process"). The cluster is built directly
 from the model (100 nodes, 100,000 pods, 10,000 Services selecting 10 pods each), so the
 figure is the rules' own cost: the endpoints of every Service port (from the pods, as the
 EndpointSlice controller would list them), kube-proxy's per-node categorisation, chain-name
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import sys
 import time
@@ -48,12 +50,15 @@ def build(services: int, endpoints: int, nodes: int) -> Cluster:
     return Cluster(node_list, pods, svcs, (), ProxyConfig(cluster_cidr="10.64.0.0/10"))
 
 
+START = time.perf_counter()      # as close to the process start as this script gets
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--services", type=int, default=10_000)
     ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--nodes", type=int, default=100)
-    ap.add_argument("--mode", default="iptables", choices=["iptables", "ipvs"])
+    ap.add_argument("--mode", default="iptables", choices=["iptables", "ipvs", "nftables"])
     ap.add_argument("--explain", action="store_true")
     args = ap.parse_args()
 
@@ -63,9 +68,11 @@ def main() -> int:
     node = cluster.nodes[0].name
     gc.collect()
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     text = rules(cluster, node, mode=args.mode, explain=args.explain)
-    first = time.perf_counter() - t0
+    first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
+    whole = time.perf_counter() - START + _interpreter_start()
+    whole_cpu = sum(os.times()[:2])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
 
     t0 = time.perf_counter()
@@ -85,13 +92,28 @@ def main() -> int:
           f"({args.services * args.endpoints:,} pods) on {args.nodes} nodes, built in {built:.2f} s")
     print(f"rules ({args.mode}{', explain' if args.explain else ''}) for {node}: "
           f"{lines:,} lines, {len(text) / 2**20:.1f} MiB of text")
-    print(f"generation, first call (endpoints computed): {first:.2f} s   (budget 5 s)")
+    print(f"generation, first call (endpoints computed): {first:.2f} s, {first_cpu:.2f} s CPU   (budget 5 s)")
+    print(f"whole process up to the text (interpreter, imports, model, rules): {whole:.2f} s, "
+          f"{whole_cpu:.2f} s CPU"
+          + ("   (budget 2 s)" if args.mode == "nftables" else ""))
     print(f"generation, second call (endpoints cached):  {again:.2f} s")
     print(f"peak memory allocated by one generation:     {traced_peak / 2**20:.0f} MiB")
     print(f"peak RSS of this process (model included):    {rss:.0f} MiB   (budget 1024 MiB)")
-    ok = first <= 5.0 and rss <= 1024
+    ok = first <= 5.0 and rss <= 1024 and (args.mode != "nftables" or whole <= 2.0)
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1
+
+
+def _interpreter_start() -> float:
+    """Seconds between the process's start and START (Linux: /proc/self/stat's start time)."""
+    try:
+        with open("/proc/self/stat") as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime") as f:
+            now = float(f.read().split()[0])
+        return max(0.0, (now - started) - (time.perf_counter() - START))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 if __name__ == "__main__":

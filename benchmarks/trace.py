@@ -24,9 +24,13 @@ import k8slab  # noqa: E402
 from k8slab import routing, trace  # noqa: E402
 
 
-def demo_traces() -> tuple[float, float, int]:
-    """(first call ms, warm mean ms, traces) for every client x proxied Service of the demo."""
+def demo_traces(mode: str | None = None) -> tuple[float, float, int]:
+    """(first call ms, warm mean ms, traces) for every client x proxied Service of the demo
+    (with kube-proxy in `mode`: the demo's own, iptables, unless given)."""
+    from k8slab import proxy
     cluster = k8slab.demo_cluster()
+    if mode:
+        cluster = proxy.with_mode(cluster, mode)
     dials = []
     for client in routing.default_clients(cluster):
         for svc in cluster.services:
@@ -69,11 +73,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=10_000)
     ap.add_argument("--no-rules", action="store_true", help="skip the 10,000-Service rules run")
+    ap.add_argument("--mode", choices=["iptables", "nftables"], help="kube-proxy's mode for the traces")
     args = ap.parse_args()
     ok = True
 
-    first, warm, n = demo_traces()
-    print(f"trace, demo cluster: {n} client x Service dials; first call {first:.1f} ms "
+    first, warm, n = demo_traces(args.mode)
+    print(f"trace, demo cluster{' (' + args.mode + ' mode)' if args.mode else ''}: {n} client x Service dials; first call {first:.1f} ms "
           f"(rules generated and parsed), warm {warm:.2f} ms per trace   (budget 20 ms)")
     ok &= warm <= 20
 

@@ -48,10 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     _route_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.svg, OUT.png or OUT.dot")
     _draw_request_options(p)
-    p = sub.add_parser("rules", help="the iptables-save output kube-proxy writes on a node")
+    p = sub.add_parser("rules", help="the rules kube-proxy writes on a node (iptables-save or nft -f text)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--node", required=True, metavar="NODE")
-    p.add_argument("--mode", default="iptables", choices=("iptables", "ipvs", "nftables"))
+    p.add_argument("--mode", choices=("iptables", "ipvs", "nftables"),
+                   help="print as this kube-proxy mode would (default: the cluster's mode)")
     p.add_argument("--explain", action="store_true", help="say which hop of a route each chain implements")
     p = sub.add_parser("simulate", help="send N requests along a route and count where they land (seeded)")
     _route_options(p)
@@ -443,7 +444,8 @@ def _command(args) -> int:
         from .proxy import rules
         cluster = _cluster(args)
         _notes(cluster)
-        sys.stdout.write(rules(cluster, args.node, mode=args.mode, explain=args.explain))
+        mode = args.mode or cluster.proxy.mode or "iptables"
+        sys.stdout.write(rules(cluster, args.node, mode=mode, explain=args.explain))
         return 0
     if args.command == "simulate":
         from .simulate import simulate

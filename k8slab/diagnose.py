@@ -547,11 +547,13 @@ class _Diagnosis:
                          f"Service {svc.name} has no port {port}; its ports are {listed}",
                          f"dial one of its ports ({listed}), or add port {port} to spec.ports")
         if entry == "ClusterIP":
-            # kube-proxy writes rules for a cluster IP's own ports only (and, in iptables mode,
-            # nothing that rejects the others): the packet is unrouted, a timeout (DESIGN.md).
-            # tests/test_diagnose.py holds this to the trace; tracing here would render and
-            # parse every rule of the client's node, seconds on a large cluster.
-            self.symptom = "timeout"
+            # kube-proxy writes rules for a cluster IP's own ports only. In iptables mode
+            # nothing rejects the others: the packet is unrouted, a timeout (DESIGN.md); in
+            # nftables mode cluster-ips-check REJECTs it: connection refused.
+            # tests/test_diagnose.py and tests/test_nftables_trace.py hold this to the trace;
+            # tracing here would render and parse every rule of the client's node.
+            nft = getattr(self.cluster.proxy, "mode", None) == "nftables"
+            self.symptom = "connection refused" if nft else "timeout"
         else:
             self.traced(ip, port)
         return None

@@ -518,7 +518,7 @@ class _RoutePicture:
         if kind == "external-ip":
             return self._external_ip(hop, frontier, taken)
         if kind == "service":
-            if str(hop.get("chain", "")).startswith("KUBE-SVL") and frontier and \
+            if str(hop.get("chain", "")).startswith(("KUBE-SVL", "local-")) and frontier and \
                     all(f in self.node_of for f in frontier):
                 # A Local policy's rules on each receiving node pick only that node's pods:
                 # drawn as node port -> own pods, which says it better than one shared box.

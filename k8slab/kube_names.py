@@ -1,20 +1,34 @@
 """The names kube-proxy derives: IPv4 text as it parses it, Service port names, chain hashes."""
 
-# Shared by proxy (what it decides) and iptables (what it writes), so neither imports the other.
+# Shared by proxy.decision (what it decides) and the mode writers (what they write), so neither imports the other.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import ipaddress
 
 from .model import Endpoint, Service, ServicePort
 
-__all__ = ["chain_hash", "port_name", "ipv4", "ipv4_net", "endpoint_string"]
+__all__ = ["chain_hash", "nft_hash", "port_name", "ipv4", "ipv4_net", "endpoint_string"]
 
 
 def chain_hash(text: str) -> str:
     # portProtoHash / servicePortEndpointChainName: sha256, base32 (standard alphabet), 16 chars
     return base64.b32encode(hashlib.sha256(text.encode()).digest())[:16].decode()
+
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = [a + b for a in _B32 for b in _B32]      # 10 bits -> two characters
+
+
+def nft_hash(text: str) -> str:
+    # hashAndTruncate (pkg/proxy/nftables/proxier.go): the first 8 characters of the standard
+    # base32 of the name's SHA-256, i.e. its first 40 bits, taken 10 at a time (what
+    # base64.b32encode gives, without its pure-Python loop: it matters at 100,000 endpoints).
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:5], "big")
+    p = _B32_PAIRS
+    return p[n >> 30] + p[(n >> 20) & 1023] + p[(n >> 10) & 1023] + p[n & 1023]
 
 
 def port_name(service: Service, port: ServicePort) -> str:
@@ -27,6 +41,12 @@ def ipv4(text) -> str | None:
     """The canonical IPv4 text of `text` (leading zeros allowed, as ParseIPSloppy), else None."""
     if not isinstance(text, str):
         return None
+    return _ipv4(text)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _ipv4(text: str) -> str | None:
+    # Cached: every endpoint's address is read again for every node's rules.
     parts = text.strip().split(".")
     if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 for p in parts):
         return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from . import proxy
 from .errors import K8slabError
-from .kube_names import chain_hash, port_name
+from .kube_names import port_name
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
 
 __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
@@ -511,9 +511,9 @@ class _Router:
                     dialed: str | None = None, nodes=None) -> None:
         """The Service's kube-proxy rules on the node that handles the packet: its KUBE-SVC
         chain, or KUBE-SVL where a Local traffic policy applies (proxier.go's
-        clusterPolicyChain / localPolicyChain). `address` only when the cluster IP was dialed."""
-        name = port_name(self.svc, sp)
-        chain = ("KUBE-SVL-" if local else "KUBE-SVC-") + chain_hash(name + sp.protocol.lower())
+        clusterPolicyChain / localPolicyChain); service-... / local-... in nftables mode.
+        `address` only when the cluster IP was dialed."""
+        chain = proxy.policy_chain(self.svc, sp, local, getattr(self.cluster.proxy, "mode", "iptables"))
         hop = {"kind": "service", "name": self.svc.name}
         if dialed:
             hop["address"] = dialed
@@ -697,8 +697,8 @@ class _Router:
         ranges = ", ".join(str(r) for r in d.source_ranges)
         reason = (f"Service {self.svc.name} accepts load-balancer traffic only from "
                   f"loadBalancerSourceRanges ({ranges}), and {self.sender()[:1].lower() + self.sender()[1:]} "
-                  f"sends from {self.source}, outside them: kube-proxy's KUBE-FW chain lets it fall "
-                  "through and KUBE-PROXY-FIREWALL drops it, so the client waits until it times out. "
+                  f"sends from {self.source}, outside them: {_firewall_words(self.cluster)}, "
+                  "so the client waits until it times out. "
                   "The node port, if any, is not filtered. Add the client's range to "
                   "spec.loadBalancerSourceRanges to let it in.")
         return self.answer("source-blocked", entry, reason, port=sp)
@@ -1054,3 +1054,11 @@ def default_clients(cluster: Cluster) -> list[str]:
     if cluster.nodes:
         out.append(f"node/{cluster.nodes[0].name}")
     return out + ["laptop", "other-cluster", "internet"]
+
+
+def _firewall_words(cluster) -> str:
+    """Which of kube-proxy's rules drop a source outside loadBalancerSourceRanges, per mode."""
+    if getattr(cluster.proxy, "mode", None) == "nftables":
+        return ("kube-proxy's firewall-check chain sends it to the Service's firewall-... chain, "
+                "whose `ip saddr != { ... } drop` drops it before any DNAT")
+    return "kube-proxy's KUBE-FW chain lets it fall through and KUBE-PROXY-FIREWALL drops it"

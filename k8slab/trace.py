@@ -1,50 +1,46 @@
 """One packet walked through kube-proxy's rules, the way netfilter evaluates them."""
 
-# The rules are the oracle: this module reads the text `k8slab rules --node N` prints
-# (`proxy.rules`, iptables-save format) and evaluates it, rule by rule, for one packet,
-# as the kernel's netfilter would. It never asks the model what kube-proxy decided; it
-# asks the model only what a network outside the rules knows: which node owns an
-# address, which pod has an IP, where a client sits, and which nodes a cloud load balancer
-# sends to.
+# The rules are the oracle: this module reads the text `k8slab rules --node N` prints for the
+# cluster's kube-proxy mode (`proxy.rules`: iptables-save text, or table ip kube-proxy as
+# `nft -f` text in nftables mode) and evaluates it, rule by rule, for one packet, as the
+# kernel's netfilter would. It never asks the model what kube-proxy decided; it asks the
+# model only what a network outside the rules knows: which node owns an address, which pod
+# has an IP, where a client sits, and which nodes a cloud load balancer sends to.
 #
-# What the kernel does, and where this follows it:
-#   * a packet from a pod or from the network enters a node at nat PREROUTING; one sent by
-#     a process on the node (or a hostNetwork pod) at nat OUTPUT, then filter OUTPUT; a
-#     routing decision then sends it to filter INPUT (an address of this node) or filter
-#     FORWARD, and nat POSTROUTING on the way out (netfilter's hook order: nat before
-#     filter at OUTPUT, nat -100 / filter 0 priorities);
-#   * the nat table sees only a connection's first packet, which is what is traced here;
-#     DNAT and MASQUERADE end the nat table's walk for that hook; ACCEPT ends a table's walk;
-#     DROP and REJECT end the packet; a user chain that runs out returns to its caller; a
-#     built-in chain that runs out applies its policy (ACCEPT on a kube-proxy node);
-#   * the built-in chains jump into kube-proxy's with the rules kube-proxy installs itself
-#     (pkg/proxy/iptables/proxier.go, iptablesJumpChains, and the kubelet's KUBE-FIREWALL):
-#     they are not part of what `rules` restores, so they are listed here (JUMP_RULES);
+# This module moves the packet between nodes; each node's tables are walked by the mode's
+# own module (proxy.iptables_walk, proxy.nftables_walk: their comments say how each follows
+# the kernel). What the network does, and where this follows it:
+#   * a packet from a pod or from the network enters a node at the prerouting hook (nat
+#     PREROUTING); one sent by a process on the node (or a hostNetwork pod) at the output
+#     hook (nat OUTPUT, then filter OUTPUT); a routing decision then sends it to the input
+#     hook (an address of this node) or forward, and postrouting on the way out;
 #   * conntrack is per node: a packet DNATed on one node arrives on the pod's node as a new
 #     connection to the pod's own address, which no kube-proxy rule there rewrites (the
-#     walk shows it passing KUBE-SERVICES unmatched); the packet mark is not carried across;
+#     walk shows it passing unmatched); the packet mark is not carried across;
 #   * MASQUERADE gives the packet the address of the interface it leaves by: k8slab shows
 #     the node's InternalIP (with a bridge CNI a pod on the same node sees the bridge's
 #     address, such as 10.244.1.1, instead);
-#   * `-m statistic --mode random --probability P` branches: both ways are followed, each
-#     with its probability. kube-proxy writes 1/k with 10 decimals (computeProbability);
-#     a value that is exactly that rounding of 1/k is read back as the fraction 1/k;
-#   * `-m recent`: each node keeps its own lists; a first connection finds them empty, a
-#     repeat connection (`repeat=True`) finds the client recorded by the first one.
+#   * random rules (iptables' `-m statistic`, nftables' `numgen`) branch: every way is
+#     followed, each with its probability;
+#   * session affinity (`-m recent`, nftables' affinity sets): each node keeps its own; a
+#     first connection finds them empty, a repeat connection (`repeat=True`) finds the client
+#     recorded by the first one.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import random
 import re
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from . import iptables, proxy, routing
+from . import proxy, routing
 from .errors import K8slabError
 from .model import Cluster, Node
+from .proxy import iptables_walk, nftables_walk
+from .proxy.iptables_walk import JUMP_RULES, Rule, Ruleset, parse_rules
+from .proxy.packet import Packet, Path, inside, steps
 
 __all__ = ["Trace", "Branch", "Ruleset", "Rule", "NodeWalk", "trace", "walk", "parse_rules", "parse_dial",
            "DialError", "JUMP_RULES", "CLIENT_ADDRESSES", "VERDICTS", "PROTOCOLS"]
@@ -55,24 +51,6 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 #: Source addresses of the clients outside the cluster: routing's (one vocabulary).
 CLIENT_ADDRESSES = routing.CLIENT_ADDRESSES
 
-#: The jumps from the built-in chains into kube-proxy's, as kube-proxy (and, for
-#: KUBE-FIREWALL, the kubelet) install them (pkg/proxy/iptables/proxier.go,
-#: iptablesJumpChains): {(table, built-in chain): [rule, ...]}, in the order they sit there.
-#: They are not part of what `rules` restores (`rules --explain` lists them as comments).
-JUMP_RULES: dict[tuple[str, str], list[str]] = {}
-for _table, _rules in iptables.JUMP_RULES.items():
-    for _rule in _rules:
-        JUMP_RULES.setdefault((_table, _rule.split()[1]), []).append(_rule)
-
-#: Where a learner reads what each built-in chain is for.
-_HOOK_NOTES = {
-    ("nat", "PREROUTING"): "every packet that arrives from a pod or from the network starts here",
-    ("nat", "OUTPUT"): "a packet sent by a process on this node (or a hostNetwork pod) starts here",
-    ("filter", "OUTPUT"): "the filter table's turn for a packet sent from this node",
-    ("filter", "FORWARD"): "the packet is for another machine or a pod: the filter table's turn",
-    ("filter", "INPUT"): "the packet is for this node itself: the filter table's turn",
-    ("nat", "POSTROUTING"): "the packet leaves the node: kube-proxy masquerades marked packets here",
-}
 
 #: Parsed rules per cluster and node: a Cluster is read-only once built, so its rules are too.
 _PARSED: "weakref.WeakKeyDictionary[Cluster, dict[str, Ruleset]]" = weakref.WeakKeyDictionary()
@@ -86,249 +64,8 @@ class DialError(K8slabError):
 
 
 # ---------------------------------------------------------------------------------------
-# Reading the rules
+# The packet between nodes (each node's tables: proxy.iptables_walk)
 # ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Rule:
-    """One `-A CHAIN ...` line, split into what it matches and what it does."""
-
-    table: str
-    chain: str
-    text: str
-    protocol: tuple[str, bool] | None = None          # (name, negated)
-    source: tuple[ipaddress.IPv4Network, bool] | None = None
-    destination: tuple[ipaddress.IPv4Network, bool] | None = None
-    dport: tuple[int, bool] | None = None
-    addrtype: tuple[tuple[str, str, bool], ...] = ()   # (src|dst, type, negated)
-    probability: Fraction | None = None
-    probability_text: str | None = None
-    recent: tuple[str, str, int | None] | None = None  # (name, rcheck|set, seconds)
-    mark: tuple[int, int, bool] | None = None          # (value, mask, negated)
-    ctstate: tuple[frozenset, bool] | None = None
-    comment: str | None = None
-    target: str | None = None
-    goto: bool = False
-    target_options: tuple[tuple[str, str | None], ...] = ()
-
-    def option(self, name: str) -> str | None:
-        for k, v in self.target_options:
-            if k == name:
-                return v
-        return None
-
-
-@dataclass
-class Ruleset:
-    """One node's tables: {table: {chain: [Rule, ...]}}, as `iptables-save` listed them."""
-
-    tables: dict[str, dict[str, list[Rule]]] = field(default_factory=dict)
-
-    def chain(self, table: str, chain: str) -> list[Rule] | None:
-        return self.tables.get(table, {}).get(chain)
-
-
-def _net(text: str) -> ipaddress.IPv4Network:
-    try:
-        return ipaddress.IPv4Network(text if "/" in text else text + "/32", strict=False)
-    except ValueError:
-        raise K8slabError(f"trace: {text!r} is not an IPv4 address or network") from None
-
-
-def _probability(text: str) -> Fraction:
-    """kube-proxy's computeProbability writes 1/k as "%0.10f": read that back as exactly 1/k."""
-    value = Fraction(text)
-    if value > 0:
-        k = round(1 / value)
-        if k >= 1 and f"{1.0 / k:0.10f}" == text:
-            return Fraction(1, k)
-    return value
-
-
-# A word of an iptables-save line: "a quoted comment" (iptables-save escapes \" and \\ in
-# it) or a run of non-spaces. shlex would do, at twenty times the cost.
-_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
-
-
-def _words(line: str) -> list[str]:
-    out = []
-    for quoted, plain in _WORD.findall(line):
-        out.append(plain if plain else re.sub(r"\\(.)", r"\1", quoted))
-    return out
-
-
-_TARGET_OPTIONS = {"--or-mark", "--xor-mark", "--set-xmark", "--set-mark", "--to-destination",
-                   "--reject-with"}
-_TARGET_FLAGS = {"--random-fully", "--random", "--persistent"}
-
-
-def _parse_rule(table: str, line: str) -> Rule:
-    words = _words(line)
-    if len(words) < 2 or words[0] != "-A":
-        raise K8slabError(f"trace: a rule must start with -A CHAIN: {line!r}")
-    f: dict = {"table": table, "chain": words[1], "text": line}
-    addrtypes, options = [], []
-    negate = False
-    i = 2
-
-    def take() -> str:
-        nonlocal i
-        if i + 1 >= len(words):
-            raise K8slabError(f"trace: {words[i]} needs a value in rule {line!r}")
-        i += 1
-        return words[i]
-
-    while i < len(words):
-        w = words[i]
-        if w == "!":
-            negate = True
-            i += 1
-            continue
-        if w == "-m":
-            take()                                   # the module; its options follow
-        elif w == "-p":
-            f["protocol"] = (take().lower(), negate)
-        elif w in ("-s", "--source"):
-            f["source"] = (_net(take()), negate)
-        elif w in ("-d", "--destination"):
-            f["destination"] = (_net(take()), negate)
-        elif w == "--dport":
-            value = take()
-            if not value.isdigit():
-                raise K8slabError(f"trace: --dport {value!r} is not a port, in rule {line!r}")
-            f["dport"] = (int(value), negate)
-        elif w in ("--dst-type", "--src-type"):
-            addrtypes.append(("dst" if w == "--dst-type" else "src", take(), negate))
-        elif w == "--mode":
-            if take() != "random":
-                raise K8slabError(f"trace: only -m statistic --mode random is modelled: {line!r}")
-        elif w == "--probability":
-            text = take()
-            f["probability_text"] = text
-            try:
-                f["probability"] = _probability(text)
-            except (ValueError, ZeroDivisionError):
-                raise K8slabError(f"trace: --probability {text!r} is not a number") from None
-        elif w == "--name":
-            f["recent_name"] = take()
-        elif w in ("--rcheck", "--set"):
-            f["recent_op"] = w[2:]
-        elif w == "--seconds":
-            f["recent_seconds"] = int(take())
-        elif w == "--reap":
-            pass
-        elif w == "--mark":
-            value, _, mask = take().partition("/")
-            f["mark"] = (int(value, 0), int(mask, 0) if mask else 0xFFFFFFFF, negate)
-        elif w == "--ctstate":
-            f["ctstate"] = (frozenset(take().split(",")), negate)
-        elif w == "--comment":
-            f["comment"] = take()
-        elif w == "--nfacct-name":
-            take()                                   # a counter: matches every packet
-        elif w in ("-j", "--jump", "-g", "--goto"):
-            f["target"] = take()
-            f["goto"] = w in ("-g", "--goto")
-        elif w in _TARGET_OPTIONS:
-            options.append((w, take()))
-        elif w in _TARGET_FLAGS:
-            options.append((w, None))
-        else:
-            raise K8slabError(f"trace: option {w!r} is not modelled, in rule {line!r}")
-        negate = False
-        i += 1
-    if "recent_name" in f:
-        f["recent"] = (f.pop("recent_name"), f.pop("recent_op", "rcheck"), f.pop("recent_seconds", None))
-    f.pop("recent_op", None)
-    f.pop("recent_seconds", None)
-    f["addrtype"] = tuple(addrtypes)
-    f["target_options"] = tuple(options)
-    return Rule(**f)
-
-
-def parse_rules(text: str) -> Ruleset:
-    """Read `iptables-save` text (the filter and nat tables) into a Ruleset."""
-    rs = Ruleset()
-    table = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("*"):
-            table = line[1:]
-            rs.tables.setdefault(table, {})
-        elif line == "COMMIT":
-            table = None
-        elif line.startswith(":"):
-            if table is None:
-                raise K8slabError(f"trace: line {number}: chain {line!r} outside a table")
-            rs.tables[table].setdefault(line[1:].split()[0], [])
-        elif line.startswith("-A"):
-            if table is None:
-                raise K8slabError(f"trace: line {number}: rule outside a table")
-            rule = _parse_rule(table, line)
-            rs.tables[table].setdefault(rule.chain, []).append(rule)
-        else:
-            raise K8slabError(f"trace: line {number}: not iptables-save text: {line!r}")
-    return rs
-
-
-_JUMPS = {key: [_parse_rule(key[0], r) for r in rules] for key, rules in JUMP_RULES.items()}
-
-
-# ---------------------------------------------------------------------------------------
-# The packet and the walk
-# ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Packet:
-    """The first packet of a connection, as one node's netfilter sees it."""
-
-    src: str
-    dst: str
-    dport: int
-    protocol: str
-    mark: int = 0
-    dnat: bool = False              # conntrack state DNAT: this node rewrote the destination
-
-
-class _Path:
-    """One way the walk can go so far: its chance, its steps (a linked list), its packet.
-
-    Immutable by convention: `but` copies it with some fields changed (dataclasses.replace
-    was most of the walk's time)."""
-
-    __slots__ = ("chance", "steps", "packet", "recent", "outcome", "handed", "handled")
-
-    def __init__(self, chance, steps, packet, recent, outcome="continue", handed=frozenset(),
-                 handled=None):
-        self.chance = chance            # Fraction
-        self.steps = steps              # (step, previous) or None
-        self.packet = packet
-        self.recent = recent            # (node, list name, source) entries the walk has set
-        self.outcome = outcome          # continue, ACCEPT, DROP, REJECT, DNAT, MASQUERADE, RETURN
-        self.handed = handed            # what the outside network did already: "lb", "external"
-        self.handled = handled          # the node whose rules DNATed the packet
-
-    def but(self, **changes) -> "_Path":
-        p = _Path(self.chance, self.steps, self.packet, self.recent, self.outcome, self.handed,
-                  self.handled)
-        for k, v in changes.items():
-            setattr(p, k, v)
-        return p
-
-    def step(self, **step) -> "_Path":
-        return self.but(steps=(step, self.steps))
-
-
-def _steps(path: _Path) -> list[dict]:
-    out, node = [], path.steps
-    while node is not None:
-        out.append(node[0])
-        node = node[1]
-    out.reverse()
-    return out
-
 
 @dataclass(frozen=True)
 class Branch:
@@ -378,19 +115,25 @@ class _Walker:
         self._endpoint_pods: dict[str, tuple[str | None, str | None]] | None = None
         self.client_src: str | None = None     # the client's own address (trace sets it)
         self.health_ports = {s.health_check_node_port for s in cluster.services if s.health_check_node_port}
+        # The cluster's kube-proxy mode picks the text walked: iptables-save tables, or
+        # table ip kube-proxy in nftables mode (ipvs clusters are walked as iptables, as before).
+        self.mode = "nftables" if getattr(cluster.proxy, "mode", None) == "nftables" else "iptables"
+        walks = nftables_walk if self.mode == "nftables" else iptables_walk
+        self.parse = nftables_walk.parse_ruleset if self.mode == "nftables" else parse_rules
+        self.tables = walks.Tables(self.rules, self.local)
 
     # -- what the network knows -------------------------------------------------------------
     def rules(self, node: Node) -> Ruleset:
         rs = self.rulesets.get(node.name)
         if rs is None:
-            rs = self.rulesets[node.name] = parse_rules(proxy.rules(self.cluster, node.name))
+            rs = self.rulesets[node.name] = self.parse(proxy.rules(self.cluster, node.name, mode=self.mode))
         return rs
 
     def local(self, node: Node, address: str) -> bool:
         """addrtype LOCAL: the node's own address or loopback (cluster IPs are not local in
         iptables mode: no interface carries them)."""
         return (address == node.address or address in self.extra_local
-                or _inside(address, _LOOPBACK))
+                or inside(address, _LOOPBACK))
 
     def who_has(self, address: str, port: int) -> tuple[str | None, str | None]:
         """(pod, node) of what listens at address:port, for naming the receiver."""
@@ -419,160 +162,12 @@ class _Walker:
     def lb_nodes(self, service) -> list[Node]:
         return routing.load_balancer_nodes(self.cluster, service)
 
-    # -- one table's hook ------------------------------------------------------------------
-    def hook(self, node: Node, table: str, chain: str, path: _Path) -> list[_Path]:
-        """The built-in chain `chain`: kube-proxy's jumps, then the policy (ACCEPT)."""
-        rs = self.rules(node)
-        path = path.step(node=node.name, table=table, chain=chain, rule=None, matched=None,
-                         note=_HOOK_NOTES.get((table, chain), ""))
-        jumps = [r for r in _JUMPS.get((table, chain), []) if rs.chain(table, r.target) is not None]
-        out = []
-        for p in self.run(node, rs, table, chain, jumps, path, 0):
-            if p.outcome in ("continue", "RETURN"):
-                p = p.but(outcome="ACCEPT")       # the built-in chain's policy
-            out.append(p)
-        return out
+    # -- one netfilter hook: the mode's tables ---------------------------------------------
+    def hook(self, node: Node, table: str, chain: str, path: Path) -> list[Path]:
+        return self.tables.hook(node, table, chain, path)
 
-    def run(self, node: Node, rs: Ruleset, table: str, chain: str, rules: list[Rule],
-            path: _Path, depth: int) -> list[_Path]:
-        if depth > 32:
-            raise K8slabError(f"trace: chain {chain} nests too deeply (a loop in the rules?)")
-        live = [path]          # paths still walking this chain
-        done = []              # paths that left it (verdict, or RETURN to the caller)
-        for rule in rules:
-            if not live:
-                break
-            nxt = []
-            for p in live:
-                for q in self.apply(node, rs, rule, p, depth):
-                    (nxt if q.outcome == "continue" else done).append(q)
-            live = nxt
-        for p in live:
-            done.append(p.but(outcome="continue"))
-        return done
-
-    def apply(self, node: Node, rs: Ruleset, rule: Rule, path: _Path, depth: int) -> list[_Path]:
-        """One rule: does the packet match it (maybe by chance), and what follows."""
-        why = self.mismatch(node, rule, path)
-        step = dict(node=node.name, table=rule.table, chain=rule.chain, rule=rule.text)
-        if why is not None:
-            return [path.step(**step, matched=False, note=why)]
-        if rule.probability is not None and rule.probability < 1:
-            p = rule.probability
-            taken = path.step(**step, matched=True, note=f"random: taken (chance {p})").but(
-                            chance=path.chance * p)
-            skipped = path.step(**step, matched=False, note=f"random: not taken (chance {1 - p})").but(
-                              chance=path.chance * (1 - p))
-            return self.target(node, rs, rule, taken, depth) + [skipped]
-        note = self.match_note(rule, path)
-        recent = path.recent
-        if rule.recent is not None and rule.recent[1] == "set":
-            recent = recent | {(node.name, rule.recent[0], path.packet.src)}
-            note = (note + "; " if note else "") + (f"records {path.packet.src} in list "
-                                                    f"{rule.recent[0]} (session affinity)")
-        matched = path.step(**step, matched=True, note=note).but(recent=recent)
-        return self.target(node, rs, rule, matched, depth)
-
-    def target(self, node: Node, rs: Ruleset, rule: Rule, path: _Path, depth: int) -> list[_Path]:
-        t = rule.target
-        pkt = path.packet
-        if t is None:
-            return [path]                               # a rule that only counts or comments
-        if t in ("ACCEPT", "DROP", "REJECT", "RETURN"):
-            return [path.but(outcome=t)]
-        if t == "MARK":
-            mark = pkt.mark
-            if rule.option("--or-mark"):
-                mark |= int(rule.option("--or-mark"), 0)
-            if rule.option("--xor-mark"):
-                mark ^= int(rule.option("--xor-mark"), 0)
-            for name in ("--set-xmark", "--set-mark"):
-                if rule.option(name):
-                    value, _, mask = rule.option(name).partition("/")
-                    m = int(mask, 0) if mask else 0xFFFFFFFF
-                    mark = (mark & ~m) ^ int(value, 0) if name == "--set-xmark" else (mark & ~m) | int(value, 0)
-            return [path.but(packet=replace(pkt, mark=mark & 0xFFFFFFFF))]
-        if t == "DNAT":
-            to = rule.option("--to-destination") or ""
-            ip, _, port = to.partition(":")
-            moved = replace(pkt, dst=ip, dport=int(port) if port else pkt.dport, dnat=True)
-            return [path.but(packet=moved, outcome="DNAT", handled=node.name)
-                    .step(node=node.name, table=None, chain=None, rule=None, matched=None,
-                          note=f"DNAT: the destination is now {ip}:{moved.dport}")]
-        if t == "MASQUERADE":
-            # The address of the interface the packet leaves by: the node's (see the top).
-            moved = replace(pkt, src=node.address)
-            return [path.but(packet=moved, outcome="MASQUERADE")
-                    .step(node=node.name, table=None, chain=None, rule=None, matched=None,
-                          note=f"MASQUERADE: the source is now {node.address}, {node.name}'s address")]
-        rules = rs.chain(rule.table, t)
-        if rules is None:
-            raise K8slabError(f"trace: rule jumps to {t}, which is neither a chain in the "
-                              f"{rule.table} table nor a target k8slab models: {rule.text!r}")
-        out = []
-        for p in self.run(node, rs, rule.table, t, rules, path, depth + 1):
-            if p.outcome in ("continue", "RETURN"):
-                if rule.goto:
-                    p = p.but(outcome="RETURN")    # -g: return to the caller's caller
-                else:
-                    p = p.but(outcome="continue")
-            out.append(p)
-        return out
-
-    def mismatch(self, node: Node, rule: Rule, path: _Path) -> str | None:
-        """Why the packet does not match `rule`, or None when it does (chance aside)."""
-        pkt = path.packet
-        if rule.protocol is not None:
-            name, neg = rule.protocol
-            if (pkt.protocol == name) == neg:
-                return f"protocol {pkt.protocol} is {'' if neg else 'not '}{name}"
-        if rule.destination is not None:
-            net, neg = rule.destination
-            if _inside(pkt.dst, net) == neg:
-                return f"destination {pkt.dst} is {'' if neg else 'not '}{_show(net)}"
-        if rule.dport is not None:
-            port, neg = rule.dport
-            if (pkt.dport == port) == neg:
-                return f"destination port {pkt.dport} is {'' if neg else 'not '}{port}"
-        if rule.source is not None:
-            net, neg = rule.source
-            if _inside(pkt.src, net) == neg:
-                if net.prefixlen == 32:
-                    return f"source {pkt.src} is {'' if neg else 'not '}{_show(net)}"
-                return f"source {pkt.src} is {'inside' if neg else 'outside'} {_show(net)}"
-        for which, kind, neg in rule.addrtype:
-            address = pkt.dst if which == "dst" else pkt.src
-            if kind != "LOCAL":
-                raise K8slabError(f"trace: addrtype {kind} is not modelled: {rule.text!r}")
-            if self.local(node, address) == neg:
-                what = "destination" if which == "dst" else "source"
-                return (f"{what} {address} is {'' if neg else 'not '}an address of {node.name} "
-                        "(addrtype LOCAL)")
-        if rule.mark is not None:
-            value, mask, neg = rule.mark
-            if ((pkt.mark & mask) == value) == neg:
-                return f"mark {pkt.mark:#x} {'has' if neg else 'lacks'} {value:#x}/{mask:#x}"
-        if rule.ctstate is not None:
-            states, neg = rule.ctstate
-            mine = {"NEW"} | ({"DNAT"} if pkt.dnat else set())
-            if bool(mine & states) == neg:
-                return f"conntrack state {','.join(sorted(mine))} is {'' if neg else 'not '}{','.join(sorted(states))}"
-        if rule.recent is not None and rule.recent[1] == "rcheck":
-            if (node.name, rule.recent[0], pkt.src) not in path.recent:
-                return (f"{pkt.src} is not in list {rule.recent[0]}: no earlier connection "
-                        "(session affinity)")
-        return None
-
-    def match_note(self, rule: Rule, path: _Path) -> str:
-        if rule.recent is not None and rule.recent[1] == "rcheck":
-            return (f"{path.packet.src} is in list {rule.recent[0]}: it connected before, "
-                    "so it returns to the same endpoint (session affinity)")
-        if rule.target == "KUBE-MARK-MASQ":
-            return "marked for masquerading"
-        return ""
-
-    # -- a node's turn ---------------------------------------------------------------------
-    def arrive(self, node: Node, path: _Path, hop: int, entered: str | None) -> list:
+    # -- one table's hook ------------------------------------------------------------------    # -- a node's turn ---------------------------------------------------------------------
+    def arrive(self, node: Node, path: Path, hop: int, entered: str | None) -> list:
         """A packet arriving at `node` from a pod's interface or the network: PREROUTING on."""
         if hop > _MAX_HOPS:
             return [self.end(path, "unrouted", node, entered, "the packet goes round in circles")]
@@ -582,7 +177,7 @@ class _Walker:
             out += self.after_nat(node, p, hop, entered or node.name, sent_here=False)
         return out
 
-    def send(self, node: Node, path: _Path, hop: int) -> list:
+    def send(self, node: Node, path: Path, hop: int) -> list:
         """A packet sent by a process on `node` (or a hostNetwork pod): OUTPUT on."""
         out = []
         for p in self.hook(node, "nat", "OUTPUT", path):
@@ -602,7 +197,7 @@ class _Walker:
                         out += self.leave(node, r, hop, node.name)
         return out
 
-    def after_nat(self, node: Node, path: _Path, hop: int, entered: str, sent_here: bool) -> list:
+    def after_nat(self, node: Node, path: Path, hop: int, entered: str, sent_here: bool) -> list:
         if path.outcome in ("DROP", "REJECT"):
             return [self.verdict(path, node, entered)]
         path = path.but(outcome="continue")
@@ -617,7 +212,7 @@ class _Walker:
                 out += self.leave(node, q.but(outcome="continue"), hop, entered)
         return out
 
-    def input(self, node: Node, path: _Path, entered: str) -> list:
+    def input(self, node: Node, path: Path, entered: str) -> list:
         out = []
         for p in self.hook(node, "filter", "INPUT", path):
             if p.outcome in ("DROP", "REJECT"):
@@ -640,7 +235,7 @@ class _Walker:
                                     "(connection refused)"))
         return out
 
-    def leave(self, node: Node, path: _Path, hop: int, entered: str) -> list:
+    def leave(self, node: Node, path: Path, hop: int, entered: str) -> list:
         """The packet leaves `node`: to a pod here, another node, the load balancer, or nowhere."""
         pkt = path.packet
         pod = self.pod_by_ip.get(pkt.dst)
@@ -676,7 +271,7 @@ class _Walker:
                          f"no rule on {node.name} caught it and {pkt.dst} belongs to no pod or node: "
                          "the packet is lost and the client waits until it times out")]
 
-    def load_balancer(self, path: _Path, hop: int) -> list:
+    def load_balancer(self, path: Path, hop: int) -> list:
         """The cloud load balancer spreads new connections evenly over the nodes it targets.
 
         Which nodes: those passing its health check, as routing says (the rules say
@@ -730,7 +325,7 @@ class _Walker:
             out += self.arrive(n, p, hop, None)
         return out
 
-    def lb_to_pods(self, path: _Path, svc, sp, hop: int) -> list:
+    def lb_to_pods(self, path: Path, svc, sp, hop: int) -> list:
         """allocateLoadBalancerNodePorts: false: the cloud sends straight to the pods' IPs."""
         eps = proxy.categorize(svc, self.cluster.endpoints(svc, sp), None).cluster
         if not eps:
@@ -754,13 +349,13 @@ class _Walker:
         return out
 
     # -- endings ---------------------------------------------------------------------------
-    def verdict(self, path: _Path, node: Node, entered: str | None):
+    def verdict(self, path: Path, node: Node, entered: str | None):
         word = {"DROP": "dropped", "REJECT": "rejected"}[path.outcome]
         what = ("REJECT: the client gets ICMP port unreachable (connection refused)"
                 if word == "rejected" else "DROP: the packet is discarded; the client waits until it times out")
         return self.end(path, word, node, entered, what)
 
-    def end(self, path: _Path, verdict: str, node: Node | None, entered, note: str):
+    def end(self, path: Path, verdict: str, node: Node | None, entered, note: str):
         p = path.step(node=node.name if node else None, table=None, chain=None, rule=None,
                       matched=None, note=note)
         return (p, Branch(path.chance, verdict, node.name if node else None,
@@ -774,7 +369,7 @@ class _Walker:
         node = self.node_by_ip.get(address)
         return node.name if node else None
 
-    def deliver(self, path: _Path, node: Node, entered, pod: str | None, pod_node: str | None):
+    def deliver(self, path: Path, node: Node, entered, pod: str | None, pod_node: str | None):
         pkt = path.packet
         if (path.handled is not None and self.client_src is not None and pkt.src == self.client_src
                 and path.handled not in {pod_node or node.name, self.home_of(pkt.src)}):
@@ -796,23 +391,6 @@ class _Walker:
                           f"{pkt.dst}:{pkt.dport}", pkt.src, path.handled or entered))
 
 
-@functools.lru_cache(maxsize=65536)
-def _ip(address: str) -> int:
-    return int(ipaddress.IPv4Address(address))
-
-
-@functools.lru_cache(maxsize=65536)
-def _bits(net: ipaddress.IPv4Network) -> tuple[int, int]:
-    return int(net.network_address), int(net.netmask)
-
-
-def _inside(address: str, net: ipaddress.IPv4Network) -> bool:
-    base, mask = _bits(net)
-    return (_ip(address) & mask) == base
-
-
-def _show(net: ipaddress.IPv4Network) -> str:
-    return str(net.network_address) if net.prefixlen == 32 else str(net)
 
 
 # ---------------------------------------------------------------------------------------
@@ -995,12 +573,12 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
         src = "127.0.0.1"
     packet = Packet(src, address, port, protocol)
     walker.client_src = src
-    start = _Path(Fraction(1), None, packet, frozenset())
+    start = Path(Fraction(1), None, packet, frozenset())
     ends = _start(walker, who, start)
     if repeat:
         second = []
         for p, b in ends:
-            again = _Path(b.chance, None, packet, p.recent)
+            again = Path(b.chance, None, packet, p.recent)
             second += _start(walker, who, again)
         ends = second
     branches = _merge([b for _, b in ends])
@@ -1018,7 +596,7 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
             chosen = ends[-1][0]
     return Trace(client=who.text, dial=dial, resolved=resolved, repeat=repeat,
                  packet={"src": src, "dst": address, "protocol": protocol, "dport": port},
-                 steps=_steps(chosen), branches=branches, verdict=verdict)
+                 steps=steps(chosen), branches=branches, verdict=verdict)
 
 
 @dataclass(frozen=True)
@@ -1041,15 +619,16 @@ def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: 
     stays on the node); any other arrives (nat PREROUTING, then filter INPUT or FORWARD).
     `recent` lists (list name, source) pairs the node's `-m recent` lists already hold.
     This is the walk kube-proxy's own tests do (proxier_test.go, tracePacket), rule by rule.
-    `rules` walks the given iptables-save text instead of what `proxy.rules` prints.
+    `rules` walks the given text (iptables-save, or nft -f text for a cluster in nftables
+    mode) instead of what `proxy.rules` prints.
     """
     the_node = cluster.node(node)
     if the_node is None:
         raise K8slabError(f"no node {node!r} in this cluster")
     walker = _Walker(cluster, None, local_addresses)
     if rules is not None:
-        walker.rulesets = {node: parse_rules(rules)}
-    start = _Path(Fraction(1), None, Packet(src, dst, dport, protocol),
+        walker.rulesets = {node: walker.parse(rules)}
+    start = Path(Fraction(1), None, Packet(src, dst, dport, protocol),
                   frozenset((node, name, source) for name, source in recent))
     mask = 1 << int(getattr(cluster.proxy, "masquerade_bit", 14))
     out = []
@@ -1058,7 +637,7 @@ def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: 
     for p in first:
         marked = bool(p.packet.mark & mask)
         if p.outcome in ("DROP", "REJECT"):
-            out.append(NodeWalk(p.chance, p.outcome, p.packet, marked, _steps(p)))
+            out.append(NodeWalk(p.chance, p.outcome, p.packet, marked, steps(p)))
             continue
         p = p.but(outcome="continue")
         if sent_here:
@@ -1076,7 +655,7 @@ def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: 
             paths = nxt
         for q in paths:
             out.append(NodeWalk(q.chance, q.outcome if q.outcome in ("DROP", "REJECT") else "ACCEPT",
-                                q.packet, marked, _steps(q)))
+                                q.packet, marked, steps(q)))
     return out
 
 
@@ -1088,7 +667,7 @@ def _overall(branches: list[Branch]) -> str:
     return best.verdict
 
 
-def _start(walker: _Walker, who: routing.Client, path: _Path) -> list:
+def _start(walker: _Walker, who: routing.Client, path: Path) -> list:
     """Where the client's packet first meets a kube-proxy node, or the network outside."""
     pkt = path.packet
     if who.kind == "pod" and not who.pod.host_network:

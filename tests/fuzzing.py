@@ -410,7 +410,7 @@ def check(path: str, rng: random.Random, draw_rate: float = 0.02, max_routes: in
         try:
             proxy.rules(cluster, n.name, mode=mode)
         except k8slab.K8slabError:
-            pass                                # an answer (nftables is not modelled yet, say)
+            pass                                # an answer (an unknown node, say)
         except Exception as e:  # noqa: BLE001
             out.failures.append(f"escape in rules --mode {mode} --node {n.name}: {_kind(e)}")
     if routes and rng.random() < draw_rate:

@@ -277,6 +277,9 @@ RULES_RIGHT = {
                            {"client_sees": "Connection refused", "table": "*filter"}],
     "rules-affinity": [{"checks": 3, "seconds": 10800, "recorded_in": "KUBE-SEP"},
                        {"checks": "3", "seconds": "10800", "recorded_in": "KUBE-SEP-UIQK3OSOSTRHRPBX"}],
+    "nft-hops": [{"services": "node-port", "external": "node-port", "service": "service", "endpoint": "pod"},
+                 {"services": "Node-Port", "external-GCGJYZ2R-default/web-nodeport/tcp/http": "node-port",
+                  "service-GCGJYZ2R-default/web-nodeport/tcp/http": "service", "endpoint": " pod "}],
 }
 
 RULES_WRONG = {
@@ -319,6 +322,19 @@ RULES_WRONG = {
         ({"checks": 3, "seconds": 3600, "recorded_in": "KUBE-SEP"}, "affinity-timeout"),
         ({"checks": 3, "seconds": 10800, "recorded_in": "somewhere"}, "format"),
     ],
+    "nft-hops": [
+        ({"services": "service", "external": "node-port", "service": "service", "endpoint": "pod"},
+         "services-is-the-service"),
+        ({"services": "node-port", "external": "service", "service": "service", "endpoint": "pod"},
+         "external-picks"),
+        ({"services": "node-port", "external": "node-port", "service": "pod", "endpoint": "pod"},
+         "service-chain-dnats"),
+        ({"services": "node-port", "external": "node-port", "service": "service", "endpoint": "service"},
+         "endpoint-is-service"),
+        ({"services": "node-port", "external": "node-port"}, "format"),
+        ({"services": "node-port", "external": "node-port", "service": "service", "endpoint": "nowhere"},
+         "format"),
+    ],
 }
 
 
@@ -359,6 +375,9 @@ def test_notebook_05_answer_keys_are_read_off_the_rules():
     assert _local_key() == {"laptop": "dropped", "pod/client": "forwarded"}
     assert _no_endpoints_key() == {"client_sees": "refused", "table": "filter"}
     assert _affinity_key() == {"checks": 3, "seconds": 10800, "recorded_in": "KUBE-SEP"}
+    from k8slab.exercises.what_kube_proxy_writes import _nft_hops_key
+    assert _nft_hops_key() == {"services": "node-port", "external": "node-port", "service": "service",
+                               "endpoint": "pod"}
 
 
 def test_notebook_05_placeholders_are_unanswered():
@@ -367,6 +386,8 @@ def test_notebook_05_placeholders_are_unanswered():
     assert check("rules-local", {"laptop": ..., "pod/client": ...}).misconception == "unanswered"
     assert check("rules-no-endpoints", {"client_sees": ..., "table": ...}).misconception == "unanswered"
     assert check("rules-affinity", {"checks": ..., "seconds": ..., "recorded_in": ...}).misconception == "unanswered"
+    assert check("nft-hops", {"services": ..., "external": ..., "service": ..., "endpoint": ...}).misconception \
+        == "unanswered"
 
 
 def test_notebook_05_checks_its_exercises_and_frames_the_lesson():

@@ -29,7 +29,7 @@ import pytest
 
 import k8slab
 from k8slab import K8slabError
-from k8slab.iptables import chains_for
+from k8slab.proxy.iptables import chains_for
 from k8slab.proxy import rules
 from k8slab.model import Cluster, Endpoint, EndpointSlice, Node, ProxyConfig, Service, ServicePort
 
@@ -768,7 +768,7 @@ def test_unknown_node_is_a_clear_error():
 
 
 @pytest.mark.parametrize("mode,message", [("userspace", "modes are iptables, ipvs, nftables"),
-                                          ("nftables", "not modelled yet")])
+                                          ("nft", "modes are iptables, ipvs, nftables")])
 def test_unsupported_mode_is_a_clear_error(mode, message):
     with pytest.raises(K8slabError, match=message):
         rules(load("overall.yaml"), NODE, mode=mode)

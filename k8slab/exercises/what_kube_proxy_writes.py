@@ -42,7 +42,7 @@ def _chain_kind(name: str) -> str:
 
 
 def _svc_chain(cluster, node: str, service: str) -> list[str]:
-    from ..iptables import chains_for
+    from ..proxy.iptables import chains_for
     svc = cluster.service(service)
     chain = chains_for(svc, svc.ports[0])["KUBE-SVC"]
     return [ln for ln in _nat_lines(cluster, node) if ln.startswith(f"-A {chain} ")]
@@ -441,6 +441,110 @@ def _check_rules_affinity(answer) -> Feedback:
 
 
 
+# -- 05.5 nftables mode: which chain is which hop ---------------------------------------------------
+_NFT_KINDS = ("services", "external", "service", "endpoint")
+_HOPS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod")
+
+
+@lru_cache(maxsize=1)
+def _nft_hops_key() -> dict:
+    """{chain kind: hop} for the laptop's packet to node-b's node port in nftables mode: the
+    chains its walk matches on the way to the DNAT (trace), and the hop each belongs to (route):
+    the chain route names in its service hop is "service"; the endpoint chain that DNATs is the
+    pod; what comes before the Service's chain is the way in."""
+    from .. import trace
+    from ..proxy import with_mode
+    cluster = with_mode(demo(), "nftables")
+    r = routing.route(cluster, client="laptop", service="web-nodeport", via_node="node-b")
+    hops = r.to_dict()["hops"]
+    way_in = hops[1]["kind"]
+    svc_chain = next(h["chain"] for h in hops if h["kind"] == "service")
+    t = trace.trace(cluster, "laptop", f"{cluster.node('node-b').address}:{r.port.node_port}", seed=1)
+    key, hop = {}, way_in
+    for step in t.steps:
+        chain = step["chain"]
+        if not chain or step["matched"] is False or chain == "mark-for-masquerade":
+            continue
+        kind = chain.split("-", 1)[0] if "/" in chain else chain
+        if kind not in _NFT_KINDS:
+            continue
+        if chain == svc_chain:
+            hop = "service"
+        elif kind == "endpoint":
+            hop = "pod"
+        key.setdefault(kind, hop)
+    return key
+
+
+def _nft_kind(text) -> str | None:
+    if not isinstance(text, str):
+        return None
+    t = text.strip().lower()
+    if t in _NFT_KINDS:
+        return t
+    for kind in ("services", "external", "service", "endpoint"):
+        if t.startswith(kind + "-") or t.startswith(kind + " "):
+            return kind
+    return None
+
+
+def _check_nft_hops(answer) -> Feedback:
+    ex = "nft-hops"
+    if not isinstance(answer, dict) or not answer:
+        return wrong(ex, "format", "Give a dict from each chain to its hop, for example "
+                      "`{\"services\": \"node-port\", ...}`.", EXERCISES[ex].hint)
+    given = {}
+    for k, v in answer.items():
+        kind = _nft_kind(k)
+        hop = v.strip().lower() if isinstance(v, str) else None
+        if kind is None:
+            return wrong(ex, "format", f"{k!r} is not one of the chains asked about: "
+                          f"{', '.join(_NFT_KINDS)}.", EXERCISES[ex].hint)
+        if hop is Ellipsis or hop not in _HOPS:
+            return wrong(ex, "format", f"{v!r} is not a hop of the route: use one of "
+                          f"{', '.join(_HOPS)}.", EXERCISES[ex].hint)
+        given[kind] = hop
+    key = _nft_hops_key()
+    if given == key:
+        return right(ex, "services -> node-port, external -> node-port, service -> service, "
+                      "endpoint -> pod. The services chain's node-port rule (`ip daddr @nodeport-ips "
+                      "... vmap @service-nodeports`) recognises the node port and sends the packet to "
+                      "the external- chain, where every outside way in meets (it marks the packet for "
+                      "masquerading); the service- chain is the one route names in its service hop "
+                      "(its numgen rule picks the endpoint); the endpoint- chain rewrites the "
+                      "destination to one pod.")
+    if set(given) != set(key):
+        missing = ", ".join(k for k in _NFT_KINDS if k in key and k not in given)
+        return wrong(ex, "format", f"Give a hop for each of the four chains (missing: {missing}).",
+                      EXERCISES[ex].hint)
+    if given["services"] == "service":
+        return wrong(ex, "services-is-the-service",
+                      "The services chain is the dispatcher every packet of every Service meets "
+                      "(kube-proxy's KUBE-SERVICES): for this packet its node-port rule matched, so it "
+                      "is where the node port is recognised. The Service's own hop is its service-... "
+                      "chain, the one route's service hop names.",
+                      "which rule of `services` matched a packet addressed to node-b's own IP?")
+    if given["external"] in ("service", "pod"):
+        return wrong(ex, "external-picks",
+                      "external-... does not choose a pod: it is where the node port, load-balancer IPs "
+                      "and external IPs meet (kube-proxy's KUBE-EXT); it marks for masquerading, then "
+                      "goes to service-..., so it belongs to the way in.",
+                      "what does the external- chain jump or go to?")
+    if given["service"] != "service":
+        return wrong(ex, "service-chain-dnats",
+                      "service-... holds the one numgen rule that draws an endpoint, but it rewrites "
+                      "nothing: it is the chain route names in its `service` hop. The DNAT is in the "
+                      "endpoint chain.", "compare with `route.to_dict()['hops']`: which chain does the "
+                      "service hop name?")
+    if given["endpoint"] != "pod":
+        return wrong(ex, "endpoint-is-service",
+                      "endpoint-... is one pod's chain: its last rule, `dnat to IP:port`, sends the "
+                      "packet to that pod. It is the pod hop (kube-proxy's KUBE-SEP).",
+                      "which rule rewrites the destination address?")
+    return wrong(ex, "other", "Not quite: " + ", ".join(f"{k} -> {v}" for k, v in given.items()) + ".",
+                  EXERCISES[ex].hint)
+
+
 register(
     Exercise("rules-cascade", "The probabilities in a KUBE-SVC chain",
              "Scale web to 4 replicas: what --probability does each of the 4 rules of its KUBE-SVC "
@@ -499,4 +603,21 @@ register(
              "the client with `--set`.\n\n"
              "    answer_5 = {\"checks\": 3, \"seconds\": 10800, \"recorded_in\": \"KUBE-SEP\"}",
              _check_rules_affinity),
+    Exercise("nft-hops", "nftables chains and the route's hops",
+             "In nftables mode the laptop's packet to node-b's node port matches rules in the "
+             "chains services, external-..., service-... and endpoint-.... Which hop of the route "
+             "(node-port, service, pod) does each implement?",
+             "the service hop's `chain` in the route names one of them; follow the packet from "
+             "there in both directions.",
+             "`{\"services\": \"node-port\", \"external\": \"node-port\", \"service\": \"service\", "
+             "\"endpoint\": \"pod\"}`.\n\n"
+             "`services` looks the packet up: its node-port rule matches node-b's own address and "
+             "port 30080 in the service-nodeports map and goes to the external- chain, where every "
+             "outside way in meets and the packet is marked for masquerading: both are the node-port "
+             "hop, as KUBE-SERVICES' last rule, KUBE-NODEPORTS and KUBE-EXT are in iptables mode. "
+             "service-... is the chain the route's service hop names; its numgen rule picks the "
+             "endpoint chain, whose `dnat to` is the pod hop.\n\n"
+             "    answer_5 = {\"services\": \"node-port\", \"external\": \"node-port\", "
+             "\"service\": \"service\", \"endpoint\": \"pod\"}",
+             _check_nft_hops),
 )

@@ -477,10 +477,16 @@ class Lab:
     def __init__(self, cluster, rules_for=None, restore: str | None = None):
         from k8slab import proxy
         self.cluster = cluster
+        # nftables mode: each node's table ip kube-proxy is loaded with `nft -f -` in the node's
+        # namespace (its base chains hook themselves in: no jump rules to add); iptables
+        # mode as before. The router's load balancer is iptables in both.
+        self.nft = getattr(cluster.proxy, "mode", None) == "nftables"
         self.rules_for = rules_for or (lambda node: proxy.rules(cluster, node))
         self.restore = restore or restore_command()
         if self.restore is None:
             raise LabError("no working iptables-restore")
+        if self.nft and shutil.which("nft") is None:
+            raise LabError("the cluster runs kube-proxy in nftables mode and there is no `nft`")
         self.prefix = f"{FAMILY}{os.getpid()}-{secrets.token_hex(3)}-"
         self.ns: dict[str, _Ns] = {}           # key: "node/N", "pod/NS/NAME", "laptop", ...
         self.servers = Servers()
@@ -649,6 +655,11 @@ class Lab:
             ns = self.ns[f"node/{node.name}"]
             text = self.rules_for(node.name)
             self.rules[node.name] = text
+            if self.nft:
+                p = _run(["ip", "netns", "exec", ns.name, "nft", "-f", "-"], input_text=text, check=False)
+                if p.returncode != 0:
+                    raise LabError(f"nft -f rejected `k8slab rules --node {node.name}`: {p.stderr.strip()}")
+                continue
             counters = set(re.findall(r"--nfacct-name (\S+)", text))
             if counters:
                 in_netns(ns.name, _nfacct_add, counters)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
-from .model import Cluster, Endpoint, Service, ServicePort
+from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
+from ..model import Cluster, Endpoint, Service, ServicePort
 
 __all__ = ["write", "chains_for", "KUBE_PROXY_VERSION", "LARGE_CLUSTER_ENDPOINTS", "JUMP_RULES"]
 
@@ -230,7 +230,7 @@ class _Writer:
         has_external = p.external in ("cluster", "local")
         uses_ext = has_any and p.externally_accessible
         lb_chain = ext_chain
-        uses_fw = p.firewall
+        uses_fw = p.firewall and has_any        # KUBE-FW only for a Service with endpoints
         if uses_fw:
             lb_chain = fw_chain
         if not has_any:

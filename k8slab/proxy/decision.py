@@ -1,4 +1,4 @@
-"""Which endpoints a node's kube-proxy uses for a Service, and with what probability."""
+"""What a node's kube-proxy decides for each Service port, once: endpoints, probabilities, drops."""
 
 # Every rule here follows kube-proxy's source (kubernetes/kubernetes):
 #   pkg/proxy/topology.go            CategorizeEndpoints, topologyModeFromHints, availableForTopology
@@ -12,19 +12,15 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
-from . import iptables
-from .errors import K8slabError
-from .kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, port_name
-from .model import Endpoint, Service, ServicePort
+from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, nft_hash, port_name
+from ..model import Endpoint, Service, ServicePort
 
 __all__ = [
-    "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints", "rules",
+    "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints",
     "MODES", "cascade", "cascade_shares", "probability_text",
     "numgen_map", "numgen_rule", "nft_endpoint_chain",
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
@@ -217,7 +213,7 @@ def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str =
     port_name = getattr(port, "name", None) or ""
     ip = endpoint.address.replace(":", ".")
     name = f"{service.namespace}/{service.name}/{protocol}/{port_name}__{ip}/{endpoint.port}"
-    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()[:8]
+    digest = nft_hash(name)
     base = f"{digest}-{name}"
     if len(base) > 240:                       # chainNameBaseLengthMax
         base = base[:237] + "..."
@@ -227,7 +223,8 @@ def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str =
 def numgen_rule(service: Service, port, endpoints) -> str:
     """The load-balancing rule kube-proxy's nftables mode writes in a Service's chain."""
     eps = list(endpoints)
-    elements = ", ".join(f"{i} : goto {nft_endpoint_chain(service, port, e)}" for i, e in enumerate(eps))
+    # knftables.Concat writes the element list's "," as a word of its own: " , ".
+    elements = " , ".join(f"{i} : goto {nft_endpoint_chain(service, port, e)}" for i, e in enumerate(eps))
     return f"numgen random mod {len(eps)} vmap {{ {elements} }}"
 
 
@@ -513,10 +510,10 @@ class ServicePortState:
                  "endpoints", "etp_local", "itp_local", "view", "node", "node_address",
                  "uses_cluster", "uses_local", "cluster_endpoints", "local_endpoints",
                  "has_endpoints", "internal", "external", "firewall", "firewall_allows_lb_ips",
-                 "masquerade_all", "local_cidr")
+                 "masquerade_all", "local_cidr", "mode")
 
     def __init__(self, svc: Service, port: ServicePort, cluster_ip: str, endpoints, view,
-                 node=None, masquerade_all: bool = False, local_cidr=None):
+                 node=None, masquerade_all: bool = False, local_cidr=None, mode: str = "iptables"):
         self.svc, self.port = svc, port
         self.name = port_name(svc, port)
         self.proto = port.protocol.lower()
@@ -555,7 +552,13 @@ class ServicePortState:
         else:
             self.internal = ("local" if self.local_endpoints else "drop") if self.itp_local else "cluster"
             self.external = ("local" if self.local_endpoints else "drop") if self.etp_local else "cluster"
-        self.firewall = has_any and bool(self.lb_ips) and bool(self.source_ranges)
+        # The one place the modes decide differently: iptables writes KUBE-FW only for a
+        # Service with endpoints; nftables fills firewall-ips whatever the endpoints
+        # (pkg/proxy/nftables/proxier.go, usesFWChain), and checks it before DNAT, so a
+        # blocked source is dropped there even when a reject would follow.
+        self.mode = mode
+        self.firewall = ((has_any or mode == "nftables") and bool(self.lb_ips)
+                         and bool(self.source_ranges))
         node_ip = ipv4(self.node_address) if self.node_address else None
         self.firewall_allows_lb_ips = bool(node_ip) and any(
             ipaddress.IPv4Address(node_ip) in net for net in self.source_ranges)
@@ -590,11 +593,21 @@ class ServicePortState:
         """`-m addrtype --src-type LOCAL`: the node's own address, or loopback."""
         return source == self.node_address or ipaddress.ip_address(source).is_loopback
 
+    def source_allowed(self, source: str) -> bool:
+        """loadBalancerSourceRanges admit `source` (or it is a load-balancer IP of this
+        Service while the node's own address is in a range: the VIP loops back locally)."""
+        if any(ipaddress.ip_address(source) in net for net in self.source_ranges):
+            return True
+        return self.firewall_allows_lb_ips and source in self.lb_ips
+
     def fate(self, source: str, way: str) -> Fate:
         """What this node's rules do with a new connection from `source` arriving by `way`
         (one of WAYS): the chain it takes, whether it is marked for masquerading, or why not."""
         if way not in WAYS:
             raise ValueError(f"way {way!r}: one of {', '.join(WAYS)}")
+        if self.mode == "nftables" and way == "load-balancer" and self.firewall \
+                and not self.source_allowed(source):
+            return Fate("drop", why="source-range")   # firewall-check, before any reject
         if not self.has_endpoints:
             return Fate("reject", why="no-endpoints")          # "... has no endpoints" REJECT
         if way == "cluster-ip":
@@ -609,8 +622,7 @@ class ServicePortState:
         if way == "load-balancer" and self.firewall:
             # KUBE-FW: `-s RANGE -j KUBE-EXT` per range (and the load balancer's own IPs when
             # the node is in a range); the rest falls through to KUBE-PROXY-FIREWALL's DROP.
-            allowed = any(ipaddress.ip_address(source) in net for net in self.source_ranges)
-            if not allowed and not (self.firewall_allows_lb_ips and source in self.lb_ips):
+            if not self.source_allowed(source):
                 return Fate("drop", why="source-range")
         if not self.etp_local:
             return Fate("dnat", self.cluster_endpoints, True)   # "masquerade traffic for ..."
@@ -642,7 +654,8 @@ def decide(cluster, service: Service, port: ServicePort, node,
     eps = kube_proxy_endpoints(cluster.endpoints(service, port), family)
     view = categorize(service, eps, node.name, node.zone)
     return ServicePortState(service, port, cluster_ip, eps, view, node,
-                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr)
+                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr,
+                            mode=getattr(conf, "mode", None) or "iptables")
 
 
 def service_ports(cluster, node) -> list[ServicePortState]:
@@ -690,24 +703,3 @@ def _ipv6(text) -> str | None:
         return None
     return str(ip) if ip.version == 6 else None
 
-
-def rules(cluster, node: str, mode: str = "iptables", explain: bool = False) -> str:
-    """The rules kube-proxy on `node` writes for `cluster`, as `iptables-save` prints them.
-
-    mode "iptables": the filter and nat tables; mode "ipvs": what `ipvsadm -Ln` lists. With
-    `explain`, every chain gets a `#` line naming the hop of a route it implements.
-    Raises K8slabError for an unknown node or mode.
-    """
-    if not isinstance(mode, str) or mode not in MODES:
-        raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
-    if not isinstance(node, str) or cluster.node(node) is None:
-        names = [n.name for n in cluster.nodes]
-        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-        raise K8slabError(f"no node {node!r} in this cluster"
-                          + (f"; its nodes are {listed}" if names else "; it has no nodes"))
-    if mode == "nftables":
-        raise K8slabError("mode nftables is not modelled yet: use mode iptables (kube-proxy's "
-                          "default) or ipvs")
-    the_node = cluster.node(node)
-    return iptables.write(cluster, the_node, service_ports(cluster, the_node), mode=mode,
-                          explain=explain)
