@@ -461,3 +461,16 @@ def check_cli(argv: list[str], timeout: float = 60.0) -> list[str]:
     if "Traceback" in err:
         failures.append(f"cli traceback: {' '.join(argv)[:200]}: {err[-500:]}")
     return failures
+
+
+# --- hypothesis strategies: classes of input that issue 23 found escaping or answered wrongly -------
+
+from hypothesis import strategies as st  # noqa: E402  (the mutation fuzzer above needs none)
+
+#: RFC 1123 labels as a learner types them: letters, digits and inner hyphens, any case.
+dns_labels = st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9-]{0,14}[A-Za-z0-9])?\Z", fullmatch=True)
+#: Labels that are delegated TLDs (Public Suffix List, ICANN section) mixed with any label.
+tld_or_not = st.one_of(st.sampled_from(["com", "shop", "web", "app", "io", "co.uk", "arpa"]), dns_labels)
+#: Names of one to four labels ending in a real TLD or in no TLD at all, absolute or not.
+dns_names = st.builds(lambda labels, last, dot: ".".join([*labels, last]) + dot,
+                      st.lists(dns_labels, max_size=3), tld_or_not, st.sampled_from(["", "."]))
