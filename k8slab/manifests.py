@@ -803,7 +803,10 @@ class _Builder:
                 pod_cidr=_dig(obj, "spec", "podCIDR") or FILL_IN["pod_cidr"].format(n=i + 1),
                 labels=labels, ready=ready,
                 schedulable=not _dig(obj, "spec", "unschedulable", default=False),
-                provider_id=_dig(obj, "spec", "providerID")))
+                provider_id=_dig(obj, "spec", "providerID"),
+                deleting=_dig(obj, "metadata", "deletionTimestamp") is not None,
+                taint_keys=tuple(str(t["key"]) for t in _dig(obj, "spec", "taints", default=[]) or []
+                                 if isinstance(t, dict) and isinstance(t.get("key"), str))))
             taints[name] = [t for t in _dig(obj, "spec", "taints", default=[]) or []
                             if isinstance(t, dict) and t.get("effect") in ("NoSchedule", "NoExecute")]
         return nodes, taints

@@ -27,6 +27,8 @@ class Node:
     ready: bool = True
     schedulable: bool = True                      # False when cordoned (spec.unschedulable)
     provider_id: str | None = None
+    deleting: bool = False                        # metadata.deletionTimestamp is set
+    taint_keys: tuple[str, ...] = ()              # spec.taints[].key, every effect
 
     @property
     def zone(self) -> str | None:

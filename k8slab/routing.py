@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from . import proxy
 from .errors import K8slabError
 from .kube_names import chain_hash, port_name
+from .load_balancer import EXCLUDE_FROM_LB, target_pool, why_left_out  # noqa: F401 (EXCLUDE_FROM_LB: kept importable here)
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
 
 __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
@@ -35,8 +36,6 @@ WHO = {
     "other-cluster": "a pod in another cluster",
     "internet": "a client on the internet",
 }
-#: Cloud controllers leave nodes with this label out of load-balancer target pools.
-EXCLUDE_FROM_LB = "node.kubernetes.io/exclude-from-external-load-balancers"
 #: Source addresses of the clients outside the cluster (documentation ranges, RFC 5737):
 #: a laptop on the nodes' network, another cluster's node (its own nodes masquerade its
 #: pods' traffic on the way out), and a host on the internet.
@@ -244,8 +243,10 @@ def client_address(client: Client) -> str:
 def load_balancer_nodes(cluster: Cluster, service: Service) -> list[Node]:
     """The nodes a cloud load balancer sends new connections to, evenly.
 
-    Its target pool is every ready node without the exclude-from-external-load-balancers
-    label; of those, the ones passing its health check. Under externalTrafficPolicy: Local
+    Its target pool is the cloud-provider service controller's stable node set (not being
+    deleted, not labelled exclude-from-external-load-balancers=true, not tainted
+    ToBeDeletedByClusterAutoscaler; a NotReady node stays: load_balancer.py); of those, the
+    ones passing its health check. Under externalTrafficPolicy: Local
     the check is kube-proxy's health-check node port, which answers 200 only on a node
     with a ready (not terminating) endpoint of the Service, any of its ports
     (pkg/proxy/healthcheck: the per-Service count of local ready endpoints,
@@ -253,7 +254,7 @@ def load_balancer_nodes(cluster: Cluster, service: Service) -> list[Node]:
     no node passes, cloud load balancers fail open and use them all (AWS Network Load
     Balancer, Google Cloud's passthrough load balancers): each node's rules then decide.
     """
-    pool = [n for n in cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
+    pool = target_pool(cluster.nodes)
     if service.external_traffic_policy != "Local":
         return pool
     with_ready = set()
@@ -327,6 +328,22 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
         if not (found.rcode == "NOERROR" and found.answer):
             return router.name_not_found(found, svc.port_for(port))
     return router.run(port, entry, protocol)
+
+
+def _left_out_of_pool(nodes, pool, local: bool) -> str:
+    """What the route's reason says about nodes the load balancer's pool leaves out, and about
+    NotReady nodes it keeps (stableNodeSetPredicates, KEP-3458: load_balancer.py)."""
+    text = ""
+    out = [(n, why_left_out(n)) for n in nodes if n not in pool]
+    if out:
+        text += " " + "; ".join(f"{n.name} is not among its targets: {why}" for n, why in out[:3])
+        text += f" (and {len(out) - 3} more)." if len(out) > 3 else "."
+    unready = [n for n in pool if not n.ready]
+    if unready and not local:
+        text += (f" {_names(unready[:3])} {'is' if len(unready) == 1 else 'are'} NotReady yet stay"
+                 f"{'s' if len(unready) == 1 else ''} a target: the cloud controller no longer drops "
+                 "NotReady nodes (KEP-3458), and kube-proxy's /healthz there still answers.")
+    return text
 
 
 def _names_service(found, svc: Service) -> bool:
@@ -722,7 +739,7 @@ class _Router:
             return result
         if not svc.allocate_load_balancer_node_ports:
             return self.lb_to_pods(sp, address)
-        pool = [n for n in self.cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
+        pool = target_pool(self.cluster.nodes)
         local = svc.external_traffic_policy == "Local"
         healthy = load_balancer_nodes(self.cluster, svc)
         self.hops.append({"kind": "load-balancer", "address": address,
@@ -787,6 +804,7 @@ class _Router:
             reason = (f"{spread}{to_port}. kube-proxy on the receiving node forwards to any ready pod, "
                       "maybe on another node, and replaces the client's address with the node's "
                       "(externalTrafficPolicy: Cluster).")
+        reason += _left_out_of_pool(self.cluster.nodes, pool, local)
         if proxy_mode:
             reason += (" This load balancer has ipMode: Proxy: it opens its own connection to the "
                        "node port, so kube-proxy and the pods see the load balancer's address, never "

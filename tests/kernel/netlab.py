@@ -782,8 +782,13 @@ def healthy_nodes(cluster, svc) -> list:
     With `externalTrafficPolicy: Cluster` every node passes (kube-proxy's healthz); with `Local`
     only nodes running a ready endpoint pass the healthCheckNodePort check. Computed here from
     the cluster's endpoints, independently of k8slab's routing."""
-    nodes = [n for n in cluster.nodes if n.ready and
-             "node.kubernetes.io/exclude-from-external-load-balancers" not in n.labels]
+    def included(n) -> bool:
+        # cloud-provider stableNodeSetPredicates (KEP-3458): not deleting, the exclude label
+        # absent or one strconv.ParseBool reads as false, no autoscaler deletion taint.
+        label = n.labels.get("node.kubernetes.io/exclude-from-external-load-balancers")
+        return (not n.deleting and (label is None or label in ("0", "f", "F", "FALSE", "false", "False"))
+                and "ToBeDeletedByClusterAutoscaler" not in n.taint_keys)
+    nodes = [n for n in cluster.nodes if included(n)]
     if (svc.external_traffic_policy or "Cluster") != "Local":
         return nodes
     local = set()
