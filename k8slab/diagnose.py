@@ -32,7 +32,7 @@ CODES = (
     "not-exposed", "lb-pending", "selector-matches-nothing", "selector-other-namespace",
     "pods-not-ready", "named-port-missing", "target-port-not-declared", "no-local-endpoints",
     "source-range-blocked", "headless-no-ready-pods", "externalname-tls-mismatch",
-    "session-affinity-behind-nat", "keepalive-imbalance",
+    "session-affinity-behind-nat", "keepalive-imbalance", "node-port-closed",
 )
 #: The codes that describe a surprising setup that still works: severity "warning".
 WARNINGS = ("target-port-not-declared", "externalname-tls-mismatch",
@@ -195,7 +195,8 @@ def _packet(cluster: Cluster, client: str, address: str, port: int, protocol: st
 #: (a port no Service has, an address nobody owns) are traced.
 _ROUTE_SYMPTOM = {"ok": "ok", "no-endpoints": "connection refused", "no-local-endpoints": "timeout",
                   "nxdomain": "name not found", "lb-pending": "no address yet",
-                  "not-exposed": "timeout", "no-such-port": "timeout"}
+                  "not-exposed": "timeout", "no-such-port": "timeout",
+                  "node-port-closed": "connection refused"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -640,12 +641,19 @@ class _Diagnosis:
         r = routing.route(self.cluster, self.who.text, svc.name, svc.namespace,
                           port=sp.name or sp.port, entry=entry, via_node=via_node)
         self.route = r
-        way_ok = r.code not in ("not-exposed", "lb-pending")
+        way_ok = r.code not in ("not-exposed", "lb-pending", "node-port-closed")
         blocked = r.code == "not-exposed" and r.entry == "LoadBalancer" and bool(svc.load_balancer_source_ranges)
         self.check("way-in", way_ok or blocked,
                    f"{self.who.text} may use {entry} to reach {svc.name}" if way_ok or blocked else r.reason)
         if r.code == "not-exposed" and not blocked:
             self.not_exposed_problem(svc, entry, "address")
+        if r.code == "node-port-closed":        # issue 23.3: nodePortAddresses leaves this node out
+            node = r.hops[-1].get("node") or "this node"
+            self.problem("node-port-closed", "KubeProxyConfiguration", "nodePortAddresses",
+                         f"kube-proxy opens node ports only on the addresses nodePortAddresses lists, and "
+                         f"none of {node}'s is among them: the kernel refuses the connection",
+                         "dial a node whose address is listed, or add this node's address (or leave "
+                         "nodePortAddresses empty: every address)")
         self.endpoint_checks(svc, sp, r)
         if entry == "LoadBalancer" or svc.type == "LoadBalancer":
             self.lb_check(svc, r, blocked)

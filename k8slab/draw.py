@@ -52,6 +52,7 @@ _STOP_WORDS = {
     "nxdomain": "NXDOMAIN",
     "lb-pending": "pending: no address",
     "no-such-port": "no such port",
+    "node-port-closed": "refused: port not open here",
 }
 _OUTSIDE_CLIENTS = {
     "laptop": "a machine outside the cluster",

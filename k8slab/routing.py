@@ -10,6 +10,7 @@ from .errors import K8slabError
 from .kube_names import chain_hash, port_name
 from .load_balancer import EXCLUDE_FROM_LB, target_pool, why_left_out  # noqa: F401 (EXCLUDE_FROM_LB: kept importable here)
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
+from .node_ports import node_port_addresses, opens_node_ports
 
 __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
            "ENTRIES", "CODES", "HOP_KINDS", "reachability_table", "hop_detail",
@@ -21,7 +22,7 @@ ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
 #: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
 HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
 CODES = ("ok", "not-exposed", "no-endpoints", "no-local-endpoints", "nxdomain", "lb-pending",
-         "no-such-port")
+         "no-such-port", "node-port-closed")
 
 #: Which ways in each kind of client has: the table the whole suite teaches.
 CAN_USE = {
@@ -620,12 +621,39 @@ class _Router:
         node = self.via
         self.hops.append({"kind": "node-port", "node": node.name,
                           "address": f"{node.address}:{sp.node_port}"})
+        if not opens_node_ports(self.cluster, node):
+            closed = self.node_port_closed(sp, node)
+            if closed is not None:
+                return closed
         result = self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}", "node-port")
         if self.svc.type == "LoadBalancer" and not self.svc.load_balancer_ingress and not self.who.inside:
             result = _replace_reason(result, result.reason + (
                 " The load balancer itself is still <pending> (no cloud provider gave it an address), "
                 "so this client uses the node port it already has."))
         return result
+
+    def node_port_closed(self, sp: ServicePort, node: Node) -> Route | None:
+        """nodePortAddresses lists none of `node`'s addresses: no nat rule catches the packet
+        (node_ports.py). The filter table's KUBE-EXTERNAL-SERVICES still matches every local
+        address: with no endpoints at all it REJECTs as usual (None: on_node says so), with a
+        Local policy and none here it DROPs; otherwise the kernel finds nothing listening."""
+        listed = ", ".join(node_port_addresses(self.cluster))
+        why = (f"kube-proxy's nodePortAddresses ({listed}) lists no address of {node.name}, so no "
+               f"rule there catches {node.address}:{sp.node_port}")
+        if self.decide(sp, node).external == "reject":
+            return None
+        if self.decide(sp, node).external == "drop":
+            r = self.no_local(sp, "NodePort", node)
+            return _replace_reason(r, f"{why}; and {r.reason[:1].lower()}{r.reason[1:]}")
+        open_on = [n.name for n in self.cluster.nodes if opens_node_ports(self.cluster, n)]
+        reason = (f"{self.sender()} sends to {node.address}:{sp.node_port} on {node.name}, but {why}: "
+                  f"the packet reaches {node.name} itself, where nothing listens on port "
+                  f"{sp.node_port}, and the kernel refuses the connection."
+                  + (f" Dial the node port on {_names_or(open_on)} instead, or add {node.address} to "
+                     "nodePortAddresses." if open_on else
+                     " No node has a listed address: change nodePortAddresses (empty means every "
+                     "address of the node)."))
+        return self.answer("node-port-closed", "NodePort", reason, port=sp)
 
     def via_external_ip(self, sp: ServicePort) -> Route:
         svc = self.svc
@@ -751,8 +779,10 @@ class _Router:
         # policy those depend on the node's zone at most (topology hints), so count nodes per
         # zone instead of asking each of thousands of nodes.
         groups: dict[object, list[Node]] = {}
+        closed = {n.name for n in healthy if proxy_mode and not opens_node_ports(self.cluster, n)}
         for n in healthy:
-            groups.setdefault(n.name if local else n.zone, []).append(n)
+            groups.setdefault(("closed", n.name) if n.name in closed else n.name if local else n.zone,
+                              []).append(n)
         if proxy_mode and svc.load_balancer_source_ranges and not any(
                 ipaddress.ip_address(self.source) in net for net in _networks(svc.load_balancer_source_ranges)):
             # A proxying load balancer enforces the ranges itself (kube-proxy never sees the
@@ -761,6 +791,11 @@ class _Router:
         per_group, fates, seen = {}, {}, {}
         for key, members in groups.items():
             d = self.decide(sp, members[0])
+            if members[0].name in closed:
+                # The load balancer connects to a node port nodePortAddresses does not open
+                # there: refused by the node's kernel (node_ports.py).
+                fates[key], per_group[key] = proxy.Fate("reject", why="node-port-closed"), ()
+                continue
             if proxy_mode:
                 # ipMode: Proxy: the load balancer opens its own connection to the node port,
                 # from its own address (k8slab uses its IP): kube-proxy sees that source.
@@ -781,6 +816,12 @@ class _Router:
         totals = proxy.load_balancer_shares(per_group, {k: len(m) for k, m in groups.items()})
         outcomes = {f.outcome for f in fates.values()}
         if not totals:
+            if closed and all(f.why == "node-port-closed" for f in fates.values()):
+                return self.answer("node-port-closed", "LoadBalancer", (
+                    f"The load balancer (ipMode: Proxy) connects to node port {sp.node_port} on "
+                    f"{_names(healthy)}, but kube-proxy's nodePortAddresses "
+                    f"({', '.join(node_port_addresses(self.cluster))}) lists none of their addresses: "
+                    "every node refuses the connection."), port=sp)
             if any(f.why == "source-range" for f in fates.values()):
                 return self.blocked(sp, "LoadBalancer", self.decide(sp, healthy[0]))
             if outcomes == {"reject"}:
@@ -810,7 +851,11 @@ class _Router:
                        "node port, so kube-proxy and the pods see the load balancer's address, never "
                        "the client's, and pods dialing its address go out to it too.")
         lost = 1 - sum(totals.values())
-        if lost > 1e-12:
+        if lost > 1e-12 and closed:
+            reason += (f" nodePortAddresses ({', '.join(node_port_addresses(self.cluster))}) opens no "
+                       f"node port on {_names([n for n in healthy if n.name in closed])}: the "
+                       f"{lost:.0%} of new connections the load balancer sends there are refused.")
+        elif lost > 1e-12:
             reason += (f" No node passes the health check, so the load balancer uses them all (cloud "
                        f"load balancers fail open): {lost:.0%} of new connections reach a node with no "
                        "usable pod and are dropped there.")

@@ -96,3 +96,63 @@ def test_go_parse_bool_accepts_exactly_go_s_spellings(text):
     expected = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
                 "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
     assert load_balancer.go_parse_bool(text) == expected.get(text)
+
+
+# -- nodePortAddresses ------------------------------------------------------------------------
+
+def np_cluster(addresses, policy="Cluster", pods=True):
+    conf = ("apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+            f"clusterCIDR: 10.244.0.0/16\nnodePortAddresses: {addresses}\n")
+    svc = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+           f"spec: {{type: NodePort, externalTrafficPolicy: {policy}, selector: {{app: web}}, "
+           "ports: [{port: 80, targetPort: 8080, nodePort: 30080}]}\n")
+    docs = [conf, node("node-a", "192.0.2.11"), node("node-b", "192.0.2.12"), svc]
+    if pods:
+        docs.append(pod("web-1", "node-b", "10.244.2.5"))
+    return cluster_from("---\n".join(docs))
+
+
+@pytest.mark.parametrize("addresses,open_on", [
+    ("[192.0.2.12/32]", {"node-b"}), ("[192.0.2.0/24]", {"node-a", "node-b"}),
+    ("[primary]", {"node-a", "node-b"}), ("[10.0.0.0/8]", set()), ("[]", {"node-a", "node-b"})])
+@pytest.mark.parametrize("client", ["laptop", "pod/web-1", "node/node-a"])
+def test_node_port_answers_only_on_listed_addresses(addresses, open_on, client):
+    # issue 23.3. pkg/proxy/iptables/proxier.go syncProxyRules: with nodePortAddresses set, the
+    # last KUBE-SERVICES rule is `-d <node IP> -j KUBE-NODEPORTS` for each node IP in a listed
+    # range ("primary": the node's primary IP); other addresses meet no nat rule, and the
+    # node's kernel refuses the connection (trace: rejected).
+    c = np_cluster(addresses)
+    for n in c.nodes:
+        r = routing.route(c, client, "web", entry="NodePort", via_node=n.name)
+        t = trace.trace(c, client, f"{n.address}:30080", via_node=n.name)
+        rules = __import__("k8slab").proxy.rules(c, n.name)
+        jumps = [line for line in rules.splitlines() if line.endswith("-j KUBE-NODEPORTS")
+                 and line.startswith("-A KUBE-SERVICES")]
+        if n.name in open_on:
+            assert r.reachable and t.verdict == "delivered", r.reason
+            assert len(jumps) == 1
+        else:
+            assert r.code == "node-port-closed" and r.entry == "NodePort"
+            assert r.hops[-1] == {"kind": "node-port", "node": n.name, "address": f"{n.address}:30080"}
+            assert "nodePortAddresses" in r.reason
+            assert t.verdict == "rejected" and jumps == []
+
+
+def test_a_closed_node_port_still_meets_the_filter_table():
+    # proxier.go: KUBE-EXTERNAL-SERVICES (filter) matches `-m addrtype --dst-type LOCAL` whatever
+    # nodePortAddresses says: no endpoints at all -> REJECT; Local with none here -> DROP.
+    none = np_cluster("[192.0.2.12/32]", pods=False)
+    r = routing.route(none, "laptop", "web", via_node="node-a")
+    assert r.code == "no-endpoints" and trace.trace(none, "laptop", "192.0.2.11:30080").verdict == "rejected"
+    local = np_cluster("[192.0.2.12/32]", policy="Local")
+    r = routing.route(local, "laptop", "web", via_node="node-a")
+    assert r.code == "no-local-endpoints" and "nodePortAddresses" in r.reason
+    assert trace.trace(local, "laptop", "192.0.2.11:30080").verdict == "dropped"
+
+
+def test_diagnose_names_node_port_addresses():
+    from k8slab import diagnose
+    c = np_cluster("[192.0.2.12/32]")
+    rep = diagnose.diagnose(c, "laptop", "192.0.2.11:30080")
+    assert rep.symptom == "connection refused" and "node-port-closed" in rep.codes
+    assert diagnose.diagnose(c, "laptop", "192.0.2.12:30080").works

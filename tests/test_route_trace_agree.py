@@ -28,7 +28,7 @@ PER_CLUSTER = 8
 #: route's code -> the trace verdicts that mean the same to the client (not-exposed: no way
 #: to the pods at all, unrouted, or dropped by loadBalancerSourceRanges; both time out).
 VERDICT_OF = {"ok": {"delivered"}, "no-endpoints": {"rejected"}, "no-local-endpoints": {"dropped"},
-              "not-exposed": {"unrouted", "dropped"}}
+              "not-exposed": {"unrouted", "dropped"}, "node-port-closed": {"rejected"}}
 
 NODE_NAMES = ("node-a", "node-b", "node-c", "node-d")
 OUTSIDE = ("laptop", "other-cluster", "internet")
@@ -44,6 +44,11 @@ def clusters(draw):
         proxy_conf["iptables"] = {"masqueradeAll": True}
     elif setting == "no-local-detector":
         del proxy_conf["clusterCIDR"]
+    if draw(st.integers(0, 3)) == 0:
+        # issue 23.3 (proxier.go syncProxyRules): node-port jumps only for listed node IPs
+        proxy_conf["nodePortAddresses"] = draw(st.sampled_from(
+            [["192.0.2.11/32"], ["192.0.2.12/31"], ["10.0.0.0/8"], ["primary"], ["127.0.0.0/8"],
+             ["192.0.2.0/24"]]))
     docs = [proxy_conf]
     n_nodes = draw(st.integers(1, 4))
     for i in range(n_nodes):
