@@ -736,15 +736,25 @@ class _Diagnosis:
                 self.check("target-port", True, f"targetPort {sp.target_port!r} resolves to "
                            f"{', '.join(map(str, nums))} on every pod")
         elif pods:
-            declared = {cp.port for p in pods for cp in p.ports}
             self.check("target-port", True, f"targetPort {sp.target_port} (a number: not looked up on the pods)")
-            if declared and sp.target_port not in declared:
+            # Debug Services, "Is the Pod working?"/port checks: each pod that declares ports but
+            # not this one (with the Service port's protocol) may have nothing listening there.
+            # Per pod, not the union: one pod declaring it does not vouch for another.
+            odd = [p for p in pods if p.ports and not any(
+                cp.port == sp.target_port and cp.protocol == sp.protocol for cp in p.ports)]
+            if odd:
+                declared = sorted({f"{cp.port}" + ("" if cp.protocol == sp.protocol else f"/{cp.protocol}")
+                                   for p in odd for cp in p.ports}, key=lambda t: (len(t), t))
+                which = ("the pods" if len(odd) == len(pods) else
+                         f"{len(odd)} of {len(pods)} pods ({', '.join(p.name for p in odd[:3])}"
+                         f"{', ...' if len(odd) > 3 else ''})")
                 self.problem("target-port-not-declared", _obj(svc), f"spec.ports[{i}].targetPort",
-                             f"traffic goes to port {sp.target_port} on the pods, but their containers declare "
-                             f"{', '.join(map(str, sorted(declared)))}: if nothing listens on "
-                             f"{sp.target_port}, each pod refuses the connection itself",
+                             f"traffic goes to port {sp.target_port}/{sp.protocol} on the pods, but the "
+                             f"containers of {which} declare {', '.join(declared)}: if nothing listens on "
+                             f"{sp.target_port}, each such pod refuses the connection itself",
                              f"set targetPort to the port the container listens on "
-                             f"({sorted(declared)[0]}, or its name)")
+                             f"({declared[0].split('/')[0]}, or its name), or declare "
+                             f"{sp.target_port}/{sp.protocol} in the pod template")
         # endpoints where the policy looks
         if r.code == "no-local-endpoints":
             where = r.stopped_at is not None and r.hops[r.stopped_at].get("node") or None
