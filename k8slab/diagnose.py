@@ -727,7 +727,9 @@ class _Diagnosis:
                     names = sorted({cp.name for p in pods for cp in p.ports if cp.name})
                     self.problem("named-port-missing", _obj(svc), f"spec.ports[{i}].targetPort",
                                  f"targetPort {sp.target_port!r} is a name, and no container of the selected pods "
-                                 f"declares a port with that name (they name: {', '.join(names) or 'none'})",
+                                 f"declares a port with that name (they name: {', '.join(names) or 'none'}); "
+                                 "the EndpointSlice lists their addresses with no port (kubectl get "
+                                 "endpointslices: PORTS <unset>), so kube-proxy has no endpoint",
                                  f"use a name the pods declare ({', '.join(names) or 'name a containerPort'}), "
                                  "or the port number")
                     return

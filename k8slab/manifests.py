@@ -780,7 +780,8 @@ class _Builder:
         origin = {o.name: o for o in given}
         if not given:
             # No nodes given: the nodes the pods name, else three of k8slab's own.
-            named = sorted({_dig(p, "spec", "nodeName") for _, p, _, _ in raw_pods} - {None})
+            # nodeName "" is no name (the API server's omitempty string): not a node called "".
+            named = sorted({_dig(p, "spec", "nodeName") or None for _, p, _, _ in raw_pods} - {None})
             specs = [(n, {}) for n in (named or FILL_IN["node_names"])]
             if not named:
                 self.notes.append("no nodes given: filled in node-a, node-b and node-c")
@@ -873,11 +874,12 @@ class _Builder:
         per_owner: dict[tuple[str | None, str], int] = {}
         placed: list[tuple[str, dict, str | None, str | None]] = []
         for ns, p, owner, _ in raw_pods:
-            node = _dig(p, "spec", "nodeName")
+            node = _dig(p, "spec", "nodeName") or None
             if node is not None:
                 per_node_total[node] = per_node_total.get(node, 0) + 1
                 per_owner[(owner, node)] = per_owner.get((owner, node), 0) + 1
         pending = []
+        orphans: list[str] = []
         full = False
 
         def has_room(n: Node) -> bool:
@@ -900,8 +902,16 @@ class _Builder:
                                        owner, n.name, origin))
                         per_node_total[n.name] += 1
                 continue
-            node = _dig(p, "spec", "nodeName")
-            if node is None and isinstance(p.get("status"), dict) and p["status"]:
+            node = _dig(p, "spec", "nodeName") or None
+            if node is not None and node not in node_by_name and isinstance(node, str):
+                # Bound to a Node the input does not have: no kubelet runs it, whatever a stale
+                # status says, and the EndpointSlice controller leaves it out (reconciler.go:
+                # "update the EndpointSlice without the problematic Pod"). It stays Pending.
+                orphans.append(f"{origin.file}: Pod/{_shorten(str(_dig(p, 'metadata', 'name')), 60)}: "
+                               f"spec.nodeName: {_shorten(node, 60)!r} names no Node in the input")
+                p = dict(p, status={"phase": "Pending"})
+                node = None
+            elif node is None and isinstance(p.get("status"), dict) and p["status"]:
                 pending.append(_dig(p, "metadata", "name"))   # a snapshot's Pending pod stays so
             elif node is None:
                 # The scheduler's default spreading: fewest pods of the same owner on the
@@ -917,6 +927,10 @@ class _Builder:
                 else:
                     pending.append(_dig(p, "metadata", "name"))
             placed.append((ns, p, owner, node, origin))
+        if orphans:
+            self.notes.append(f"{orphans[0]}: the pod stays Pending, with no IP (no kubelet runs it; the "
+                              "pod garbage collector deletes such pods)"
+                              + (f"; {len(orphans) - 1} more pod(s) like it" if len(orphans) > 1 else ""))
         if pending:
             shown = ", ".join(_shorten(str(n), 60) for n in pending[:5]) + (" ..." if len(pending) > 5 else "")
             why = (" or they are full (a node takes at most its status.allocatable.pods, "

@@ -330,6 +330,8 @@ class Cluster:
         for pod in self.selected_pods(service):
             if not pod.ip or pod.phase in ("Succeeded", "Failed"):
                 continue         # the controller skips pods with no IP yet, and finished ones
+            if not pod.node or self.node(pod.node) is None:
+                continue         # and pods whose Node it cannot find (reconciler.go)
             if isinstance(port.target_port, int):
                 number = port.target_port
             else:

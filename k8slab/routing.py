@@ -995,6 +995,12 @@ class _Router:
         elif not everyone:
             why = (f"selects pods, but none of them has an IP and a port for targetPort "
                    f"{sp.target_port}")
+            if isinstance(sp.target_port, str) and any(p.ip for p in self.cluster.selected_pods(svc)):
+                # reconciler.go/getEndpointPorts: the pods are still listed, in a slice
+                # without ports, which kube-proxy reads no endpoint from.
+                why += (f" (no container declares a port named {sp.target_port}/{sp.protocol}: "
+                        "`kubectl get endpointslices` lists the pods' addresses with PORTS <unset>, "
+                        "and kube-proxy takes no endpoint from a slice without ports)")
         else:
             why = "selects pods, but none of them is ready"
         reason = (f"Service {svc.name} {why}. kube-proxy rejects the connection (ICMP "
