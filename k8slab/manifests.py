@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .errors import K8slabError, Problem
+from .kube_names import ipv4
 from .model import (
     Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
     Service, ServicePort,
@@ -788,7 +789,9 @@ class _Builder:
         for i, (name, obj) in enumerate(sorted(specs, key=lambda s: s[0])):
             # The first IPv4 InternalIP: k8slab models kube-proxy's IPv4 proxier, which ignores
             # a dual-stack node's IPv6 address.
-            ip = next((str(a["address"]) for a in _dig(obj, "status", "addresses", default=[]) or []
+            # kube-proxy and the kubelet read it with ParseIPSloppy: "192.0.2.011" is 192.0.2.11.
+            ip = next((ipv4(str(a["address"])) or str(a["address"])
+                       for a in _dig(obj, "status", "addresses", default=[]) or []
                        if isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address")
                        and ":" not in str(a["address"])),
                       None) or _take(ip_pool, origin.get(name), "Node", name, "status.addresses",

@@ -474,3 +474,9 @@ tld_or_not = st.one_of(st.sampled_from(["com", "shop", "web", "app", "io", "co.u
 #: Names of one to four labels ending in a real TLD or in no TLD at all, absolute or not.
 dns_names = st.builds(lambda labels, last, dot: ".".join([*labels, last]) + dot,
                       st.lists(dns_labels, max_size=3), tld_or_not, st.sampled_from(["", "."]))
+#: IPv4 addresses written with at least one leading zero ("10.244.0.011"): ParseIPSloppy reads
+#: them, StrictIPCIDRValidation refuses them.
+leading_zero_ipv4 = st.builds(
+    lambda octets, where, pad: ".".join(("0" * pad + str(o)) if i == where else str(o)
+                                        for i, o in enumerate(octets)),
+    st.tuples(*[st.integers(0, 255)] * 4), st.integers(0, 3), st.integers(1, 2))

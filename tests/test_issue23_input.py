@@ -1,0 +1,60 @@
+"""Issue 23, item 7: bad input that escaped or misled, each with the API server's words (or a
+message naming the file or option), never a traceback."""
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import fuzzing
+import k8slab
+from k8slab import routing, trace
+from k8slab.manifests import validate_texts
+from support import cluster_from
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: web-1, labels: {{app: web}}}}
+spec: {{nodeName: node-a, containers: [{{name: c, image: x}}]}}
+status: {{phase: Running, podIP: {ip}, conditions: [{{type: Ready, status: "True"}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec: {{type: NodePort, selector: {{app: web}}, ports: [{{port: 80}}]}}
+"""
+
+
+@settings(max_examples=60, deadline=None)
+@given(ip=fuzzing.leading_zero_ipv4)
+def test_a_pod_ip_with_leading_zeros_is_refused_in_the_api_servers_words(ip):
+    # apimachinery/pkg/api/validation/ip.go parseIP (StrictIPCIDRValidation, on by default):
+    # ParseIPSloppy reads it, netip.ParseAddr does not: "must not have leading 0s".
+    problems = validate_texts([("pod.yaml", POD.format(ip=ip))])
+    assert [str(p) for p in problems] == [
+        f'pod.yaml: Pod/web-1: status.podIP: Invalid value: "{ip}": must not have leading 0s']
+    with pytest.raises(k8slab.K8slabError, match="must not have leading 0s"):
+        k8slab.Cluster.from_yaml(POD.format(ip=ip))
+
+
+@pytest.mark.parametrize("field,text", [
+    ("spec.clusterIPs[0]", "clusterIP: 10.96.0.011, "),
+    ("spec.externalIPs[0]", "externalIPs: [192.0.2.0100], "),
+])
+def test_service_addresses_with_leading_zeros_are_refused(field, text):
+    svc = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+           f"spec: {{{text}selector: {{app: web}}, ports: [{{port: 80}}]}}\n")
+    problems = [str(p) for p in validate_texts([("svc.yaml", svc)])]
+    assert any(p.startswith(f"svc.yaml: Service/web: {field}: Invalid value") and
+               p.endswith("must not have leading 0s") for p in problems), problems
+
+
+def test_a_node_address_with_leading_zeros_is_read_as_kube_proxy_reads_it():
+    # The API server stores any text in status.addresses; kube-proxy parses the node IP with
+    # netutils.ParseIPSloppy, which reads "192.0.2.011" as 192.0.2.11 (decimal).
+    c = cluster_from("apiVersion: v1\nkind: Node\nmetadata: {name: node-a}\n"
+                     "status: {addresses: [{type: InternalIP, address: 192.0.2.011}]}\n---\n"
+                     + POD.format(ip="10.244.1.5"))
+    assert c.node("node-a").address == "192.0.2.11"
+    r = routing.route(c, "laptop", "web")
+    assert r.reachable and r.hops[1]["address"].startswith("192.0.2.11:")
+    assert trace.trace(c, "laptop", r.hops[1]["address"]).verdict == "delivered"
