@@ -1273,7 +1273,8 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         if (isinstance(meta, dict) and obj.get("kind") == "Service" and meta.get("name") == "kubernetes"
                 and (meta.get("namespace") or "default") == "default"):
-            ip = _parse_ip(str((obj.get("spec") or {}).get("clusterIP") or ""))
+            spec = obj.get("spec")          # any JSON value: its own check reports a bad one
+            ip = _parse_ip(str((spec if isinstance(spec, dict) else {}).get("clusterIP") or ""))
             if isinstance(ip, ipaddress.IPv4Address) and ip not in SERVICE_CIDR:
                 first, service_cidr = ip, None
     taken_ips: set = {first}

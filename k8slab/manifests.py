@@ -156,6 +156,10 @@ def _pyyaml_documents(filename: str, text: str) -> list:
     except RecursionError:
         raise K8slabError(problems=[Problem(filename, f"YAML nested too deeply to read (k8slab reads "
                                                       f"objects up to {MAX_DEPTH} levels deep)")])
+    except (KeyError, ValueError, TypeError, OverflowError) as e:
+        # A tagged scalar PyYAML's constructors choke on (`!!float x`): go-yaml refuses it too.
+        raise K8slabError(problems=[Problem(filename, f"YAML error: a tagged value that cannot be read "
+                                                      f"({_shorten(f'{type(e).__name__}: {e}')})")])
 
 
 @functools.lru_cache(maxsize=1)
@@ -191,9 +195,25 @@ def _loader():
             return value
         return _go_yaml_big_number(text.replace("_", ""))
 
+    def construct_bool(loader, node):
+        # An explicit !!bool takes only go-yaml v2's spellings (resolve.go's table); anything
+        # else is its error, with the place (PyYAML would raise a bare KeyError).
+        text = loader.construct_scalar(node)
+        value = _GO_YAML_BOOLS.get(text)
+        if value is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot decode !!str `{_shorten(text, 60)}` as a !!bool", node.start_mark)
+        return value
+
     KubernetesLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    KubernetesLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
     KubernetesLoader.add_constructor(timestamp, yaml.constructor.SafeConstructor.construct_yaml_str)
     return KubernetesLoader
+
+
+#: go-yaml v2 resolve.go: the plain scalars that resolve to a bool.
+_GO_YAML_BOOLS = {**dict.fromkeys("y Y yes Yes YES on On ON true True TRUE".split(), True),
+                  **dict.fromkeys("n N no No NO off Off OFF false False FALSE".split(), False)}
 
 
 def _go_yaml_big_number(text: str):

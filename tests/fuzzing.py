@@ -480,3 +480,13 @@ leading_zero_ipv4 = st.builds(
     lambda octets, where, pad: ".".join(("0" * pad + str(o)) if i == where else str(o)
                                         for i, o in enumerate(octets)),
     st.tuples(*[st.integers(0, 255)] * 4), st.integers(0, 3), st.integers(1, 2))
+#: Any JSON value, small: what a field of the wrong type may hold.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8)
+#: Plain scalars to put after an explicit `!!bool` tag: go-yaml's spellings and anything else.
+yaml_bool_texts = st.one_of(
+    st.sampled_from("y Y yes Yes YES on On ON true True TRUE n N no No NO off Off OFF false False FALSE "
+                    "maybe 1 0 yEs".split()),
+    st.from_regex(r"\A[A-Za-z0-9]{1,8}\Z", fullmatch=True))

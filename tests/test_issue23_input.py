@@ -58,3 +58,30 @@ def test_a_node_address_with_leading_zeros_is_read_as_kube_proxy_reads_it():
     r = routing.route(c, "laptop", "web")
     assert r.reachable and r.hops[1]["address"].startswith("192.0.2.11:")
     assert trace.trace(c, "laptop", r.hops[1]["address"]).verdict == "delivered"
+
+
+@settings(max_examples=80, deadline=None)
+@given(spec=fuzzing.json_values)
+def test_the_kubernetes_service_with_any_spec_gets_a_message_not_a_bug(spec):
+    # default/kubernetes is read first (it fixes the Service range); a spec of the wrong JSON
+    # type is the decoder's error, as for any Service.
+    import json
+    text = json.dumps({"apiVersion": "v1", "kind": "Service",
+                       "metadata": {"name": "kubernetes", "namespace": "default"}, "spec": spec})
+    for p in validate_texts([("k.json", text)]):
+        assert "a bug in k8slab" not in str(p) and str(p).startswith("k.json")
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=fuzzing.yaml_bool_texts)
+def test_an_explicit_bool_tag_reads_as_go_yaml_or_names_the_line(text):
+    # go-yaml v2 resolve.go: `!!bool X` decodes only its bool spellings; otherwise
+    # "cannot decode !!str `X` as a !!bool". Never a KeyError.
+    doc = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+           f"spec: {{ports: [{{port: 80}}], publishNotReadyAddresses: !!bool {text}}}\n")
+    problems = [str(p) for p in validate_texts([("b.yaml", doc)])]
+    if text in "y Y yes Yes YES on On ON true True TRUE n N no No NO off Off OFF false False FALSE".split():
+        assert problems == []
+    else:
+        assert problems == [f"b.yaml: YAML syntax error at line 4, column 55: cannot decode !!str "
+                            f"`{text}` as a !!bool"]
