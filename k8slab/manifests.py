@@ -840,10 +840,26 @@ class _Builder:
         """(namespace, pod object, owner, where it came from) for every pod: given ones, then
         controllers' pods."""
         pods = [(o.namespace, o.obj, _owner_of(o.obj), o) for o in self.of("Pod")]
+        # Names in use, so generated ones never repeat: the API server refuses a generateName
+        # that collides (AlreadyExists) and the controller tries again with a new suffix.
+        self._taken_names = {(o.namespace, o.name) for o in self.of("Pod")}
         for o, kind in _expanding_controllers(self.by_kind):
             ns, owner = o.namespace, f"{kind}/{o.name}"
             pods.extend((ns, p, owner, o) for p in self._expand(o, kind))
         return pods
+
+    def _generated_name(self, namespace, base: str, seed: str) -> str:
+        """base + "-" + 5 letters of Kubernetes' alphabet (apimachinery util/rand), unique in
+        the namespace: on a collision the next attempt draws another suffix, as the API
+        server's AlreadyExists makes the ReplicaSet controller do. Deterministic."""
+        taken = self.__dict__.setdefault("_taken_names", set())
+        attempt = 0
+        while True:
+            name = f"{base}-{short_hash(base, seed, *([str(attempt)] if attempt else []), length=5)}"
+            if (namespace, name) not in taken:
+                taken.add((namespace, name))
+                return name
+            attempt += 1
 
     def _expand(self, o: _Object, kind: str) -> list[dict]:
         """The pods a controller makes, named and labelled as Kubernetes does it."""
@@ -865,10 +881,10 @@ class _Builder:
             rs = f"{o.name}-{template_hash}"
             shared = {**labels, "pod-template-hash": template_hash}
             for i in range(replicas):
-                out.append(pod(f"{rs}-{short_hash(rs, str(i), length=5)}", shared))
+                out.append(pod(self._generated_name(namespace, rs, str(i)), shared))
         elif kind in ("ReplicaSet", "ReplicationController"):
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", labels))
+                out.append(pod(self._generated_name(namespace, o.name, str(i)), labels))
         elif kind == "StatefulSet":
             service_name = _dig(o.obj, "spec", "serviceName")
             for i in range(replicas):
@@ -920,8 +936,7 @@ class _Builder:
             if p.get("_daemonset"):
                 for n in nodes:
                     if has_room(n) and self._fits(p, n, taints, daemon=True):
-                        placed.append((ns, _renamed(p, f"{p['metadata']['name']}-"
-                                                       f"{short_hash(p['metadata']['name'], n.name, length=5)}"),
+                        placed.append((ns, _renamed(p, self._generated_name(ns, p['metadata']['name'], n.name)),
                                        owner, n.name, origin))
                         per_node_total[n.name] += 1
                 continue

@@ -85,3 +85,30 @@ def test_an_explicit_bool_tag_reads_as_go_yaml_or_names_the_line(text):
     else:
         assert problems == [f"b.yaml: YAML syntax error at line 4, column 55: cannot decode !!str "
                             f"`{text}` as a !!bool"]
+
+
+def test_generated_pod_names_are_unique_like_the_replicaset_controllers():
+    # apiserver generateName: base + 5 letters of "bcdfghjklmnpqrstvwxz2456789"
+    # (apimachinery/pkg/util/rand); a collision is AlreadyExists and the ReplicaSet controller
+    # creates again with a new suffix. 27^5 suffixes: 30,000 pods would repeat ~31 by chance.
+    from k8slab.manifests import load_texts
+    deploy = ("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web}\nspec:\n  replicas: 30000\n"
+              "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+              "    spec: {containers: [{name: c, image: x}]}\n")
+    c = load_texts([("rs.yaml", deploy)])
+    names = [p.name for p in c.pods]
+    assert len(names) == len(set(names)) == 30000
+    alphabet = set("bcdfghjklmnpqrstvwxz2456789")
+    assert all(n.startswith("web-") and len(n) == 9 and set(n[4:]) <= alphabet for n in names)
+
+
+def test_a_generated_name_never_takes_a_given_pods_name():
+    from k8slab.manifests import load_texts
+    rs = ("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web}\nspec:\n  replicas: 1\n"
+          "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+          "    spec: {containers: [{name: c, image: x}]}\n")
+    first = load_texts([("rs.yaml", rs)]).pods[0].name
+    given = (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {first}}}\n"
+             "spec: {containers: [{name: c, image: x}]}\n")
+    c = load_texts([("rs.yaml", rs + "---\n" + given)])
+    assert sorted(p.name for p in c.pods) == sorted({p.name for p in c.pods}) and len(c.pods) == 2
