@@ -150,8 +150,8 @@ class Service:
         for p in self.ports:
             if p.port == port or (p.name is not None and p.name == port):
                 return p
-        if isinstance(port, str) and port.isdigit():
-            return self.port_for(int(port))
+        if isinstance(port, str) and port.isascii() and port.isdigit() and len(port) <= 10:
+            return self.port_for(int(port))     # "80"; not "٨٠", nor a 5,000-digit number
         return None
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from . import proxy
 from .errors import K8slabError
-from .kube_names import chain_hash, port_name
+from .kube_names import chain_hash, ipv4, port_name
 from .load_balancer import EXCLUDE_FROM_LB, target_pool, why_left_out  # noqa: F401 (EXCLUDE_FROM_LB: kept importable here)
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
 from .node_ports import node_port_addresses, opens_node_ports
@@ -209,6 +209,9 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
         return Client(text, "node", node=node)
     if kind == "pod" and rest:
         ns, _, name = rest.rpartition("/")
+        if "/" in rest and (not ns or not name or "/" in ns):
+            raise K8slabError(f"client {text}: give pod/NAME or pod/NAMESPACE/NAME (one slash between "
+                              "the namespace and the name, neither empty)")
         pod = cluster.pod(name, ns or namespace)
         if pod is None and not ns:
             anywhere = [p for p in cluster.pods if p.name == name]
@@ -317,6 +320,17 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
             raise K8slabError(f"name {name!r} with entry {entry}: a Service's name resolves to its "
                               "cluster IP (or, headless, to its pods), never to a node port or a "
                               "load balancer; leave one of them out")
+        numeric = ipv4(name.strip()) if isinstance(name, str) and name.strip().count(".") == 3 else None
+        if numeric is not None and numeric != name.strip():
+            raise K8slabError(f"name {name!r}: an address with leading zeros, which a pod's resolver "
+                              f"(glibc inet_aton) reads as octal; write {numeric} if that is the one meant")
+        if numeric is not None:
+            # getaddrinfo takes a numeric host as the address itself: no DNS query is sent.
+            if numeric == ipv4(svc.cluster_ip or ""):
+                return router.run(port, "ClusterIP" if entry is None else entry, protocol)
+            raise K8slabError(
+                f"name {name!r}: an address, not a name (the resolver sends no query for it); "
+                f"{svc.key}'s cluster IP is {svc.cluster_ip or 'none'}: dial that, or leave --name out")
         from . import dns as coredns
         found = coredns.lookup(cluster, client, name, "A", namespace)
         router.name_dns = found.to_route_dict()
@@ -350,7 +364,8 @@ def _left_out_of_pool(nodes, pool, local: bool) -> str:
 def _names_service(found, svc: Service) -> bool:
     """Whether a lookup's answer is this Service's own name: its A record (the cluster IP),
     its headless A records or its ExternalName CNAME, all owned by <svc>.<ns>.svc.<domain>."""
-    return any(r.name.rstrip(".") == svc.dns_name for r in found.answer)
+    # DNS names compare without case (RFC 4343; CoreDNS matches with strings.EqualFold).
+    return any(r.name.rstrip(".").lower() == svc.dns_name.lower() for r in found.answer)
 
 
 class _Router:

@@ -490,3 +490,10 @@ yaml_bool_texts = st.one_of(
     st.sampled_from("y Y yes Yes YES on On ON true True TRUE n N no No NO off Off OFF false False FALSE "
                     "maybe 1 0 yEs".split()),
     st.from_regex(r"\A[A-Za-z0-9]{1,8}\Z", fullmatch=True))
+#: Decimal digits other than ASCII ("٨٠", "８０", "৮০"): str.isdigit and int() take them.
+non_ascii_digits = st.text(alphabet=st.characters(categories=["Nd"]).filter(lambda c: not c.isascii()),
+                           min_size=1, max_size=6)
+#: Case variations of a DNS name (DNS compares without case).
+def any_case(name: str):
+    return st.lists(st.booleans(), min_size=len(name), max_size=len(name)).map(
+        lambda flips: "".join(c.upper() if f else c for c, f in zip(name, flips)))

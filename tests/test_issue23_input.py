@@ -112,3 +112,69 @@ def test_a_generated_name_never_takes_a_given_pods_name():
              "spec: {containers: [{name: c, image: x}]}\n")
     c = load_texts([("rs.yaml", rs + "---\n" + given)])
     assert sorted(p.name for p in c.pods) == sorted({p.name for p in c.pods}) and len(c.pods) == 2
+
+
+# -- the command line's options --------------------------------------------------------------
+
+DEMO = "notebooks/manifests/demo.yaml"
+
+
+def cli(capsys, *argv):
+    from k8slab.cli import main
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    argv = [os.path.join(root, a) if a == DEMO else a for a in argv]
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@settings(max_examples=50, deadline=None)
+@given(digits=fuzzing.non_ascii_digits)
+def test_dial_ports_take_ascii_digits_only(digits):
+    # A socket's port is ASCII digits; str.isdigit and int() also read "٨٠" and "８٠".
+    with pytest.raises(trace.DialError, match="the port must be a number from 1 to 65535"):
+        trace.parse_dial(f"web:{digits}")
+    with pytest.raises(k8slab.K8slabError):
+        trace.parse_dial(f"10.96.0.11:{digits}")
+
+
+def test_fullwidth_port_on_the_command_line(capsys):
+    code, text = cli(capsys, "trace", DEMO, "--client", "pod/client", "--dial", "web:８０")
+    assert code == 2 and "argument --dial" in text and "the port must be a number" in text
+
+
+def test_a_5000_digit_port_is_a_usage_error_that_names_the_option(capsys):
+    for command in ("trace", "diagnose"):
+        code, text = cli(capsys, command, DEMO, "--client", "pod/client", "--dial", "web:" + "9" * 5000)
+        assert code == 2 and "argument --dial" in text and "_dial" not in text and len(text) < 1000
+    code, text = cli(capsys, "route", DEMO, "--client", "pod/client", "--service", "web", "--port", "9" * 5000)
+    assert code in (0, 1) and "Traceback" not in text and "no port" in text
+
+
+@pytest.mark.parametrize("client", ["pod//client", "pod/default/client/x", "pod/default/"])
+def test_a_pod_client_has_one_slash_at_most(client, capsys):
+    code, text = cli(capsys, "route", DEMO, "--client", client, "--service", "web")
+    assert code == 1 and "give pod/NAME or pod/NAMESPACE/NAME" in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=fuzzing.any_case("web.default"))
+def test_a_typed_name_matches_its_service_whatever_the_case(name, demo):
+    # RFC 4343: DNS names compare without case; CoreDNS answers WEB.default as web.default
+    r = routing.route(demo, "pod/client", "web", name=name)
+    assert r.reachable and r.dns["rcode"] == "NOERROR"
+
+
+def test_a_typed_address_is_not_looked_up(demo):
+    # glibc getaddrinfo: a numeric host is the address; no DNS query is sent.
+    ip = demo.service("web").cluster_ip
+    r = routing.route(demo, "pod/client", "web", name=ip)
+    assert r.reachable and r.entry == "ClusterIP" and r.dns is None
+    with pytest.raises(k8slab.K8slabError, match="an address, not a name"):
+        routing.route(demo, "pod/client", "web", name="10.96.0.99")
+    with pytest.raises(k8slab.K8slabError, match="leading zeros"):
+        routing.route(demo, "pod/client", "web", name="010.96.0.11")
