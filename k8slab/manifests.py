@@ -420,6 +420,21 @@ def read_text(path) -> str:
             _shorten(repr(path)), f"not a file name: k8slab reads files given by their path (a str), "
                                   f"not {type(path).__name__}")])
     path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    # printable, whatever it holds: surrogates and NUL escaped, YAML text cut to its start
+    shown = path.encode("utf-8", "backslashreplace").decode("utf-8").replace("\0", "\\0")
+    if "\n" in shown:
+        shown = repr(path[:40]) + ("..." if len(path) > 40 else "")
+    if "\0" in path:
+        raise K8slabError(problems=[Problem(_shorten(shown), "not a usable file name: it contains a NUL "
+                                                             "character, which no file name can hold")])
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError as e:
+        raise K8slabError(problems=[Problem(_shorten(shown), (
+            f"not a usable file name: a lone surrogate (\\u{ord(path[e.start]):04x}) at position "
+            f"{e.start}, which the file system cannot encode"))]) from None
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -437,6 +452,10 @@ def read_text(path) -> str:
         with open(fd, "rb", closefd=True) as f:
             data = f.read(MAX_FILE_BYTES + 1)      # a file that grows is still read no further
     except OSError as e:
+        if isinstance(e, FileNotFoundError) and ("\n" in path or re.match(r"\s*(apiVersion|kind)\s*:", path)):
+            raise K8slabError(problems=[Problem(_shorten(shown), (
+                "no such file, and this looks like YAML text rather than a file name: "
+                "k8slab.load() reads files; give text to k8slab.Cluster.from_yaml(text)"))]) from None
         raise K8slabError(problems=[Problem(path, e.strerror or str(e))])
     if len(data) > MAX_FILE_BYTES:
         raise K8slabError(problems=[Problem(path, _too_large(len(data)))])

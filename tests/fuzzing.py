@@ -497,3 +497,10 @@ non_ascii_digits = st.text(alphabet=st.characters(categories=["Nd"]).filter(lamb
 def any_case(name: str):
     return st.lists(st.booleans(), min_size=len(name), max_size=len(name)).map(
         lambda flips: "".join(c.upper() if f else c for c, f in zip(name, flips)))
+#: File names no file system takes: with a NUL, or with a lone surrogate Python cannot encode.
+unusable_paths = st.builds(lambda a, bad, b: a + bad + b, st.text(max_size=6),
+                           st.sampled_from(["\0", "\ud800", "\udfff", "\ud83d"]), st.text(max_size=6))
+#: Everything that is not YAML text, given where YAML text belongs.
+not_yaml_text = st.one_of(st.none(), st.integers(), st.lists(st.text(max_size=4), max_size=2),
+                          st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+                          st.builds(__import__("pathlib").Path, st.text(min_size=1, max_size=8)))

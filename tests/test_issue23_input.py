@@ -178,3 +178,45 @@ def test_a_typed_address_is_not_looked_up(demo):
         routing.route(demo, "pod/client", "web", name="10.96.0.99")
     with pytest.raises(k8slab.K8slabError, match="leading zeros"):
         routing.route(demo, "pod/client", "web", name="010.96.0.11")
+
+
+# -- the Python API's inputs and the outputs ------------------------------------------------
+
+@settings(max_examples=50, deadline=None)
+@given(path=fuzzing.unusable_paths)
+def test_load_refuses_unusable_file_names_by_name(path):
+    with pytest.raises(k8slab.K8slabError, match="not a usable file name") as e:
+        k8slab.load(path)
+    str(e.value).encode("utf-8")               # printable: no NUL, no lone surrogate in it
+
+
+def test_load_given_yaml_text_points_to_from_yaml():
+    with pytest.raises(k8slab.K8slabError, match=r"looks like YAML text.*Cluster\.from_yaml"):
+        k8slab.load("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n")
+
+
+@settings(max_examples=50, deadline=None)
+@given(value=fuzzing.not_yaml_text)
+def test_from_yaml_names_what_it_was_given(value):
+    with pytest.raises(k8slab.K8slabError, match="takes YAML text"):
+        k8slab.Cluster.from_yaml(value)
+
+
+def test_from_yaml_reads_utf8_bytes_and_names_other_bytes():
+    c = k8slab.Cluster.from_yaml(b"apiVersion: v1\nkind: Node\nmetadata: {name: n}\n")
+    assert [n.name for n in c.nodes] == ["n"]
+    with pytest.raises(k8slab.K8slabError, match="not UTF-8 text"):
+        k8slab.Cluster.from_yaml(b"\xff\xfe")
+
+
+def test_draw_output_gets_the_inputs_guard(tmp_path, capsys):
+    # manifests.read_text refuses a FIFO before opening it; -o does the same, and never blocks.
+    import os
+    fifo = tmp_path / "out.svg"
+    os.mkfifo(fifo)
+    code, text = cli(capsys, "draw", DEMO, "--client", "laptop", "--service", "web-nodeport", "-o", str(fifo))
+    assert code == 1 and "named pipe (FIFO)" in text and str(fifo) in text
+    (tmp_path / "d.svg").mkdir()
+    code, text = cli(capsys, "draw", DEMO, "--client", "laptop", "--service", "web-nodeport",
+                     "-o", str(tmp_path / "d.svg"))
+    assert code == 1 and "is a directory" in text
