@@ -434,6 +434,17 @@ class _Diagnosis:
         close = f"did you mean {near[0]}?" if near else (f"Services here: {', '.join(names[:6])}" if names else "")
         self.check("service", False, f"no Service named {host.split('.')[0]} in namespace {self.client_ns}",
                    f"kubectl get svc{_ns_flag(self.client_ns)}")
+        labels = host.rstrip(".").lower().split(".")
+        namespaces = {x.namespace for x in self.cluster.services} | {x.namespace for x in self.cluster.pods}
+        if len(labels) >= 2 and labels[1] not in namespaces and labels[1] != "svc" and labels[-1] != "local":
+            # Not a cluster name, and (issue 23.1) under no delegated TLD: NXDOMAIN upstream too.
+            self.problem("name-not-found", f"Service/{labels[0]}", "metadata.name",
+                         f"{host} names no Service ({labels[1]} is no namespace here), and outside "
+                         f"cluster.local {labels[-1]} is no public top-level domain: the upstream "
+                         "resolver answers NXDOMAIN as well",
+                         "check the spelling; a private name needs the resolver that serves it "
+                         "(CoreDNS forwards to the node's /etc/resolv.conf)")
+            return self.finish(False, "name not found")
         self.problem("name-not-found", f"Service/{host.split('.')[0]}", "metadata.name",
                      f"no Service is called {host.split('.')[0]}, so the cluster DNS answers NXDOMAIN",
                      (close + "; " if close else "") + "dial an existing Service's name, or create the Service")
@@ -445,7 +456,14 @@ class _Diagnosis:
         if any(s.external_name and s.external_name.rstrip(".").lower() == name for s in self.cluster.services):
             return True
         labels = name.split(".")
-        return len(labels) >= 2 and labels[-1] in _PUBLIC_SUFFIXES and "svc" not in labels
+        # Under a delegated TLD (the Public Suffix List, as dns.py decides UPSTREAM), or one of
+        # the reserved documentation names the suite's examples use.
+        from .public_names import public_suffix
+        if len(labels) == 2 and (labels[1] in {x.namespace for x in self.cluster.services}
+                                 or any(x.name == labels[0] for x in self.cluster.services)):
+            return False        # web.shop: meant as Service.namespace, whatever .shop is upstream
+        return len(labels) >= 2 and "svc" not in labels and (
+            public_suffix(name) is not None or labels[-1] in _PUBLIC_SUFFIXES)
 
     def by_name_outside(self) -> Report:
         """An outside client: a Service's name stands for its published address."""

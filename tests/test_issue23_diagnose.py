@@ -56,3 +56,17 @@ def test_warned_exactly_when_some_pod_declares_other_ports(pods, target):
     odd = [ports for ports in pods if ports and (target, "TCP") not in ports]
     assert ("target-port-not-declared" in rep.codes) == bool(odd), rep.text()
     assert rep.works                                    # a warning: the route still works
+
+
+def test_diagnose_follows_the_lookup_for_names_outside_the_cluster():
+    # issue 23.1: the same decision as dns.lookup (public_names.public_suffix): a name under a
+    # delegated TLD leaves the cluster; one under none gets NXDOMAIN upstream too.
+    c = cluster([[(8080, "TCP")]])
+    assert diagnose.diagnose(c, "pod/client", "example.com:443").works
+    rep = diagnose.diagnose(c, "pod/client", "db.internal:5432")
+    assert not rep.works and rep.symptom == "name not found" and "name-not-found" in rep.codes
+    assert "no public top-level domain" in rep.problems[0].message
+    # and route --name and k8slab dns agree with it
+    from k8slab import dns
+    assert dns.lookup(c, "pod/client", "db.internal").rcode == "NXDOMAIN"
+    assert dns.lookup(c, "pod/client", "example.com").rcode == "UPSTREAM"
