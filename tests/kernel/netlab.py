@@ -656,7 +656,8 @@ class Lab:
             if p.returncode != 0:
                 raise LabError(f"{self.restore} rejected `k8slab rules --node {node.name}`: "
                                f"{p.stderr.strip()}")
-            _run(["ip", "netns", "exec", ns.name, self.restore, "--noflush"], input_text=jump_rules())
+            _run(["ip", "netns", "exec", ns.name, self.restore, "--noflush"],
+                 input_text=jump_rules(firewall=":KUBE-FIREWALL " in text))
 
     def _load_balancer(self) -> None:
         """The cloud load balancer in the router: DNAT to a healthy node's node port."""
@@ -758,10 +759,14 @@ def delete_prefix(prefix: str) -> None:
             _run(["ip", "netns", "del", name], check=False)
 
 
-def jump_rules() -> str:
-    """kube-proxy's jumps from the built-in chains into its own, as `iptables -I` leaves them."""
+def jump_rules(firewall: bool = True) -> str:
+    """kube-proxy's jumps from the built-in chains into its own, as `iptables -I` leaves them.
+    Without localhost node ports (nodePortAddresses leaving out 127.0.0.1) kube-proxy writes no
+    KUBE-FIREWALL chain, and so no jump to it (`firewall=False`)."""
     by_chain: dict[tuple[str, str], list[str]] = {}
     for table, dst, src, comment, new_only in JUMP_CHAINS:
+        if dst == "KUBE-FIREWALL" and not firewall:
+            continue
         args = "-m conntrack --ctstate NEW " if new_only else ""
         if comment:
             args += f'-m comment --comment "{comment}" '
