@@ -95,3 +95,35 @@ def test_empty_node_name_is_no_node():
     assert "" not in [n.name for n in c.nodes]
     r = routing.route(c, "laptop", "web")
     assert all(h.get("node") != "" for h in r.hops) and r.text()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+NAMES = st.lists(st.sampled_from(["http", "web", None]), min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=NAMES, second=st.booleans())
+def test_every_pod_is_in_one_slice_of_the_ports_it_resolves(names, second):
+    # reconciler.go: one slice per port set; getEndpointPorts: only the Service ports FindPort
+    # resolves on that pod. kube-proxy (and route) use only pods whose slice has the port.
+    docs = [DEPLOY.split("---\napiVersion: v1\nkind: Pod\nmetadata: {name: web-1")[0]]
+    for i, name in enumerate(names):
+        port = f"{{name: {name}, containerPort: 8080}}" if name else "{containerPort: 8080}"
+        docs.append(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: web-{i}, labels: {{app: web}}}}\n"
+                    f"spec: {{nodeName: node-a, containers: [{{name: c, image: x, ports: [{port}]}}]}}\n")
+    ports = "[{name: http, port: 80, targetPort: http}" + (", {name: raw, port: 81, targetPort: 9090}]" if second else "]")
+    docs.append(f"apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec: {{selector: {{app: web}}, ports: {ports}}}\n")
+    c = cluster_from("---\n".join(docs))
+    slices = listing.controller_slices(c, c.service("web"))
+    listed = [e["targetRef"]["name"] for s in slices for e in s["endpoints"]]
+    assert sorted(listed) == sorted(f"web-{i}" for i in range(len(names)))
+    for s in slices:
+        has_http = any(p["name"] == "http" for p in s["ports"] or [])
+        for e in s["endpoints"]:
+            i = int(e["targetRef"]["name"].split("-")[1])
+            assert has_http == (names[i] == "http")
+        assert (s["ports"] is None) == (not second and not has_http)
+    r = routing.route(c, "pod/frontend", "web", port=80)
+    assert sorted(e.endpoint.pod for e in r.endpoints) == sorted(
+        f"web-{i}" for i, n in enumerate(names) if n == "http")
