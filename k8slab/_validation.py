@@ -712,9 +712,10 @@ def _cluster_ips(r: _Report, spec: dict, view: _ServiceView) -> None:
             if len(ips) > 1:
                 bad = True
                 r.add("spec.clusterIPs", _invalid(ips, "'None' must be the first and only value"))
-        elif _parse_ip(text) is None:
+        elif _strict_ip_errors(text):
             bad = True
-            r.add(f"spec.clusterIPs[{i}]", _invalid(text, _IP_MSG))
+            for msg in _strict_ip_errors(text):
+                r.add(f"spec.clusterIPs[{i}]", _invalid(text, msg))
     if len(ips) > 2:
         r.add("spec.clusterIPs", _invalid(ips, "may only hold up to 2 values"))
     if bad or view.headless:
@@ -763,7 +764,7 @@ def _service(r: _Report, svc: dict, node_port_range: tuple[int, int]) -> None:
     if v.type != "ExternalName":
         _cluster_ips(r, s, v)
     for i, ip in enumerate(v.external_ips):
-        for msg in _ip_errors(ip) or _endpoint_ip_errors(ip):
+        for msg in _strict_ip_errors(ip) or _endpoint_ip_errors(ip):
             r.add(f"spec.externalIPs[{i}]", _invalid(ip, msg))
     if v.type not in _SERVICE_TYPES:
         r.add("spec.type", _not_supported(v.type, _SERVICE_TYPES))
@@ -828,7 +829,7 @@ def _load_balancer_status(r: _Report, status: dict, path: str) -> None:
     for i, ingress in enumerate(status.get("ingress", [])):
         at = f"{path}.ingress[{i}]"
         if ingress.get("ip"):
-            for msg in _ip_errors(ingress["ip"]):
+            for msg in _strict_ip_errors(ingress["ip"]):
                 r.add(f"{at}.ip", _invalid(ingress["ip"], msg))
         if ingress.get("hostname"):
             for msg in _dns1123_subdomain(ingress["hostname"]):
@@ -971,11 +972,24 @@ def _pod(r: _Report, pod: dict, _node_port_range) -> None:
     # addresses in it must at least be addresses (ValidatePodStatusUpdate's rule).
     status = pod.get("status", {})
     for key in ("podIP", "hostIP"):
-        for msg in _ip_errors(status[key]) if status.get(key) else []:
+        for msg in _strict_ip_errors(status[key]) if status.get(key) else []:
             r.add(f"status.{key}", _invalid(status[key], msg))
     for i, pod_ip in enumerate(status.get("podIPs", [])):
-        for msg in _ip_errors(pod_ip.get("ip", "")):
+        for msg in _strict_ip_errors(pod_ip.get("ip", "")):
             r.add(f"status.podIPs[{i}]", _invalid(pod_ip.get("ip", ""), msg))
+
+
+def _strict_ip_errors(text: str) -> list[str]:
+    """IsValidIPForLegacyField with StrictIPCIDRValidation (on by default since 1.33), as
+    apimachinery/pkg/api/validation/ip.go parseIP words it: a sloppy-parsable IPv4 with a
+    leading zero "must not have leading 0s" (010 is octal to some parsers, decimal to others)."""
+    errs = _ip_errors(text)
+    ip = None if errs else _parse_ip(text)
+    if ip is not None and ip.version == 4 and any(len(p) > 1 and p[0] == "0" for p in text.split(".")):
+        errs.append("must not have leading 0s")
+    if ip is not None and ip.version == 6 and ip.ipv4_mapped is not None:
+        errs.append("must not be an IPv4-mapped IPv6 address")
+    return errs
 
 
 def _template(r: _Report, template: dict, check_pod_spec: bool = True) -> None:
@@ -1122,7 +1136,8 @@ def _endpoint_slice(r: _Report, eps: dict, _node_port_range) -> None:
                 ip = _parse_ip(address)
                 if ip is None or (_as_v4(ip) is None) == (address_type == "IPv4"):
                     r.add(path, _invalid(address, f"must be a valid {address_type} address"))
-                for msg in _endpoint_ip_errors(address):
+                for msg in _endpoint_ip_errors(address) + [m for m in _strict_ip_errors(address)
+                                                             if ip is not None and m != _IP_MSG]:
                     r.add(path, _invalid(address, msg))
         for msg in _dns1123_subdomain(endpoint["nodeName"]) if "nodeName" in endpoint else []:
             r.add(f"{at}.nodeName", _invalid(endpoint["nodeName"], msg))
@@ -1258,7 +1273,8 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         if (isinstance(meta, dict) and obj.get("kind") == "Service" and meta.get("name") == "kubernetes"
                 and (meta.get("namespace") or "default") == "default"):
-            ip = _parse_ip(str((obj.get("spec") or {}).get("clusterIP") or ""))
+            spec = obj.get("spec")          # any JSON value: its own check reports a bad one
+            ip = _parse_ip(str((spec if isinstance(spec, dict) else {}).get("clusterIP") or ""))
             if isinstance(ip, ipaddress.IPv4Address) and ip not in SERVICE_CIDR:
                 first, service_cidr = ip, None
     taken_ips: set = {first}

@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="connections in all; requests follow their connection (default: one per request)")
     p.add_argument("--clients", type=_positive, default=100, metavar="K",
                    help="distinct client source addresses (default: 100)")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     _trace_parser(sub)
     _diagnose_parser(sub)
@@ -158,7 +158,7 @@ def _trace_parser(sub) -> None:
     p = sub.add_parser("trace", help="one packet walked through kube-proxy's rules, rule by rule")
     _dial_options(p, "what the client connects to: an IPv4 address (or, from a pod or node, a "
                      "Service name) and a port")
-    p.add_argument("--seed", type=int, metavar="S", help="which random branch the steps follow")
+    p.add_argument("--seed", type=_seed, metavar="S", help="which random branch the steps follow")
     p.add_argument("--repeat", action="store_true",
                    help="a second connection from the same client (session affinity)")
     p.add_argument("--via-node", metavar="NODE", help="the node the network routes an external IP to")
@@ -194,6 +194,8 @@ def _dial(text: str) -> str:
         parse_dial(text)
     except DialError as e:
         raise argparse.ArgumentTypeError(str(e).removeprefix("--dial "))
+    except (ValueError, TypeError) as e:      # never argparse's "invalid _dial value"
+        raise argparse.ArgumentTypeError(f"{text[:60]!r}: {e}") from None
     return text
 
 
@@ -213,11 +215,23 @@ def _trace(args) -> int:
     return 0
 
 
+def _seed(text: str) -> int:
+    """A seed in ASCII digits (int() would also take "٨"), of a sane length."""
+    if not (text.strip().isascii() and text.strip().lstrip("+-").isdigit()) or len(text.strip()) > 30:
+        shown = text if len(text) <= 40 else text[:30] + "..."
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number (ASCII digits, at most 30)")
+    return int(text)
+
+
 def _positive(text: str) -> int:
+    shown = text if len(text) <= 40 else text[:30] + "..."
+    # ASCII digits only: int() also reads "٨٠" and "８０", which no shell user means as 80.
+    if not (text.strip().isascii() and text.strip().lstrip("+-").isdigit()) or len(text.strip()) > 30:
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number (ASCII digits, at most 30)")
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number")
     if n < 1:
         raise argparse.ArgumentTypeError(f"{n} must be at least 1")
     return n
@@ -226,7 +240,8 @@ def _positive(text: str) -> int:
 def _port(text: str | None):
     if text is None:
         return None
-    return int(text) if text.isdigit() else text
+    # A number in ASCII digits (a 5,000-digit one is no port either: left a name, it matches none).
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else text
 
 
 def _route(args):

@@ -32,7 +32,7 @@ CODES = (
     "not-exposed", "lb-pending", "selector-matches-nothing", "selector-other-namespace",
     "pods-not-ready", "named-port-missing", "target-port-not-declared", "no-local-endpoints",
     "source-range-blocked", "headless-no-ready-pods", "externalname-tls-mismatch",
-    "session-affinity-behind-nat", "keepalive-imbalance",
+    "session-affinity-behind-nat", "keepalive-imbalance", "node-port-closed",
 )
 #: The codes that describe a surprising setup that still works: severity "warning".
 WARNINGS = ("target-port-not-declared", "externalname-tls-mismatch",
@@ -195,7 +195,8 @@ def _packet(cluster: Cluster, client: str, address: str, port: int, protocol: st
 #: (a port no Service has, an address nobody owns) are traced.
 _ROUTE_SYMPTOM = {"ok": "ok", "no-endpoints": "connection refused", "no-local-endpoints": "timeout",
                   "nxdomain": "name not found", "lb-pending": "no address yet",
-                  "not-exposed": "timeout", "no-such-port": "timeout"}
+                  "not-exposed": "timeout", "no-such-port": "timeout",
+                  "node-port-closed": "connection refused"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -433,6 +434,17 @@ class _Diagnosis:
         close = f"did you mean {near[0]}?" if near else (f"Services here: {', '.join(names[:6])}" if names else "")
         self.check("service", False, f"no Service named {host.split('.')[0]} in namespace {self.client_ns}",
                    f"kubectl get svc{_ns_flag(self.client_ns)}")
+        labels = host.rstrip(".").lower().split(".")
+        namespaces = {x.namespace for x in self.cluster.services} | {x.namespace for x in self.cluster.pods}
+        if len(labels) >= 2 and labels[1] not in namespaces and labels[1] != "svc" and labels[-1] != "local":
+            # Not a cluster name, and (issue 23.1) under no delegated TLD: NXDOMAIN upstream too.
+            self.problem("name-not-found", f"Service/{labels[0]}", "metadata.name",
+                         f"{host} names no Service ({labels[1]} is no namespace here), and outside "
+                         f"cluster.local {labels[-1]} is no public top-level domain: the upstream "
+                         "resolver answers NXDOMAIN as well",
+                         "check the spelling; a private name needs the resolver that serves it "
+                         "(CoreDNS forwards to the node's /etc/resolv.conf)")
+            return self.finish(False, "name not found")
         self.problem("name-not-found", f"Service/{host.split('.')[0]}", "metadata.name",
                      f"no Service is called {host.split('.')[0]}, so the cluster DNS answers NXDOMAIN",
                      (close + "; " if close else "") + "dial an existing Service's name, or create the Service")
@@ -444,7 +456,14 @@ class _Diagnosis:
         if any(s.external_name and s.external_name.rstrip(".").lower() == name for s in self.cluster.services):
             return True
         labels = name.split(".")
-        return len(labels) >= 2 and labels[-1] in _PUBLIC_SUFFIXES and "svc" not in labels
+        # Under a delegated TLD (the Public Suffix List, as dns.py decides UPSTREAM), or one of
+        # the reserved documentation names the suite's examples use.
+        from .public_names import public_suffix
+        if len(labels) == 2 and (labels[1] in {x.namespace for x in self.cluster.services}
+                                 or any(x.name == labels[0] for x in self.cluster.services)):
+            return False        # web.shop: meant as Service.namespace, whatever .shop is upstream
+        return len(labels) >= 2 and "svc" not in labels and (
+            public_suffix(name) is not None or labels[-1] in _PUBLIC_SUFFIXES)
 
     def by_name_outside(self) -> Report:
         """An outside client: a Service's name stands for its published address."""
@@ -642,12 +661,19 @@ class _Diagnosis:
         r = routing.route(self.cluster, self.who.text, svc.name, svc.namespace,
                           port=sp.name or sp.port, entry=entry, via_node=via_node)
         self.route = r
-        way_ok = r.code not in ("not-exposed", "lb-pending", "source-blocked")
+        way_ok = r.code not in ("not-exposed", "lb-pending", "source-blocked", "node-port-closed")
         blocked = r.code == "source-blocked"
         self.check("way-in", way_ok or blocked,
                    f"{self.who.text} may use {entry} to reach {svc.name}" if way_ok or blocked else r.reason)
         if r.code == "not-exposed" and not blocked:
             self.not_exposed_problem(svc, entry, "address")
+        if r.code == "node-port-closed":        # issue 23.3: nodePortAddresses leaves this node out
+            node = r.hops[-1].get("node") or "this node"
+            self.problem("node-port-closed", "KubeProxyConfiguration", "nodePortAddresses",
+                         f"kube-proxy opens node ports only on the addresses nodePortAddresses lists, and "
+                         f"none of {node}'s is among them: the kernel refuses the connection",
+                         "dial a node whose address is listed, or add this node's address (or leave "
+                         "nodePortAddresses empty: every address)")
         self.endpoint_checks(svc, sp, r)
         if entry == "LoadBalancer" or svc.type == "LoadBalancer":
             self.lb_check(svc, r, blocked)
@@ -721,7 +747,9 @@ class _Diagnosis:
                     names = sorted({cp.name for p in pods for cp in p.ports if cp.name})
                     self.problem("named-port-missing", _obj(svc), f"spec.ports[{i}].targetPort",
                                  f"targetPort {sp.target_port!r} is a name, and no container of the selected pods "
-                                 f"declares a port with that name (they name: {', '.join(names) or 'none'})",
+                                 f"declares a port with that name (they name: {', '.join(names) or 'none'}); "
+                                 "the EndpointSlice lists their addresses with no port (kubectl get "
+                                 "endpointslices: PORTS <unset>), so kube-proxy has no endpoint",
                                  f"use a name the pods declare ({', '.join(names) or 'name a containerPort'}), "
                                  "or the port number")
                     return
@@ -730,15 +758,25 @@ class _Diagnosis:
                 self.check("target-port", True, f"targetPort {sp.target_port!r} resolves to "
                            f"{', '.join(map(str, nums))} on every pod")
         elif pods:
-            declared = {cp.port for p in pods for cp in p.ports}
             self.check("target-port", True, f"targetPort {sp.target_port} (a number: not looked up on the pods)")
-            if declared and sp.target_port not in declared:
+            # Debug Services, "Is the Pod working?"/port checks: each pod that declares ports but
+            # not this one (with the Service port's protocol) may have nothing listening there.
+            # Per pod, not the union: one pod declaring it does not vouch for another.
+            odd = [p for p in pods if p.ports and not any(
+                cp.port == sp.target_port and cp.protocol == sp.protocol for cp in p.ports)]
+            if odd:
+                declared = sorted({f"{cp.port}" + ("" if cp.protocol == sp.protocol else f"/{cp.protocol}")
+                                   for p in odd for cp in p.ports}, key=lambda t: (len(t), t))
+                which = ("the pods" if len(odd) == len(pods) else
+                         f"{len(odd)} of {len(pods)} pods ({', '.join(p.name for p in odd[:3])}"
+                         f"{', ...' if len(odd) > 3 else ''})")
                 self.problem("target-port-not-declared", _obj(svc), f"spec.ports[{i}].targetPort",
-                             f"traffic goes to port {sp.target_port} on the pods, but their containers declare "
-                             f"{', '.join(map(str, sorted(declared)))}: if nothing listens on "
-                             f"{sp.target_port}, each pod refuses the connection itself",
+                             f"traffic goes to port {sp.target_port}/{sp.protocol} on the pods, but the "
+                             f"containers of {which} declare {', '.join(declared)}: if nothing listens on "
+                             f"{sp.target_port}, each such pod refuses the connection itself",
                              f"set targetPort to the port the container listens on "
-                             f"({sorted(declared)[0]}, or its name)")
+                             f"({declared[0].split('/')[0]}, or its name), or declare "
+                             f"{sp.target_port}/{sp.protocol} in the pod template")
         # endpoints where the policy looks
         if r.code == "no-local-endpoints":
             where = r.stopped_at is not None and r.hops[r.stopped_at].get("node") or None

@@ -17,7 +17,8 @@ Two halves, each following its source:
       forward . /etc/resolv.conf
 
 Names outside `cluster.local` go to `forward`, a resolver k8slab does not model: their rcode is
-UPSTREAM. The model is IPv4: no Service or pod here has an IPv6 address, so AAAA answers are
+UPSTREAM, unless the name lies under no delegated top-level domain (the Public Suffix List
+decides, see public_names.py): then the public DNS answers NXDOMAIN and the search goes on. The model is IPv4: no Service or pod here has an IPv6 address, so AAAA answers are
 empty (NOERROR) for names that exist.
 """
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 
 from .errors import K8slabError
 from .model import Cluster, Pod, Service, ServicePort
+from .public_names import public_suffix
 
 __all__ = ["Record", "Answer", "Try", "Resolver", "Lookup", "DnsEndpoint", "resolver", "query",
            "lookup", "service_records", "endpoints", "cluster_services", "cluster_dns_ip",
@@ -407,8 +409,19 @@ def _query(idx: _Index, qname: str, qtype: str) -> Answer:
         # hands it to the next plugin, `forward`.
         return Answer("UPSTREAM", note=f"CoreDNS knows no cluster address for {qname} and "
                                        "forwards it to the upstream resolver, which k8slab does not model.")
+    if public_suffix(qname) is None:
+        return _no_such_tld(qname, "CoreDNS forwards it (forward . /etc/resolv.conf) and")
     return Answer("UPSTREAM", note=f"{qname} is outside {_ZONE}, so CoreDNS forwards it "
                                    "(forward . /etc/resolv.conf) to a resolver k8slab does not model.")
+
+
+def _no_such_tld(qname: str, how: str) -> Answer:
+    """The public DNS's answer for a name under no delegated top-level domain: NXDOMAIN."""
+    tld = qname.rstrip(".").rsplit(".", 1)[-1]
+    return Answer("NXDOMAIN", note=f"{qname} is outside {_ZONE}: {how} the upstream answers "
+                                   f"NXDOMAIN, because {tld} is no top-level domain (none in the "
+                                   "Public Suffix List); like any NXDOMAIN, that sends the resolver "
+                                   "on to the next name of its search list, if one is left.")
 
 
 def _kubernetes(idx: _Index, qname: str, lower: str, qtype: str) -> Answer:
@@ -761,7 +774,8 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
     with at least `ndots` dots is asked as given first, then with each search domain; one with
     fewer goes down the search list first and is asked as given last. A try that returns
     records ends the lookup; NXDOMAIN, an empty NOERROR and SERVFAIL go on to the next. A try
-    that leaves the cluster (UPSTREAM) ends what k8slab can follow: if the upstream resolver
+    outside cluster.local under no delegated TLD gets NXDOMAIN from the public DNS and goes on
+    too; one under a real TLD (UPSTREAM) ends what k8slab can follow: if the upstream resolver
     knows the name, that is the answer; if not, glibc goes on, and the note names the rest.
     For PTR, an IPv4 or IPv6 address stands for its reverse name, as with `dig -x`.
     """
@@ -846,6 +860,8 @@ def _ask(idx: _Index, res: Resolver, name: str, qtype: str) -> Answer:
     if lower == _ZONE or lower.endswith("." + _ZONE):
         return Answer("NXDOMAIN", note=f"{who} is not the cluster DNS: it knows nothing of {_ZONE}, "
                                        "which only CoreDNS serves.")
+    if public_suffix(name) is None:
+        return _no_such_tld(name, f"{who} asks the public DNS and")
     return Answer("UPSTREAM", note=f"What {who} answers for {name} k8slab does not model.")
 
 

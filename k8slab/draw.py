@@ -52,6 +52,7 @@ _STOP_WORDS = {
     "nxdomain": "NXDOMAIN",
     "lb-pending": "pending: no address",
     "no-such-port": "no such port",
+    "node-port-closed": "refused: port not open here",
 }
 _OUTSIDE_CLIENTS = {
     "laptop": "a machine outside the cluster",
@@ -373,7 +374,19 @@ class Diagram:
             raise K8slabError(f"cannot save a diagram as {path.name!r}: name it .svg or .dot "
                               "(or .png or .pdf, with Graphviz's `dot` program installed)")
         try:
-            path.write_bytes(data)
+            # The inputs' guard (manifests.read_text), for the output: only a regular file (or a
+            # new one) is written; a FIFO or a device is refused, never waited on.
+            import os
+            import stat
+            if path.exists() and not stat.S_ISREG(os.stat(path).st_mode):
+                mode = os.stat(path).st_mode
+                what = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+                        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+                raise K8slabError(f"cannot write {path}: it is {what}; name a file for the diagram")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o666)
+            with open(fd, "wb", closefd=True) as f:
+                f.write(data)
         except OSError as exc:
             raise K8slabError(f"cannot write {path}: {exc.strerror or exc}") from None
         return path

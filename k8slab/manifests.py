@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from . import _gateway_manifests
 from .errors import K8slabError, Problem
+from .kube_names import ipv4
 from .model import (
     Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
     Service, ServicePort,
@@ -156,6 +157,10 @@ def _pyyaml_documents(filename: str, text: str) -> list:
     except RecursionError:
         raise K8slabError(problems=[Problem(filename, f"YAML nested too deeply to read (k8slab reads "
                                                       f"objects up to {MAX_DEPTH} levels deep)")])
+    except (KeyError, ValueError, TypeError, OverflowError) as e:
+        # A tagged scalar PyYAML's constructors choke on (`!!float x`): go-yaml refuses it too.
+        raise K8slabError(problems=[Problem(filename, f"YAML error: a tagged value that cannot be read "
+                                                      f"({_shorten(f'{type(e).__name__}: {e}')})")])
 
 
 @functools.lru_cache(maxsize=1)
@@ -191,9 +196,25 @@ def _loader():
             return value
         return _go_yaml_big_number(text.replace("_", ""))
 
+    def construct_bool(loader, node):
+        # An explicit !!bool takes only go-yaml v2's spellings (resolve.go's table); anything
+        # else is its error, with the place (PyYAML would raise a bare KeyError).
+        text = loader.construct_scalar(node)
+        value = _GO_YAML_BOOLS.get(text)
+        if value is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot decode !!str `{_shorten(text, 60)}` as a !!bool", node.start_mark)
+        return value
+
     KubernetesLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    KubernetesLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
     KubernetesLoader.add_constructor(timestamp, yaml.constructor.SafeConstructor.construct_yaml_str)
     return KubernetesLoader
+
+
+#: go-yaml v2 resolve.go: the plain scalars that resolve to a bool.
+_GO_YAML_BOOLS = {**dict.fromkeys("y Y yes Yes YES on On ON true True TRUE".split(), True),
+                  **dict.fromkeys("n N no No NO off Off OFF false False FALSE".split(), False)}
 
 
 def _go_yaml_big_number(text: str):
@@ -400,6 +421,21 @@ def read_text(path) -> str:
             _shorten(repr(path)), f"not a file name: k8slab reads files given by their path (a str), "
                                   f"not {type(path).__name__}")])
     path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    # printable, whatever it holds: surrogates and NUL escaped, YAML text cut to its start
+    shown = path.encode("utf-8", "backslashreplace").decode("utf-8").replace("\0", "\\0")
+    if "\n" in shown:
+        shown = repr(path[:40]) + ("..." if len(path) > 40 else "")
+    if "\0" in path:
+        raise K8slabError(problems=[Problem(_shorten(shown), "not a usable file name: it contains a NUL "
+                                                             "character, which no file name can hold")])
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError as e:
+        raise K8slabError(problems=[Problem(_shorten(shown), (
+            f"not a usable file name: a lone surrogate (\\u{ord(path[e.start]):04x}) at position "
+            f"{e.start}, which the file system cannot encode"))]) from None
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -417,6 +453,10 @@ def read_text(path) -> str:
         with open(fd, "rb", closefd=True) as f:
             data = f.read(MAX_FILE_BYTES + 1)      # a file that grows is still read no further
     except OSError as e:
+        if isinstance(e, FileNotFoundError) and ("\n" in path or re.match(r"\s*(apiVersion|kind)\s*:", path)):
+            raise K8slabError(problems=[Problem(_shorten(shown), (
+                "no such file, and this looks like YAML text rather than a file name: "
+                "k8slab.load() reads files; give text to k8slab.Cluster.from_yaml(text)"))]) from None
         raise K8slabError(problems=[Problem(path, e.strerror or str(e))])
     if len(data) > MAX_FILE_BYTES:
         raise K8slabError(problems=[Problem(path, _too_large(len(data)))])
@@ -798,14 +838,17 @@ class _Builder:
         origin = {o.name: o for o in given}
         if not given:
             # No nodes given: the nodes the pods name, else three of k8slab's own.
-            named = sorted({_dig(p, "spec", "nodeName") for _, p, _, _ in raw_pods} - {None})
+            # nodeName "" is no name (the API server's omitempty string): not a node called "".
+            named = sorted({_dig(p, "spec", "nodeName") or None for _, p, _, _ in raw_pods} - {None})
             specs = [(n, {}) for n in (named or FILL_IN["node_names"])]
             if not named:
                 self.notes.append("no nodes given: filled in node-a, node-b and node-c")
         for i, (name, obj) in enumerate(sorted(specs, key=lambda s: s[0])):
             # The first IPv4 InternalIP: k8slab models kube-proxy's IPv4 proxier, which ignores
             # a dual-stack node's IPv6 address.
-            ip = next((str(a["address"]) for a in _dig(obj, "status", "addresses", default=[]) or []
+            # kube-proxy and the kubelet read it with ParseIPSloppy: "192.0.2.011" is 192.0.2.11.
+            ip = next((ipv4(str(a["address"])) or str(a["address"])
+                       for a in _dig(obj, "status", "addresses", default=[]) or []
                        if isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address")
                        and ":" not in str(a["address"])),
                       None) or _take(ip_pool, origin.get(name), "Node", name, "status.addresses",
@@ -821,7 +864,10 @@ class _Builder:
                 pod_cidr=_dig(obj, "spec", "podCIDR") or FILL_IN["pod_cidr"].format(n=i + 1),
                 labels=labels, ready=ready,
                 schedulable=not _dig(obj, "spec", "unschedulable", default=False),
-                provider_id=_dig(obj, "spec", "providerID")))
+                provider_id=_dig(obj, "spec", "providerID"),
+                deleting=_dig(obj, "metadata", "deletionTimestamp") is not None,
+                taint_keys=tuple(str(t["key"]) for t in _dig(obj, "spec", "taints", default=[]) or []
+                                 if isinstance(t, dict) and isinstance(t.get("key"), str))))
             taints[name] = [t for t in _dig(obj, "spec", "taints", default=[]) or []
                             if isinstance(t, dict) and t.get("effect") in ("NoSchedule", "NoExecute")]
         return nodes, taints
@@ -831,10 +877,26 @@ class _Builder:
         """(namespace, pod object, owner, where it came from) for every pod: given ones, then
         controllers' pods."""
         pods = [(o.namespace, o.obj, _owner_of(o.obj), o) for o in self.of("Pod")]
+        # Names in use, so generated ones never repeat: the API server refuses a generateName
+        # that collides (AlreadyExists) and the controller tries again with a new suffix.
+        self._taken_names = {(o.namespace, o.name) for o in self.of("Pod")}
         for o, kind in _expanding_controllers(self.by_kind):
             ns, owner = o.namespace, f"{kind}/{o.name}"
             pods.extend((ns, p, owner, o) for p in self._expand(o, kind))
         return pods
+
+    def _generated_name(self, namespace, base: str, seed: str) -> str:
+        """base + "-" + 5 letters of Kubernetes' alphabet (apimachinery util/rand), unique in
+        the namespace: on a collision the next attempt draws another suffix, as the API
+        server's AlreadyExists makes the ReplicaSet controller do. Deterministic."""
+        taken = self.__dict__.setdefault("_taken_names", set())
+        attempt = 0
+        while True:
+            name = f"{base}-{short_hash(base, seed, *([str(attempt)] if attempt else []), length=5)}"
+            if (namespace, name) not in taken:
+                taken.add((namespace, name))
+                return name
+            attempt += 1
 
     def _expand(self, o: _Object, kind: str) -> list[dict]:
         """The pods a controller makes, named and labelled as Kubernetes does it."""
@@ -856,10 +918,10 @@ class _Builder:
             rs = f"{o.name}-{template_hash}"
             shared = {**labels, "pod-template-hash": template_hash}
             for i in range(replicas):
-                out.append(pod(f"{rs}-{short_hash(rs, str(i), length=5)}", shared))
+                out.append(pod(self._generated_name(namespace, rs, str(i)), shared))
         elif kind in ("ReplicaSet", "ReplicationController"):
             for i in range(replicas):
-                out.append(pod(f"{o.name}-{short_hash(o.name, str(i), length=5)}", labels))
+                out.append(pod(self._generated_name(namespace, o.name, str(i)), labels))
         elif kind == "StatefulSet":
             service_name = _dig(o.obj, "spec", "serviceName")
             for i in range(replicas):
@@ -888,11 +950,12 @@ class _Builder:
         per_owner: dict[tuple[str | None, str], int] = {}
         placed: list[tuple[str, dict, str | None, str | None]] = []
         for ns, p, owner, _ in raw_pods:
-            node = _dig(p, "spec", "nodeName")
+            node = _dig(p, "spec", "nodeName") or None
             if node is not None:
                 per_node_total[node] = per_node_total.get(node, 0) + 1
                 per_owner[(owner, node)] = per_owner.get((owner, node), 0) + 1
         pending = []
+        orphans: list[str] = []
         full = False
 
         def has_room(n: Node) -> bool:
@@ -910,13 +973,20 @@ class _Builder:
             if p.get("_daemonset"):
                 for n in nodes:
                     if has_room(n) and self._fits(p, n, taints, daemon=True):
-                        placed.append((ns, _renamed(p, f"{p['metadata']['name']}-"
-                                                       f"{short_hash(p['metadata']['name'], n.name, length=5)}"),
+                        placed.append((ns, _renamed(p, self._generated_name(ns, p['metadata']['name'], n.name)),
                                        owner, n.name, origin))
                         per_node_total[n.name] += 1
                 continue
-            node = _dig(p, "spec", "nodeName")
-            if node is None and isinstance(p.get("status"), dict) and p["status"]:
+            node = _dig(p, "spec", "nodeName") or None
+            if node is not None and node not in node_by_name and isinstance(node, str):
+                # Bound to a Node the input does not have: no kubelet runs it, whatever a stale
+                # status says, and the EndpointSlice controller leaves it out (reconciler.go:
+                # "update the EndpointSlice without the problematic Pod"). It stays Pending.
+                orphans.append(f"{origin.file}: Pod/{_shorten(str(_dig(p, 'metadata', 'name')), 60)}: "
+                               f"spec.nodeName: {_shorten(node, 60)!r} names no Node in the input")
+                p = dict(p, status={"phase": "Pending"})
+                node = None
+            elif node is None and isinstance(p.get("status"), dict) and p["status"]:
                 pending.append(_dig(p, "metadata", "name"))   # a snapshot's Pending pod stays so
             elif node is None:
                 # The scheduler's default spreading: fewest pods of the same owner on the
@@ -932,6 +1002,10 @@ class _Builder:
                 else:
                     pending.append(_dig(p, "metadata", "name"))
             placed.append((ns, p, owner, node, origin))
+        if orphans:
+            self.notes.append(f"{orphans[0]}: the pod stays Pending, with no IP (no kubelet runs it; the "
+                              "pod garbage collector deletes such pods)"
+                              + (f"; {len(orphans) - 1} more pod(s) like it" if len(orphans) > 1 else ""))
         if pending:
             shown = ", ".join(_shorten(str(n), 60) for n in pending[:5]) + (" ..." if len(pending) > 5 else "")
             why = (" or they are full (a node takes at most its status.allocatable.pods, "

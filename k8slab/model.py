@@ -30,6 +30,8 @@ class Node:
     ready: bool = True
     schedulable: bool = True                      # False when cordoned (spec.unschedulable)
     provider_id: str | None = None
+    deleting: bool = False                        # metadata.deletionTimestamp is set
+    taint_keys: tuple[str, ...] = ()              # spec.taints[].key, every effect
 
     @property
     def zone(self) -> str | None:
@@ -151,8 +153,8 @@ class Service:
         for p in self.ports:
             if p.port == port or (p.name is not None and p.name == port):
                 return p
-        if isinstance(port, str) and port.isdigit():
-            return self.port_for(int(port))
+        if isinstance(port, str) and port.isascii() and port.isdigit() and len(port) <= 10:
+            return self.port_for(int(port))     # "80"; not "٨٠", nor a 5,000-digit number
         return None
 
 
@@ -336,6 +338,8 @@ class Cluster:
         for pod in self.selected_pods(service):
             if not pod.ip or pod.phase in ("Succeeded", "Failed"):
                 continue         # the controller skips pods with no IP yet, and finished ones
+            if not pod.node or self.node(pod.node) is None:
+                continue         # and pods whose Node it cannot find (reconciler.go)
             if isinstance(port.target_port, int):
                 number = port.target_port
             else:

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 
 from . import proxy
 from .errors import K8slabError
-from .kube_names import port_name
+from .kube_names import ipv4
+from .load_balancer import target_pool, why_left_out
 from .model import Cluster, Endpoint, Node, Pod, Service, ServicePort
+from .node_ports import node_port_addresses, opens_node_ports
 
 __all__ = ["Route", "RouteEndpoint", "Client", "route", "parse_client", "CLIENT_KINDS",
            "ENTRIES", "CODES", "HOP_KINDS", "reachability_table", "hop_detail",
@@ -20,7 +22,7 @@ ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
 #: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
 HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
 CODES = ("ok", "not-exposed", "no-endpoints", "no-local-endpoints", "nxdomain", "lb-pending",
-         "no-such-port", "source-blocked")
+         "no-such-port", "source-blocked", "node-port-closed")
 
 #: Which ways in each kind of client has: the table the whole suite teaches.
 CAN_USE = {
@@ -35,8 +37,6 @@ WHO = {
     "other-cluster": "a pod in another cluster",
     "internet": "a client on the internet",
 }
-#: Cloud controllers leave nodes with this label out of load-balancer target pools.
-EXCLUDE_FROM_LB = "node.kubernetes.io/exclude-from-external-load-balancers"
 #: Source addresses of the clients outside the cluster (documentation ranges, RFC 5737):
 #: a laptop on the nodes' network, another cluster's node (its own nodes masquerade its
 #: pods' traffic on the way out), and a host on the internet.
@@ -209,6 +209,9 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
         return Client(text, "node", node=node)
     if kind == "pod" and rest:
         ns, _, name = rest.rpartition("/")
+        if "/" in rest and (not ns or not name or "/" in ns):
+            raise K8slabError(f"client {text}: give pod/NAME or pod/NAMESPACE/NAME (one slash between "
+                              "the namespace and the name, neither empty)")
         pod = cluster.pod(name, ns or namespace)
         if pod is None and not ns:
             anywhere = [p for p in cluster.pods if p.name == name]
@@ -244,8 +247,10 @@ def client_address(client: Client) -> str:
 def load_balancer_nodes(cluster: Cluster, service: Service) -> list[Node]:
     """The nodes a cloud load balancer sends new connections to, evenly.
 
-    Its target pool is every ready node without the exclude-from-external-load-balancers
-    label; of those, the ones passing its health check. Under externalTrafficPolicy: Local
+    Its target pool is the cloud-provider service controller's stable node set (not being
+    deleted, not labelled exclude-from-external-load-balancers=true, not tainted
+    ToBeDeletedByClusterAutoscaler; a NotReady node stays: load_balancer.py); of those, the
+    ones passing its health check. Under externalTrafficPolicy: Local
     the check is kube-proxy's health-check node port, which answers 200 only on a node
     with a ready (not terminating) endpoint of the Service, any of its ports
     (pkg/proxy/healthcheck: the per-Service count of local ready endpoints,
@@ -253,7 +258,7 @@ def load_balancer_nodes(cluster: Cluster, service: Service) -> list[Node]:
     no node passes, cloud load balancers fail open and use them all (AWS Network Load
     Balancer, Google Cloud's passthrough load balancers): each node's rules then decide.
     """
-    pool = [n for n in cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
+    pool = target_pool(cluster.nodes)
     if service.external_traffic_policy != "Local":
         return pool
     with_ready = set()
@@ -315,6 +320,17 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
             raise K8slabError(f"name {name!r} with entry {entry}: a Service's name resolves to its "
                               "cluster IP (or, headless, to its pods), never to a node port or a "
                               "load balancer; leave one of them out")
+        numeric = ipv4(name.strip()) if isinstance(name, str) and name.strip().count(".") == 3 else None
+        if numeric is not None and numeric != name.strip():
+            raise K8slabError(f"name {name!r}: an address with leading zeros, which a pod's resolver "
+                              f"(glibc inet_aton) reads as octal; write {numeric} if that is the one meant")
+        if numeric is not None:
+            # getaddrinfo takes a numeric host as the address itself: no DNS query is sent.
+            if numeric == ipv4(svc.cluster_ip or ""):
+                return router.run(port, "ClusterIP" if entry is None else entry, protocol)
+            raise K8slabError(
+                f"name {name!r}: an address, not a name (the resolver sends no query for it); "
+                f"{svc.key}'s cluster IP is {svc.cluster_ip or 'none'}: dial that, or leave --name out")
         from . import dns as coredns
         found = coredns.lookup(cluster, client, name, "A", namespace)
         router.name_dns = found.to_route_dict()
@@ -329,10 +345,27 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
     return router.run(port, entry, protocol)
 
 
+def _left_out_of_pool(nodes, pool, local: bool) -> str:
+    """What the route's reason says about nodes the load balancer's pool leaves out, and about
+    NotReady nodes it keeps (stableNodeSetPredicates, KEP-3458: load_balancer.py)."""
+    text = ""
+    out = [(n, why_left_out(n)) for n in nodes if n not in pool]
+    if out:
+        text += " " + "; ".join(f"{n.name} is not among its targets: {why}" for n, why in out[:3])
+        text += f" (and {len(out) - 3} more)." if len(out) > 3 else "."
+    unready = [n for n in pool if not n.ready]
+    if unready and not local:
+        text += (f" {_names(unready[:3])} {'is' if len(unready) == 1 else 'are'} NotReady yet stay"
+                 f"{'s' if len(unready) == 1 else ''} a target: the cloud controller no longer drops "
+                 "NotReady nodes (KEP-3458), and kube-proxy's /healthz there still answers.")
+    return text
+
+
 def _names_service(found, svc: Service) -> bool:
     """Whether a lookup's answer is this Service's own name: its A record (the cluster IP),
     its headless A records or its ExternalName CNAME, all owned by <svc>.<ns>.svc.<domain>."""
-    return any(r.name.rstrip(".") == svc.dns_name for r in found.answer)
+    # DNS names compare without case (RFC 4343; CoreDNS matches with strings.EqualFold).
+    return any(r.name.rstrip(".").lower() == svc.dns_name.lower() for r in found.answer)
 
 
 class _Router:
@@ -603,12 +636,39 @@ class _Router:
         node = self.via
         self.hops.append({"kind": "node-port", "node": node.name,
                           "address": f"{node.address}:{sp.node_port}"})
+        if not opens_node_ports(self.cluster, node):
+            closed = self.node_port_closed(sp, node)
+            if closed is not None:
+                return closed
         result = self.on_node(sp, "NodePort", node, f"{node.address}:{sp.node_port}", "node-port")
         if self.svc.type == "LoadBalancer" and not self.svc.load_balancer_ingress and not self.who.inside:
             result = _replace_reason(result, result.reason + (
                 " The load balancer itself is still <pending> (no cloud provider gave it an address), "
                 "so this client uses the node port it already has."))
         return result
+
+    def node_port_closed(self, sp: ServicePort, node: Node) -> Route | None:
+        """nodePortAddresses lists none of `node`'s addresses: no nat rule catches the packet
+        (node_ports.py). The filter table's KUBE-EXTERNAL-SERVICES still matches every local
+        address: with no endpoints at all it REJECTs as usual (None: on_node says so), with a
+        Local policy and none here it DROPs; otherwise the kernel finds nothing listening."""
+        listed = ", ".join(node_port_addresses(self.cluster))
+        why = (f"kube-proxy's nodePortAddresses ({listed}) lists no address of {node.name}, so no "
+               f"rule there catches {node.address}:{sp.node_port}")
+        if self.decide(sp, node).external == "reject":
+            return None
+        if self.decide(sp, node).external == "drop":
+            r = self.no_local(sp, "NodePort", node)
+            return _replace_reason(r, f"{why}; and {r.reason[:1].lower()}{r.reason[1:]}")
+        open_on = [n.name for n in self.cluster.nodes if opens_node_ports(self.cluster, n)]
+        reason = (f"{self.sender()} sends to {node.address}:{sp.node_port} on {node.name}, but {why}: "
+                  f"the packet reaches {node.name} itself, where nothing listens on port "
+                  f"{sp.node_port}, and the kernel refuses the connection."
+                  + (f" Dial the node port on {_names_or(open_on)} instead, or add {node.address} to "
+                     "nodePortAddresses." if open_on else
+                     " No node has a listed address: change nodePortAddresses (empty means every "
+                     "address of the node)."))
+        return self.answer("node-port-closed", "NodePort", reason, port=sp)
 
     def via_external_ip(self, sp: ServicePort) -> Route:
         svc = self.svc
@@ -722,7 +782,7 @@ class _Router:
             return result
         if not svc.allocate_load_balancer_node_ports:
             return self.lb_to_pods(sp, address)
-        pool = [n for n in self.cluster.nodes if n.ready and EXCLUDE_FROM_LB not in n.labels]
+        pool = target_pool(self.cluster.nodes)
         local = svc.external_traffic_policy == "Local"
         healthy = load_balancer_nodes(self.cluster, svc)
         self.hops.append({"kind": "load-balancer", "address": address,
@@ -734,8 +794,10 @@ class _Router:
         # policy those depend on the node's zone at most (topology hints), so count nodes per
         # zone instead of asking each of thousands of nodes.
         groups: dict[object, list[Node]] = {}
+        closed = {n.name for n in healthy if proxy_mode and not opens_node_ports(self.cluster, n)}
         for n in healthy:
-            groups.setdefault(n.name if local else n.zone, []).append(n)
+            groups.setdefault(("closed", n.name) if n.name in closed else n.name if local else n.zone,
+                              []).append(n)
         if proxy_mode and svc.load_balancer_source_ranges and not any(
                 ipaddress.ip_address(self.source) in net for net in _networks(svc.load_balancer_source_ranges)):
             # A proxying load balancer enforces the ranges itself (kube-proxy never sees the
@@ -744,6 +806,11 @@ class _Router:
         per_group, fates, seen = {}, {}, {}
         for key, members in groups.items():
             d = self.decide(sp, members[0])
+            if members[0].name in closed:
+                # The load balancer connects to a node port nodePortAddresses does not open
+                # there: refused by the node's kernel (node_ports.py).
+                fates[key], per_group[key] = proxy.Fate("reject", why="node-port-closed"), ()
+                continue
             if proxy_mode:
                 # ipMode: Proxy: the load balancer opens its own connection to the node port,
                 # from its own address (k8slab uses its IP): kube-proxy sees that source.
@@ -764,6 +831,12 @@ class _Router:
         totals = proxy.load_balancer_shares(per_group, {k: len(m) for k, m in groups.items()})
         outcomes = {f.outcome for f in fates.values()}
         if not totals:
+            if closed and all(f.why == "node-port-closed" for f in fates.values()):
+                return self.answer("node-port-closed", "LoadBalancer", (
+                    f"The load balancer (ipMode: Proxy) connects to node port {sp.node_port} on "
+                    f"{_names(healthy)}, but kube-proxy's nodePortAddresses "
+                    f"({', '.join(node_port_addresses(self.cluster))}) lists none of their addresses: "
+                    "every node refuses the connection."), port=sp)
             if any(f.why == "source-range" for f in fates.values()):
                 return self.blocked(sp, "LoadBalancer", self.decide(sp, healthy[0]))
             if outcomes == {"reject"}:
@@ -787,12 +860,17 @@ class _Router:
             reason = (f"{spread}{to_port}. kube-proxy on the receiving node forwards to any ready pod, "
                       "maybe on another node, and replaces the client's address with the node's "
                       "(externalTrafficPolicy: Cluster).")
+        reason += _left_out_of_pool(self.cluster.nodes, pool, local)
         if proxy_mode:
             reason += (" This load balancer has ipMode: Proxy: it opens its own connection to the "
                        "node port, so kube-proxy and the pods see the load balancer's address, never "
                        "the client's, and pods dialing its address go out to it too.")
         lost = 1 - sum(totals.values())
-        if lost > 1e-12:
+        if lost > 1e-12 and closed:
+            reason += (f" nodePortAddresses ({', '.join(node_port_addresses(self.cluster))}) opens no "
+                       f"node port on {_names([n for n in healthy if n.name in closed])}: the "
+                       f"{lost:.0%} of new connections the load balancer sends there are refused.")
+        elif lost > 1e-12:
             reason += (f" No node passes the health check, so the load balancer uses them all (cloud "
                        f"load balancers fail open): {lost:.0%} of new connections reach a node with no "
                        "usable pod and are dropped there.")
@@ -932,6 +1010,12 @@ class _Router:
         elif not everyone:
             why = (f"selects pods, but none of them has an IP and a port for targetPort "
                    f"{sp.target_port}")
+            if isinstance(sp.target_port, str) and any(p.ip for p in self.cluster.selected_pods(svc)):
+                # reconciler.go/getEndpointPorts: the pods are still listed, in a slice
+                # without ports, which kube-proxy reads no endpoint from.
+                why += (f" (no container declares a port named {sp.target_port}/{sp.protocol}: "
+                        "`kubectl get endpointslices` lists the pods' addresses with PORTS <unset>, "
+                        "and kube-proxy takes no endpoint from a slice without ports)")
         else:
             why = "selects pods, but none of them is ready"
         reason = (f"Service {svc.name} {why}. kube-proxy rejects the connection (ICMP "

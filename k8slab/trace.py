@@ -403,22 +403,25 @@ _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 def parse_dial(text: str) -> tuple[str, int]:
     """`HOST:PORT` -> (host, port); a DialError (a usage error) with a hint otherwise."""
     hint = "give HOST:PORT, for example 10.96.0.11:80, 192.0.2.11:30080 or web:80"
+    shown = text if not isinstance(text, str) or len(text) <= 80 else text[:60] + "..."   # echo, short
     if not isinstance(text, str) or ":" not in text:
-        raise DialError(f"--dial {text!r}: no port; {hint}")
+        raise DialError(f"--dial {shown!r}: no port; {hint}")
     host, _, port = text.rpartition(":")
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise DialError(f"--dial {text!r}: the port must be a number from 1 to 65535; {hint}")
+    # ASCII digits only ("٨٠" and "８０" are digits to str.isdigit, not to a socket), and at
+    # most five, so a 5,000-digit port is refused before int() would refuse it.
+    if not (port.isascii() and port.isdigit()) or len(port.lstrip("0")) > 5 or not 1 <= int(port) <= 65535:
+        raise DialError(f"--dial {shown!r}: the port must be a number from 1 to 65535; {hint}")
     if not host:
-        raise DialError(f"--dial {text!r}: no host; {hint}")
+        raise DialError(f"--dial {shown!r}: no host; {hint}")
     if re.fullmatch(r"[0-9.]+", host):
         try:
             ipaddress.IPv4Address(host)
         except ValueError:
-            raise DialError(f"--dial {text!r}: {host} is not an IPv4 address; {hint}") from None
+            raise DialError(f"--dial {shown!r}: {host} is not an IPv4 address; {hint}") from None
         return host, int(port)
     labels = host.lower().rstrip(".").split(".")
-    if not all(_LABEL.match(label) for label in labels) or len(host) > 253:
-        raise DialError(f"--dial {text!r}: {host!r} is neither a name nor an IPv4 address; {hint}")
+    if not all(_LABEL.fullmatch(label) for label in labels) or len(host) > 253:
+        raise DialError(f"--dial {shown!r}: {host!r} is neither a name nor an IPv4 address; {hint}")
     return host.lower().rstrip("."), int(port)
 
 

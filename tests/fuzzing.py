@@ -461,3 +461,46 @@ def check_cli(argv: list[str], timeout: float = 60.0) -> list[str]:
     if "Traceback" in err:
         failures.append(f"cli traceback: {' '.join(argv)[:200]}: {err[-500:]}")
     return failures
+
+
+# --- hypothesis strategies: classes of input that issue 23 found escaping or answered wrongly -------
+
+from hypothesis import strategies as st  # noqa: E402  (the mutation fuzzer above needs none)
+
+#: RFC 1123 labels as a learner types them: letters, digits and inner hyphens, any case.
+dns_labels = st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9-]{0,14}[A-Za-z0-9])?\Z", fullmatch=True)
+#: Labels that are delegated TLDs (Public Suffix List, ICANN section) mixed with any label.
+tld_or_not = st.one_of(st.sampled_from(["com", "shop", "web", "app", "io", "co.uk", "arpa"]), dns_labels)
+#: Names of one to four labels ending in a real TLD or in no TLD at all, absolute or not.
+dns_names = st.builds(lambda labels, last, dot: ".".join([*labels, last]) + dot,
+                      st.lists(dns_labels, max_size=3), tld_or_not, st.sampled_from(["", "."]))
+#: IPv4 addresses written with at least one leading zero ("10.244.0.011"): ParseIPSloppy reads
+#: them, StrictIPCIDRValidation refuses them.
+leading_zero_ipv4 = st.builds(
+    lambda octets, where, pad: ".".join(("0" * pad + str(o)) if i == where else str(o)
+                                        for i, o in enumerate(octets)),
+    st.tuples(*[st.integers(0, 255)] * 4), st.integers(0, 3), st.integers(1, 2))
+#: Any JSON value, small: what a field of the wrong type may hold.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8)
+#: Plain scalars to put after an explicit `!!bool` tag: go-yaml's spellings and anything else.
+yaml_bool_texts = st.one_of(
+    st.sampled_from("y Y yes Yes YES on On ON true True TRUE n N no No NO off Off OFF false False FALSE "
+                    "maybe 1 0 yEs".split()),
+    st.from_regex(r"\A[A-Za-z0-9]{1,8}\Z", fullmatch=True))
+#: Decimal digits other than ASCII ("٨٠", "８０", "৮০"): str.isdigit and int() take them.
+non_ascii_digits = st.text(alphabet=st.characters(categories=["Nd"]).filter(lambda c: not c.isascii()),
+                           min_size=1, max_size=6)
+#: Case variations of a DNS name (DNS compares without case).
+def any_case(name: str):
+    return st.lists(st.booleans(), min_size=len(name), max_size=len(name)).map(
+        lambda flips: "".join(c.upper() if f else c for c, f in zip(name, flips)))
+#: File names no file system takes: with a NUL, or with a lone surrogate Python cannot encode.
+unusable_paths = st.builds(lambda a, bad, b: a + bad + b, st.text(max_size=6),
+                           st.sampled_from(["\0", "\ud800", "\udfff", "\ud83d"]), st.text(max_size=6))
+#: Everything that is not YAML text, given where YAML text belongs.
+not_yaml_text = st.one_of(st.none(), st.integers(), st.lists(st.text(max_size=4), max_size=2),
+                          st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+                          st.builds(__import__("pathlib").Path, st.text(min_size=1, max_size=8)))

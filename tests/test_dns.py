@@ -9,6 +9,7 @@ Each test names the source file whose behaviour it checks:
            staging/src/k8s.io/endpointslice/ (reconciler.go, utils.go)
 """
 
+import functools
 import json
 
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 import k8slab
 from k8slab import dns
 from k8slab.cli import main
+import fuzzing
 from support import cluster_from
 
 SHOP = """
@@ -162,7 +164,9 @@ def test_dns_policy_default_uses_the_node_resolver_even_without_host_network():
         spec: {nodeName: node-a, dnsPolicy: Default, containers: [{name: c, image: x}]}
         """)
     assert not dns.resolver(c, "pod/p").asks_cluster_dns
-    assert ask(c, "kubernetes", client="pod/p").rcode == "UPSTREAM"   # "kubernetes." as given
+    got = ask(c, "kubernetes", client="pod/p")
+    # "kubernetes." as given, to the node's resolver: kubernetes is no TLD, so NXDOMAIN
+    assert [t.name for t in got.tried] == ["kubernetes."] and got.rcode == "NXDOMAIN"
 
 
 def test_dns_policy_none_takes_only_dns_config():
@@ -270,8 +274,15 @@ def test_bare_service_name_only_works_in_its_own_namespace(shop):
     got = ask(shop, "web")      # from default; web lives in shop
     assert [t.name for t in got.tried] == ["web.default.svc.cluster.local.", "web.svc.cluster.local.",
                                            "web.cluster.local.", "web."]
-    assert got.rcode == "UPSTREAM" and got.answer == ()
+    assert got.rcode == "UPSTREAM" and got.answer == ()      # .web is a delegated TLD
     assert values(ask(shop, "web", client="pod/shop/front")) == [shop.service("web", "shop").cluster_ip]
+    # issue 23.1: "db." is under no TLD (Public Suffix List), so the public DNS says NXDOMAIN
+    # and, the search list spent, so does the lookup (glibc res_query.c)
+    got = ask(shop, "db")
+    assert [(t.name, t.rcode) for t in got.tried] == [
+        ("db.default.svc.cluster.local.", "NXDOMAIN"), ("db.svc.cluster.local.", "NXDOMAIN"),
+        ("db.cluster.local.", "NXDOMAIN"), ("db.", "NXDOMAIN")]
+    assert got.rcode == "NXDOMAIN" and "no top-level domain" in got.note
 
 
 def test_external_name_costs_every_search_domain_first(shop):
@@ -682,7 +693,10 @@ def test_input_kube_dns_service_moves_the_nameserver():
 def test_names_outside_the_cluster_domain_go_upstream(shop):
     # kubeadm Corefile: forward . /etc/resolv.conf
     assert one(shop, "example.com.").rcode == "UPSTREAM"
-    assert one(shop, "foocluster.local.").rcode == "UPSTREAM"        # not under cluster.local.
+    # not under cluster.local., and local is no delegated TLD: the public DNS says NXDOMAIN
+    assert one(shop, "foocluster.local.").rcode == "NXDOMAIN"
+    assert one(shop, "db.team-a.").rcode == "NXDOMAIN"
+    assert one(shop, "web.").rcode == "UPSTREAM"          # .web is delegated (VeriSign)
 
 
 def test_names_compare_without_case(shop):
@@ -791,9 +805,31 @@ def test_an_upstream_try_ends_what_k8slab_can_follow():
           dnsConfig: {options: [{name: ndots, value: "1"}]}
           containers: [{name: c, image: x}]
         """)
+    # shop is a delegated TLD (Public Suffix List): what the public DNS says is not modelled
+    got = ask(c, "kubernetes.shop", client="pod/p")
+    assert [t.name for t in got.tried] == ["kubernetes.shop."] and got.rcode == "UPSTREAM"
+    assert "kubernetes.shop.default.svc.cluster.local." in got.note
+
+
+def test_a_name_under_no_tld_gets_nxdomain_upstream_and_the_search_goes_on():
+    # issue 23.1. glibc resolv/res_query.c __res_context_search: with dots >= ndots the name is
+    # asked as given first; its NXDOMAIN (the root zone delegates no "default" TLD: the Public
+    # Suffix List's ICANN section) sends the resolver on down the search list.
+    c = cluster_from("""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          nodeName: node-a
+          dnsConfig: {options: [{name: ndots, value: "1"}]}
+          containers: [{name: c, image: x}]
+        """)
     got = ask(c, "kubernetes.default", client="pod/p")
-    assert [t.name for t in got.tried] == ["kubernetes.default."] and got.rcode == "UPSTREAM"
-    assert "kubernetes.default.default.svc.cluster.local." in got.note
+    assert [(t.name, t.rcode) for t in got.tried] == [
+        ("kubernetes.default.", "NXDOMAIN"),
+        ("kubernetes.default.default.svc.cluster.local.", "NXDOMAIN"),
+        ("kubernetes.default.svc.cluster.local.", "NOERROR")]
+    assert got.rcode == "NOERROR" and values(got) == ["10.96.0.1"]
 
 
 # -- the route reads the lookup ----------------------------------------------------------------
@@ -873,3 +909,36 @@ def test_every_service_answers_its_name_from_every_pod(data):
     if same_ns:
         short = dns.lookup(c, f"pod/{svc.namespace}/{same_ns[0].name}", svc.name)
         assert [t.name for t in short.tried] == [svc.dns_name + "."]
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=fuzzing.dns_names, ndots=st.integers(1, 5))
+def test_only_a_name_under_a_real_tld_stops_the_search_upstream(name, ndots):
+    # issue 23.1. glibc resolv/res_query.c: only an answer ends the search; the public DNS
+    # answers NXDOMAIN for a name under no delegated TLD (Public Suffix List, ICANN section),
+    # so a try outside cluster.local stops the walk only when its TLD is real.
+    from k8slab.public_names import public_suffix
+    c = _ndots_cluster(ndots)
+    got = ask(c, name, client="pod/p")
+    for i, t in enumerate(got.tried):
+        lower = t.name.lower()
+        if lower.endswith(".cluster.local."):
+            continue
+        if public_suffix(lower) is None:
+            assert t.rcode == "NXDOMAIN"
+        else:
+            assert t.rcode == "UPSTREAM" and i == len(got.tried) - 1
+    assert (got.rcode == "UPSTREAM") == (got.tried[-1].rcode == "UPSTREAM")
+
+
+@functools.lru_cache(maxsize=None)
+def _ndots_cluster(ndots):
+    return cluster_from(f"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: p}}
+        spec:
+          nodeName: node-a
+          dnsConfig: {{options: [{{name: ndots, value: "{ndots}"}}]}}
+          containers: [{{name: c, image: x}}]
+        """)

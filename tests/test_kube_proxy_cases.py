@@ -130,12 +130,22 @@ def test_load_balancer_source_ranges_keep_other_clients_out():
     assert routing.route(c, "laptop", "web", entry="NodePort").reachable
 
 
-def test_a_source_range_of_everything_admits_everyone():
-    c = cluster(service(LB.format(extra="loadBalancerSourceRanges: [0.0.0.0/0], ")))
+@pytest.mark.parametrize("ranges", ["[0.0.0.0/0]", "[198.51.100.10/32, 0.0.0.0/0]", '[" 0.0.0.0/0 "]'])
+def test_a_source_range_of_everything_admits_everyone(ranges):
+    # issue 23.4. kubernetes/kubernetes PR #132722 (pkg/proxy, merged 2025-07): a zero-masked
+    # range is "the same effect as not specifying": the Service port keeps no source ranges,
+    # so syncProxyRules' usesFWChain (len(LoadBalancerSourceRanges()) > 0) is false and the
+    # load balancer IP jumps straight to KUBE-EXT: no KUBE-FW chain, every source admitted.
+    c = cluster(service(LB.format(extra=f"loadBalancerSourceRanges: {ranges}, ")))
     assert routing.route(c, "internet", "web").reachable
     lb = c.service("web").load_balancer_ingress[0]
     assert trace.trace(c, "internet", f"{lb}:80").verdict == "delivered"
-    assert "-s 0.0.0.0/0 -j KUBE-EXT-" in proxy.rules(c, "node-a")
+    rules = proxy.rules(c, "node-a")
+    assert "KUBE-FW-" not in rules and "-s 0.0.0.0/0" not in rules
+    assert f"-d {lb} --dport 80 -j KUBE-EXT-" in rules
+    for node in ("node-a", "node-b"):
+        state = proxy.decide(c, c.service("web"), c.service("web").ports[0], c.node(node))
+        assert state.source_ranges == [] and not state.firewall
 
 
 # -- load balancers that proxy, and ones nobody provides ------------------------------------------

@@ -29,7 +29,7 @@ PER_CLUSTER = 8
 #: to the pods at all, unrouted; source-blocked: dropped by loadBalancerSourceRanges; both
 #: time out).
 VERDICT_OF = {"ok": {"delivered"}, "no-endpoints": {"rejected"}, "no-local-endpoints": {"dropped"},
-              "not-exposed": {"unrouted"}, "source-blocked": {"dropped"}}
+              "not-exposed": {"unrouted"}, "source-blocked": {"dropped"}, "node-port-closed": {"rejected"}}
 
 NODE_NAMES = ("node-a", "node-b", "node-c", "node-d")
 OUTSIDE = ("laptop", "other-cluster", "internet")
@@ -45,15 +45,31 @@ def clusters(draw, mode="iptables"):
         proxy_conf["iptables"] = {"masqueradeAll": True}
     elif setting == "no-local-detector":
         del proxy_conf["clusterCIDR"]
+    if draw(st.integers(0, 3)) == 0:
+        # issue 23.3 (proxier.go syncProxyRules): node-port jumps only for listed node IPs
+        proxy_conf["nodePortAddresses"] = draw(st.sampled_from(
+            [["192.0.2.11/32"], ["192.0.2.12/31"], ["10.0.0.0/8"], ["primary"], ["127.0.0.0/8"],
+             ["192.0.2.0/24"]]))
     docs = [proxy_conf]
     n_nodes = draw(st.integers(1, 4))
     for i in range(n_nodes):
         labels = {"topology.kubernetes.io/zone": f"zone-{i % 2}"}
         if i and draw(st.integers(0, 7)) == 0:
-            labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
-        docs.append({"apiVersion": "v1", "kind": "Node",
-                     "metadata": {"name": NODE_NAMES[i], "labels": labels},
-                     "status": {"addresses": [{"type": "InternalIP", "address": f"192.0.2.{11 + i}"}]}})
+            # cloud-provider nodeIncludedPredicate: strconv.ParseBool decides ("false" keeps it)
+            labels["node.kubernetes.io/exclude-from-external-load-balancers"] = draw(
+                st.sampled_from(["", "true", "false", "maybe", "0"]))
+        node = {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": NODE_NAMES[i], "labels": labels},
+                "status": {"addresses": [{"type": "InternalIP", "address": f"192.0.2.{11 + i}"}]}}
+        state = draw(st.sampled_from(["ok"] * 5 + ["not-ready", "deleting", "autoscaler-taint"])) if i else "ok"
+        if state == "not-ready":            # stays a load-balancer target since KEP-3458
+            node["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+        elif state == "deleting":
+            node["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+        elif state == "autoscaler-taint":
+            node["spec"] = {"taints": [{"key": "ToBeDeletedByClusterAutoscaler", "value": "1700000000",
+                                        "effect": "NoSchedule"}]}
+        docs.append(node)
     pod_ips = []
     for j in range(draw(st.integers(0, 6))):
         node = draw(st.integers(0, n_nodes - 1))

@@ -526,6 +526,11 @@ class ServicePortState:
         self.lb_ips = ([ip for ip in map(ipv4, svc.load_balancer_ingress) if ip]
                        if getattr(svc, "load_balancer_ip_mode", "VIP") != "Proxy" else [])
         self.source_ranges = [n for n in map(ipv4_net, svc.load_balancer_source_ranges) if n]
+        if any(n.prefixlen == 0 for n in self.source_ranges):
+            # A /0 range admits every source: kube-proxy treats it as no ranges at all, so no
+            # KUBE-FW chain (kubernetes/kubernetes PR #132722, "the same effect as not
+            # specifying"; cloud-provider servicehelpers.IsAllowAll reads it alike).
+            self.source_ranges = []
         self.node_port = port.node_port or 0
         self.health_port = svc.health_check_node_port or 0
         self.affinity = (svc.session_affinity_timeout or 10800) if svc.session_affinity == "ClientIP" else 0

@@ -9,7 +9,8 @@ import pytest
 
 import k8slab
 import netlab
-from kernel_cases import DEMO_YAML, POLICIES_YAML, cli_rules, policies_cluster
+from kernel_cases import (DEMO_YAML, NODEPORTS_YAML, POLICIES_YAML, cli_rules, nodeports_cluster,
+                          policies_cluster)
 
 REQUIRED = os.environ.get("K8SLAB_REQUIRE_KERNEL") == "1"
 
@@ -46,5 +47,12 @@ def demo_lab(kernel, request):
 @pytest.fixture(scope="session")
 def policies_lab(kernel, request):
     lab = _lab(policies_cluster(), kernel, POLICIES_YAML)
+    request.addfinalizer(lab.close)
+    return lab
+
+
+@pytest.fixture(scope="session")
+def nodeports_lab(kernel, request):
+    lab = _lab(nodeports_cluster(), kernel, NODEPORTS_YAML)
     request.addfinalizer(lab.close)
     return lab

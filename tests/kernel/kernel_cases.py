@@ -45,6 +45,15 @@ def cli_rules(paths, node: str) -> str:
     return out.getvalue()
 
 
+NODEPORTS_YAML = HERE / "nodeports.yaml"
+
+
+def nodeports_cluster():
+    """The third cluster (nodeports.yaml): nodePortAddresses lists one node's address only."""
+    import k8slab
+    return k8slab.load(str(NODEPORTS_YAML))
+
+
 def policies_cluster():
     """The second cluster (policies.yaml): Local policies, affinity, UDP, no endpoints, hostNetwork."""
     import k8slab
@@ -143,7 +152,7 @@ def _case(cluster, client, svc, sp, entry, via, r) -> Case | None:
     host, port = host_port.rsplit(":", 1)
     case.dial = (host, int(port), sp.protocol)
     case.expect = {"ok": "answered", "no-endpoints": "refused",
-                   "no-local-endpoints": "timeout"}.get(d["code"])
+                   "no-local-endpoints": "timeout", "node-port-closed": "refused"}.get(d["code"])
     if case.expect is None:
         case.skip = f"route code {d['code']!r}: no kernel expectation defined"
     via_txt = f"@{_hop_node(d)}" if d["entry"] == "NodePort" else ""

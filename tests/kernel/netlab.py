@@ -667,7 +667,8 @@ class Lab:
             if p.returncode != 0:
                 raise LabError(f"{self.restore} rejected `k8slab rules --node {node.name}`: "
                                f"{p.stderr.strip()}")
-            _run(["ip", "netns", "exec", ns.name, self.restore, "--noflush"], input_text=jump_rules())
+            _run(["ip", "netns", "exec", ns.name, self.restore, "--noflush"],
+                 input_text=jump_rules(firewall=":KUBE-FIREWALL " in text))
 
     def _load_balancer(self) -> None:
         """The cloud load balancer in the router: DNAT to a healthy node's node port."""
@@ -769,10 +770,14 @@ def delete_prefix(prefix: str) -> None:
             _run(["ip", "netns", "del", name], check=False)
 
 
-def jump_rules() -> str:
-    """kube-proxy's jumps from the built-in chains into its own, as `iptables -I` leaves them."""
+def jump_rules(firewall: bool = True) -> str:
+    """kube-proxy's jumps from the built-in chains into its own, as `iptables -I` leaves them.
+    Without localhost node ports (nodePortAddresses leaving out 127.0.0.1) kube-proxy writes no
+    KUBE-FIREWALL chain, and so no jump to it (`firewall=False`)."""
     by_chain: dict[tuple[str, str], list[str]] = {}
     for table, dst, src, comment, new_only in JUMP_CHAINS:
+        if dst == "KUBE-FIREWALL" and not firewall:
+            continue
         args = "-m conntrack --ctstate NEW " if new_only else ""
         if comment:
             args += f'-m comment --comment "{comment}" '
@@ -793,8 +798,13 @@ def healthy_nodes(cluster, svc) -> list:
     With `externalTrafficPolicy: Cluster` every node passes (kube-proxy's healthz); with `Local`
     only nodes running a ready endpoint pass the healthCheckNodePort check. Computed here from
     the cluster's endpoints, independently of k8slab's routing."""
-    nodes = [n for n in cluster.nodes if n.ready and
-             "node.kubernetes.io/exclude-from-external-load-balancers" not in n.labels]
+    def included(n) -> bool:
+        # cloud-provider stableNodeSetPredicates (KEP-3458): not deleting, the exclude label
+        # absent or one strconv.ParseBool reads as false, no autoscaler deletion taint.
+        label = n.labels.get("node.kubernetes.io/exclude-from-external-load-balancers")
+        return (not n.deleting and (label is None or label in ("0", "f", "F", "FALSE", "false", "False"))
+                and "ToBeDeletedByClusterAutoscaler" not in n.taint_keys)
+    nodes = [n for n in cluster.nodes if included(n)]
     if (svc.external_traffic_policy or "Cluster") != "Local":
         return nodes
     local = set()
