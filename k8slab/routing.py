@@ -651,13 +651,16 @@ class _Router:
         """nodePortAddresses lists none of `node`'s addresses: no nat rule catches the packet
         (node_ports.py). The filter table's KUBE-EXTERNAL-SERVICES still matches every local
         address: with no endpoints at all it REJECTs as usual (None: on_node says so), with a
-        Local policy and none here it DROPs; otherwise the kernel finds nothing listening."""
+        Local policy and none here it DROPs; otherwise the kernel finds nothing listening.
+        nftables mode has no such catch-all: its no-endpoint-nodeports check matches only
+        `ip daddr @nodeport-ips` (pkg/proxy/nftables/proxier.go), so the kernel refuses."""
         listed = ", ".join(node_port_addresses(self.cluster))
         why = (f"kube-proxy's nodePortAddresses ({listed}) lists no address of {node.name}, so no "
                f"rule there catches {node.address}:{sp.node_port}")
-        if self.decide(sp, node).external == "reject":
+        external = self.decide(sp, node).external if self.cluster.proxy.mode != "nftables" else None
+        if external == "reject":
             return None
-        if self.decide(sp, node).external == "drop":
+        if external == "drop":
             r = self.no_local(sp, "NodePort", node)
             return _replace_reason(r, f"{why}; and {r.reason[:1].lower()}{r.reason[1:]}")
         open_on = [n.name for n in self.cluster.nodes if opens_node_ports(self.cluster, n)]
