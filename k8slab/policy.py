@@ -1,0 +1,522 @@
+"""NetworkPolicy: which pods a policy isolates, whether a connection is allowed, and why."""
+
+# What is enforced, and where it comes from (the NetworkPolicy reference,
+# kubernetes.io/docs/concepts/services-networking/network-policies/, and the conformance-style
+# e2e suite test/e2e/network/netpol/network_policy.go, which tests/test_policy_e2e.py reproduces):
+# - A pod is isolated for a direction only when some policy selects it with that direction in
+#   its policyTypes; policies are additive (the union of their rules allows).
+# - A connection needs the sender's egress AND the receiver's ingress to allow it.
+# - A peer's podSelector picks pods in the policy's own namespace; a namespaceSelector picks
+#   namespaces; both in one peer must both match; an ipBlock matches the address seen.
+# - Ports: by number, by name (resolved against the destination pod's container ports, for
+#   egress too), a range with endPort, or protocol only; no protocol means TCP.
+# - "Traffic to and from the node where a Pod is running is always allowed, regardless of the IP
+#   address of the Pod or the node" (the reference, "Pod lifecycle"/"what you can't do" notes).
+# - hostNetwork pods: "NetworkPolicy behavior for hostNetwork pods is undefined"; k8slab takes
+#   the common case: their traffic is their node's, no policy selects them, no pod peer matches.
+# Everything is judged on the addresses the pods really see: after kube-proxy's DNAT (the pod IP
+# and targetPort, never the cluster IP) and after SNAT where a route masquerades (then the
+# source is a node's address, which only an ipBlock can match).
+from __future__ import annotations
+
+import ipaddress
+import weakref
+from dataclasses import dataclass, field
+
+from .model import (
+    NAMESPACE_NAME_LABEL, Cluster, ContainerPort, LabelSelector, NetworkPolicy, Pod, PolicyPeer,
+    PolicyPort, PolicyRule,
+)
+
+__all__ = ["Side", "Decision", "Matrix", "index", "decide", "matrix", "isolating", "dns_pods",
+           "dns_decision", "rule_text", "peer_text", "port_text", "fix_for", "DNS_LABELS"]
+
+#: The labels kubeadm's CoreDNS pods carry, in kube-system: what a DNS allow rule selects.
+DNS_LABELS = {"k8s-app": "kube-dns"}
+_DNS_NAMESPACE = "kube-system"
+_PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+# -- results ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Side:
+    """One direction of one connection: the sender's egress or the receiver's ingress."""
+
+    direction: str                                 # "egress" or "ingress"
+    pod: str | None                                # "ns/name" of the pod judged, None: no pod
+    allowed: bool
+    policies: tuple[str, ...] = ()                 # policies selecting that pod for this direction
+    allowed_by: tuple[str, ...] = ()               # "ns/name ingress[0]": the rules that admit it
+    why: str = ""
+
+    def to_dict(self) -> dict:
+        return {"allowed": self.allowed, "policies": list(self.policies)}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether one connection passes both directions' policies, and why."""
+
+    egress: Side
+    ingress: Side
+    port: int
+    protocol: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.egress.allowed and self.ingress.allowed
+
+    @property
+    def blocked_by(self) -> tuple[str, ...]:
+        """The policies that isolate the side that refuses (egress first): the ones to change."""
+        out: list[str] = []
+        for side in (self.egress, self.ingress):
+            if not side.allowed:
+                out.extend(p for p in side.policies if p not in out)
+        return tuple(out)
+
+    @property
+    def failing(self) -> Side | None:
+        return next((s for s in (self.egress, self.ingress) if not s.allowed), None)
+
+    @property
+    def reason(self) -> str:
+        if self.allowed:
+            return f"allowed: {self.egress.why}; {self.ingress.why}."
+        return "denied: " + "; ".join(s.why for s in (self.egress, self.ingress) if not s.allowed) + "."
+
+
+# -- the index: selector matches computed once per cluster ---------------------------------------
+
+class _Index:
+    """Which policies select which pods, per direction; computed once per Cluster."""
+
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        self.pods = [p for p in cluster.pods]
+        self.pod_pos = {p.key: i for i, p in enumerate(self.pods)}
+        self.by_ns: dict[str, list[int]] = {}
+        for i, p in enumerate(self.pods):
+            self.by_ns.setdefault(p.namespace, []).append(i)
+        self.ns_labels: dict[str, dict] = {}
+        self.ingress_of: dict[str, list[NetworkPolicy]] = {}
+        self.egress_of: dict[str, list[NetworkPolicy]] = {}
+        self._ns_match: dict[LabelSelector, frozenset[str]] = {}
+        self._peer_sets: dict[tuple, int] = {}
+        for pol in cluster.policies:
+            for i in self.selected(pol):
+                key = self.pods[i].key
+                if "Ingress" in pol.policy_types:
+                    self.ingress_of.setdefault(key, []).append(pol)
+                if "Egress" in pol.policy_types:
+                    self.egress_of.setdefault(key, []).append(pol)
+
+    def labels_of_ns(self, ns: str) -> dict:
+        found = self.ns_labels.get(ns)
+        if found is None:
+            found = self.ns_labels[ns] = dict(self.cluster.namespace_labels(ns))
+        return found
+
+    def selected(self, pol: NetworkPolicy) -> list[int]:
+        """The pods a policy applies to: its podSelector in its own namespace (not hostNetwork)."""
+        return [i for i in self.by_ns.get(pol.namespace, ())
+                if not self.pods[i].host_network and pol.pod_selector.matches(self.pods[i].labels)]
+
+    def namespaces_matching(self, sel: LabelSelector) -> frozenset[str]:
+        found = self._ns_match.get(sel)
+        if found is None:
+            names = set(self.by_ns) | {ns.name for ns in self.cluster.namespaces} | {_DNS_NAMESPACE}
+            found = self._ns_match[sel] = frozenset(n for n in names if sel.matches(self.labels_of_ns(n)))
+        return found
+
+
+_INDEXES: "weakref.WeakKeyDictionary[Cluster, _Index]" = weakref.WeakKeyDictionary()
+
+
+def index(cluster: Cluster) -> _Index:
+    """The cluster's policy index (built on first use, kept as long as the cluster lives)."""
+    found = _INDEXES.get(cluster)
+    if found is None:
+        found = _INDEXES[cluster] = _Index(cluster)
+    return found
+
+
+def isolating(cluster: Cluster, pod: Pod, direction: str) -> tuple[NetworkPolicy, ...]:
+    """The policies that select `pod` for `direction` ("ingress" or "egress")."""
+    ix = index(cluster)
+    table = ix.ingress_of if direction == "ingress" else ix.egress_of
+    return tuple(table.get(pod.key, ()))
+
+
+# -- matching -----------------------------------------------------------------------------------
+
+def _in_block(ip: str | None, peer: PolicyPeer) -> bool:
+    block = peer.ip_block
+    if block is None or not ip:
+        return False
+    try:
+        addr = ipaddress.ip_address(ip)
+        if addr not in ipaddress.ip_network(block.cidr, strict=False):
+            return False
+        return not any(addr in ipaddress.ip_network(e, strict=False) for e in block.excepts)
+    except ValueError:
+        return False
+
+
+def _peer_matches(ix: _Index, pol: NetworkPolicy, peer: PolicyPeer, pod: Pod | None, ip: str | None) -> bool:
+    """Whether one from/to entry of `pol` matches the other end: a pod (seen with its own
+    address) or only an address (a node's after SNAT, an outside client's)."""
+    if peer.ip_block is not None:
+        return _in_block(ip, peer)
+    if pod is None or pod.host_network:
+        return False                    # selectors pick pods; a node's address is no pod
+    if peer.namespace_selector is not None:
+        if pod.namespace not in ix.namespaces_matching(peer.namespace_selector):
+            return False
+    elif pod.namespace != pol.namespace:
+        return False                    # a podSelector alone looks in the policy's namespace
+    return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
+
+
+def _port_matches(entry: PolicyPort, port: int, protocol: str, dest: Pod | None) -> bool:
+    if entry.protocol != protocol:
+        return False
+    if entry.port is None:
+        return True                     # protocol only: every port of it
+    if isinstance(entry.port, int):
+        if entry.end_port is not None:
+            return entry.port <= port <= entry.end_port
+        return port == entry.port
+    # A named port means the destination pod's container port of that name and protocol
+    # (for egress too: it is resolved against the pod the packet goes to).
+    if dest is None or dest.host_network:
+        return False
+    return dest.port_named(entry.port, protocol) == port
+
+
+def _rule_admits(ix, pol, rule: PolicyRule, other: Pod | None, ip: str | None, port: int,
+                 protocol: str, dest: Pod | None) -> bool:
+    if rule.ports and not any(_port_matches(e, port, protocol, dest) for e in rule.ports):
+        return False
+    return not rule.peers or any(_peer_matches(ix, pol, peer, other, ip) for peer in rule.peers)
+
+
+def _side(ix: _Index, direction: str, pod: Pod | None, other: Pod | None, ip: str | None,
+          port: int, protocol: str, dest: Pod | None, other_name: str) -> Side:
+    if pod is None:
+        return Side(direction, None, True, why=f"{direction}: {other_name if direction == 'ingress' else 'the sender'}"
+                    " is not a pod, so no policy applies on this side")
+    if pod.host_network:
+        return Side(direction, pod.key, True, why=f"{direction} of {pod.key}: a hostNetwork pod; no policy "
+                    "selects it (its traffic is its node's)")
+    table = ix.ingress_of if direction == "ingress" else ix.egress_of
+    pols = table.get(pod.key, ())
+    names = tuple(p.key for p in pols)
+    if not pols:
+        return Side(direction, pod.key, True, names,
+                    why=f"{direction} of {pod.key}: not isolated (no policy selects it for {direction})")
+    admits = []
+    for pol in pols:
+        rules = pol.ingress if direction == "ingress" else pol.egress
+        for i, rule in enumerate(rules):
+            if _rule_admits(ix, pol, rule, other, ip, port, protocol, dest):
+                admits.append(f"{pol.key} {direction}[{i}]")
+    what = f"{'from' if direction == 'ingress' else 'to'} {other_name} on {port}/{protocol}"
+    if admits:
+        return Side(direction, pod.key, True, names, tuple(admits),
+                    why=f"{direction} of {pod.key}: {_list(admits)} allows {what}")
+    return Side(direction, pod.key, False, names,
+                why=f"{direction} of {pod.key}: isolated by {_list(names)}, and no rule of "
+                    f"{'it' if len(names) == 1 else 'them'} allows {what}")
+
+
+def _list(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _node_address(cluster: Cluster, name: str | None) -> str | None:
+    node = cluster.node(name) if name else None
+    return node.address if node else None
+
+
+def decide(cluster: Cluster, *, src: Pod | None, dst: Pod | None, port: int, protocol: str = "TCP",
+           dst_ip: str | None = None, seen_ip: str | None = None, seen_node: str | None = None,
+           src_name: str | None = None) -> Decision:
+    """Whether a connection from `src` (a pod, or None for a node or an outside client) to `dst`
+    (a pod, or None for an address that is no pod) on `port`/`protocol` passes the policies.
+
+    `port` is the port the destination pod receives (after DNAT: the targetPort). The ingress
+    side sees `seen_ip`: the sender's own address unless a route masquerades, then `seen_node`
+    names the node whose address the pod sees. `dst_ip` is where the packet goes (after DNAT)."""
+    protocol = protocol.upper()
+    ix = index(cluster)
+    if src is not None and src.host_network:
+        seen_node = seen_node or src.node
+    if seen_node is not None:
+        seen_ip = seen_ip or _node_address(cluster, seen_node)
+    elif seen_ip is None and src is not None:
+        seen_ip = src.ip
+    if dst_ip is None and dst is not None:
+        dst_ip = dst.ip if not dst.host_network else _node_address(cluster, dst.node)
+    sender = src_name or (f"pod/{src.key}" if src is not None else (seen_ip or "the client"))
+    receiver = f"pod/{dst.key}" if dst is not None else (dst_ip or "the destination")
+    # Egress: the sending pod's policies, judged on the destination pod (after DNAT).
+    sender_pod = src if src is not None and not src.host_network else None
+    own_node = _node_address(cluster, sender_pod.node) if sender_pod is not None else None
+    if sender_pod is not None and own_node is not None and dst_ip == own_node:
+        egress = Side("egress", sender_pod.key, True, why=f"egress of {sender_pod.key}: to its own node, "
+                      "always allowed")
+    elif sender_pod is not None and dst is not None and dst.key == sender_pod.key and seen_node is None:
+        egress = Side("egress", sender_pod.key, True, why=f"egress of {sender_pod.key}: to itself, the "
+                      "packet never leaves the pod")
+    else:
+        egress = _side(ix, "egress", sender_pod, dst, dst_ip, port, protocol, dst, receiver)
+    # Ingress: the receiving pod's policies, judged on what it sees: the sending pod only when
+    # its own address arrives; after SNAT a node's address, which only an ipBlock can match.
+    seen_pod = sender_pod if seen_node is None else None
+    if dst is not None and not dst.host_network and seen_node is not None and seen_node == dst.node:
+        ingress = Side("ingress", dst.key, True, tuple(p.key for p in ix.ingress_of.get(dst.key, ())),
+                       why=f"ingress of {dst.key}: from its own node ({seen_node}), always allowed")
+    elif dst is not None and src is not None and dst.key == src.key and seen_node is None:
+        ingress = Side("ingress", dst.key, True, why=f"ingress of {dst.key}: from itself, the packet never "
+                       "leaves the pod")
+    else:
+        seen_name = (f"node {seen_node} ({seen_ip})" if seen_node is not None
+                     else (sender if seen_pod is not None or not seen_ip else seen_ip))
+        ingress = _side(ix, "ingress", dst, seen_pod, seen_ip, port, protocol, dst, seen_name)
+    return Decision(egress, ingress, port, protocol)
+
+
+# -- the matrix: every pod to every pod ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Matrix:
+    """The truth table: allowed[i][j] is pods[i] -> pods[j] on `port`/`protocol`."""
+
+    port: int
+    protocol: str
+    pods: tuple[str, ...]                          # "ns/name", sorted by namespace then name
+    allowed: tuple[tuple[bool, ...], ...] = field(repr=False)
+
+    def to_dict(self) -> dict:
+        return {"port": self.port, "protocol": self.protocol, "pods": list(self.pods),
+                "allowed": [list(row) for row in self.allowed]}
+
+    def text(self) -> str:
+        """The grid as the e2e suite prints its truth tables: `.` allowed, `X` denied."""
+        width = max((len(p) for p in self.pods), default=1)
+        lines = ["-" * (width + 1) + "\t" + "\t".join(self.pods)]
+        for name, row in zip(self.pods, self.allowed):
+            lines.append(name.ljust(width) + "\t" + "\t".join("." if ok else "X" for ok in row))
+        return "\n".join(lines)
+
+
+def matrix(cluster: Cluster, port: int = 80, protocol: str = "TCP") -> Matrix:
+    """Every pod (with an IP, not hostNetwork) to every pod, directly to the pod IP."""
+    protocol = protocol.upper()
+    ix = index(cluster)
+    pods = sorted((p for p in cluster.pods if p.ip and not p.host_network), key=lambda p: (p.namespace, p.name))
+    n = len(pods)
+    every = (1 << n) - 1
+    pos = {p.key: i for i, p in enumerate(pods)}
+    ns_bits: dict[str, int] = {}
+    for i, p in enumerate(pods):
+        ns_bits[p.namespace] = ns_bits.get(p.namespace, 0) | (1 << i)
+    ips = [ipaddress.ip_address(p.ip) if _is_ip(p.ip) else None for p in pods]
+    peer_cache: dict[tuple, int] = {}
+
+    def peer_bits(pol: NetworkPolicy, peer: PolicyPeer) -> int:
+        key = (pol.namespace, peer)
+        found = peer_cache.get(key)
+        if found is not None:
+            return found
+        bits = 0
+        if peer.ip_block is not None:
+            try:
+                net = ipaddress.ip_network(peer.ip_block.cidr, strict=False)
+                excepts = [ipaddress.ip_network(e, strict=False) for e in peer.ip_block.excepts]
+            except ValueError:
+                net, excepts = None, []
+            for i, ip in enumerate(ips):
+                if net is not None and ip is not None and ip in net and not any(ip in e for e in excepts):
+                    bits |= 1 << i
+        else:
+            if peer.namespace_selector is not None:
+                spaces = ix.namespaces_matching(peer.namespace_selector)
+                candidates = 0
+                for ns in spaces:
+                    candidates |= ns_bits.get(ns, 0)
+            else:
+                candidates = ns_bits.get(pol.namespace, 0)
+            sel = peer.pod_selector
+            if sel is None or sel.empty:
+                bits = candidates
+            else:
+                for i in _bits(candidates):
+                    if sel.matches(pods[i].labels):
+                        bits |= 1 << i
+        peer_cache[key] = bits
+        return bits
+
+    def rule_bits(pol, rule: PolicyRule) -> int:
+        if not rule.peers:
+            return every
+        bits = 0
+        for peer in rule.peers:
+            bits |= peer_bits(pol, peer)
+        return bits
+
+    # Ingress: for each receiver, the senders it admits.
+    admitted = []
+    for j, dst in enumerate(pods):
+        pols = ix.ingress_of.get(dst.key)
+        if not pols:
+            admitted.append(every)
+            continue
+        bits = 0
+        for pol in pols:
+            for rule in pol.ingress:
+                if rule.ports and not any(_port_matches(e, port, protocol, dst) for e in rule.ports):
+                    continue
+                bits |= rule_bits(pol, rule)
+        admitted.append(bits | (1 << j))            # a pod reaches itself without leaving it
+    # Egress: for each sender, the receivers it may send to (named ports per receiver).
+    rows = []
+    for i, src in enumerate(pods):
+        pols = ix.egress_of.get(src.key)
+        if not pols:
+            out = every
+        else:
+            out = 1 << i
+            for pol in pols:
+                for rule in pol.egress:
+                    if not rule.ports:
+                        out |= rule_bits(pol, rule)
+                        continue
+                    plain = [e for e in rule.ports if not isinstance(e.port, str)]
+                    if any(_port_matches(e, port, protocol, None) for e in plain):
+                        out |= rule_bits(pol, rule)
+                        continue
+                    named = [e for e in rule.ports if isinstance(e.port, str)]
+                    if named:
+                        targets = rule_bits(pol, rule)
+                        for j in _bits(targets):
+                            if any(_port_matches(e, port, protocol, pods[j]) for e in named):
+                                out |= 1 << j
+        rows.append(out)
+    # Both directions: transpose the ingress sets into rows.
+    table = []
+    for i in range(n):
+        out = rows[i]
+        table.append(tuple(bool(out >> j & 1) and bool(admitted[j] >> i & 1) for j in range(n)))
+    return Matrix(port, protocol, tuple(p.key for p in pods), tuple(table))
+
+
+def _bits(value: int):
+    i = 0
+    while value:
+        if value & 1:
+            yield i
+        value >>= 1
+        i += 1
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+# -- DNS: the queries a pod's resolver sends to kube-dns -----------------------------------------
+
+def dns_pods(cluster: Cluster) -> list[Pod]:
+    """The pods answering the cluster DNS Service: those of kube-system/kube-dns if the input has
+    it, else pods labelled k8s-app=kube-dns in kube-system, else kubeadm's CoreDNS as k8slab
+    models it (one pod with kubeadm's labels and container ports, no address of its own)."""
+    svc = cluster.service("kube-dns", _DNS_NAMESPACE)
+    if svc is not None and svc.selector:
+        found = cluster.selected_pods(svc)
+        if found:
+            return found
+    found = [p for p in cluster.pods if p.namespace == _DNS_NAMESPACE
+             and all(p.labels.get(k) == v for k, v in DNS_LABELS.items())]
+    if found:
+        return found
+    return [Pod("coredns", _DNS_NAMESPACE, None, None, labels=dict(DNS_LABELS),
+                ports=(ContainerPort(53, "dns", "UDP"), ContainerPort(53, "dns-tcp", "TCP"),
+                       ContainerPort(9153, "metrics", "TCP")))]
+
+
+def dns_decision(cluster: Cluster, src: Pod, protocol: str = "UDP") -> Decision | None:
+    """How the policies treat `src`'s DNS queries (53/UDP, as glibc's resolver sends them):
+    the first DNS pod's decision when every DNS pod refuses, else None (the lookup gets out)."""
+    if src.host_network:
+        return None
+    first = None
+    for pod in dns_pods(cluster):
+        d = decide(cluster, src=src, dst=pod, port=53, protocol=protocol, dst_ip=pod.ip)
+        if d.allowed:
+            return None
+        first = first or d
+    return first
+
+
+# -- words ---------------------------------------------------------------------------------------
+
+def port_text(p: PolicyPort) -> str:
+    if p.port is None:
+        return f"any {p.protocol} port"
+    if p.end_port is not None:
+        return f"{p.port}-{p.end_port}/{p.protocol}"
+    return f"{p.port}/{p.protocol}"
+
+
+def peer_text(p: PolicyPeer, namespace: str) -> str:
+    if p.ip_block is not None:
+        return p.ip_block.cidr + (f" except {', '.join(p.ip_block.excepts)}" if p.ip_block.excepts else "")
+    pods = "every pod" if p.pod_selector is None or p.pod_selector.empty else f"pods {p.pod_selector.text()}"
+    if p.namespace_selector is None:
+        return f"{pods} in {namespace}"
+    spaces = ("every namespace" if p.namespace_selector.empty
+              else f"namespaces {p.namespace_selector.text()}")
+    return f"{pods} in {spaces}"
+
+
+def rule_text(pol: NetworkPolicy, direction: str, i: int) -> str:
+    rule = (pol.ingress if direction == "ingress" else pol.egress)[i]
+    word = "from" if direction == "ingress" else "to"
+    peers = ", or ".join(peer_text(p, pol.namespace) for p in rule.peers) if rule.peers else "anywhere"
+    ports = ", ".join(port_text(p) for p in rule.ports) if rule.ports else "every port"
+    return f"{direction}[{i}]: {word} {peers}; {ports}"
+
+
+def fix_for(cluster: Cluster, d: Decision, src: Pod | None, dst: Pod | None, seen_ip: str | None = None) -> str:
+    """The smallest change that lets the refused side through, in manifest words."""
+    side = d.failing
+    if side is None:
+        return ""
+    pols = ", ".join(side.policies)
+    port = f"ports: [{{port: {d.port}, protocol: {d.protocol}}}]"
+    if side.direction == "egress":
+        if dst is not None:
+            peer = (f"{{namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {dst.namespace}}}}}, "
+                    f"podSelector: {{matchLabels: {{{_labels_text(dst.labels)}}}}}}}")
+        else:
+            peer = "{ipBlock: {cidr: ...}}"
+        return f"add to {pols} an egress rule: {{to: [{peer}], {port}}}"
+    if src is not None and seen_ip == src.ip:
+        peer = (f"{{namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {src.namespace}}}}}, "
+                f"podSelector: {{matchLabels: {{{_labels_text(src.labels)}}}}}}}")
+    elif seen_ip:
+        peer = f"{{ipBlock: {{cidr: {seen_ip}/32}}}}"
+    else:
+        peer = "{...}"
+    return f"add to {pols} an ingress rule: {{from: [{peer}], {port}}}"
+
+
+def _labels_text(labels) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(labels.items())) if labels else ""
