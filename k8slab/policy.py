@@ -29,7 +29,8 @@ from .model import (
 )
 
 __all__ = ["Side", "Decision", "Matrix", "index", "decide", "matrix", "isolating", "dns_pods",
-           "dns_decision", "rule_text", "peer_text", "port_text", "fix_for", "DNS_LABELS"]
+           "dns_decision", "rule_text", "peer_text", "port_text", "fix_for", "DNS_LABELS", "pair_dict",
+           "pair_text"]
 
 #: The labels kubeadm's CoreDNS pods carry, in kube-system: what a DNS allow rule selects.
 DNS_LABELS = {"k8s-app": "kube-dns"}
@@ -520,3 +521,33 @@ def fix_for(cluster: Cluster, d: Decision, src: Pod | None, dst: Pod | None, see
 
 def _labels_text(labels) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(labels.items())) if labels else ""
+
+
+# -- one pair, explained (`k8slab reach --from --to`) -------------------------------------------
+
+def pair_dict(d: Decision, src_name: str, dst_name: str) -> dict:
+    """DESIGN.md's one-pair JSON."""
+    return {"from": src_name, "to": dst_name, "port": d.port, "protocol": d.protocol,
+            "allowed": d.allowed, "egress": d.egress.to_dict(), "ingress": d.ingress.to_dict(),
+            "reason": f"{src_name} -> {dst_name} on {d.port}/{d.protocol} is {d.reason}"}
+
+
+def pair_text(cluster: Cluster, d: Decision, src_name: str, dst_name: str, fix: str = "") -> str:
+    lines = [f"{src_name} -> {dst_name} on {d.port}/{d.protocol}: {'allowed' if d.allowed else 'DENIED'}"]
+    by_key = {p.key: p for p in cluster.policies}
+    for side in (d.egress, d.ingress):
+        mark = "ok " if side.allowed else "NO "
+        lines.append(f"  {mark}{side.why}")
+        for name in side.policies:
+            pol = by_key.get(name)
+            if pol is None:
+                continue
+            rules = pol.ingress if side.direction == "ingress" else pol.egress
+            lines.append(f"      {name} (selects {pol.pod_selector.text()}):")
+            if not rules:
+                lines.append(f"        no {side.direction} rules: allows nothing by itself")
+            for i in range(len(rules)):
+                lines.append(f"        {rule_text(pol, side.direction, i)}")
+    if fix:
+        lines.append(f"  fix: {fix}")
+    return "\n".join(lines)
