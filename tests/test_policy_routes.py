@@ -145,3 +145,11 @@ def test_traffic_from_the_pods_own_node_is_always_allowed():
         r = c.route(f"node/{node.name}", "web", namespace="shop", entry="ClusterIP")
         open_ = {e.endpoint.pod for e in r.endpoints if not e.blocked_by}
         assert open_ == {p.name for p in web if p.node == node.name}
+
+
+def test_draw_marks_the_policy_where_the_packet_stops():
+    c = cluster(svc(), np("deny", policyTypes=["Ingress"]))
+    src = k8slab.draw(c.route("pod/shop/client", "web", namespace="shop", entry="ClusterIP")).source
+    assert src.count("dropped by NetworkPolicy") == 3 and "shop/deny" in src
+    dns_src = k8slab.draw(cluster(svc(), DENY_EGRESS).route("pod/shop/client", "web", namespace="shop")).source
+    assert "DNS lookup times out: NetworkPolicy drops it" in dns_src
