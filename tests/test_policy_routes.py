@@ -150,6 +150,6 @@ def test_traffic_from_the_pods_own_node_is_always_allowed():
 def test_draw_marks_the_policy_where_the_packet_stops():
     c = cluster(svc(), np("deny", policyTypes=["Ingress"]))
     src = k8slab.draw(c.route("pod/shop/client", "web", namespace="shop", entry="ClusterIP")).source
-    assert src.count("shop/deny") == 3 and src.count("✕ dropped by") == 3
+    assert src.count("NetworkPolicy shop/deny\"") == 3 and src.count("✕ dropped by") == 3
     dns_src = k8slab.draw(cluster(svc(), DENY_EGRESS).route("pod/shop/client", "web", namespace="shop")).source
     assert "DNS lookup times out: NetworkPolicy drops it" in dns_src
