@@ -198,7 +198,7 @@ class Lookup:
             lines.append(f"{self.rcode}: {len(self.answer)} record{'s' if len(self.answer) != 1 else ''}")
             lines += ["  " + rec.text() for rec in self.answer]
         else:
-            lines.append(f"{self.rcode}: no records")
+            lines.append(f"{self.rcode}: no answer at all" if self.rcode == "TIMEOUT" else f"{self.rcode}: no records")
         if self.note:
             lines += ["", "Why: " + self.note]
         return "\n".join(lines)
@@ -780,7 +780,7 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
         # gives up on the first name (no NXDOMAIN ever comes back to move it down the list).
         first = candidates[0][0]
         return Lookup(res.client, typed, qtype, res, (Try(first, "TIMEOUT", ()),), "TIMEOUT", (),
-                      f"the query never gets an answer: {blocked.reason}")
+                      f"the query never gets an answer: {blocked.detail}")
     tried: list[Try] = []
     got_nodata = got_servfail = False
     final: Answer | None = None

@@ -82,6 +82,12 @@ class Decision:
         return next((s for s in (self.egress, self.ingress) if not s.allowed), None)
 
     @property
+    def detail(self) -> str:
+        """Why it is refused (the refusing sides), as a sentence; or why it passes."""
+        sides = [s for s in (self.egress, self.ingress) if not s.allowed] or [self.egress, self.ingress]
+        return "; ".join(s.why for s in sides) + "."
+
+    @property
     def reason(self) -> str:
         if self.allowed:
             return f"allowed: {self.egress.why}; {self.ingress.why}."

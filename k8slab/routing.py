@@ -390,9 +390,9 @@ class _Router:
         name = self.svc.name
         self.name_dns = self.name_dns or {"name": self.svc.dns_name, "query": name, "rcode": "TIMEOUT",
                                           "tried": [], "records": []}
-        reason = (f"{self.who.text} looks {name} up, but its DNS queries (53/UDP to kube-dns in kube-system) "
-                  f"are dropped: {d.reason if d else 'a NetworkPolicy drops them.'} The lookup times out "
-                  f"(not NXDOMAIN), so no packet ever goes to Service {self.svc.key}. "
+        reason = (f"The lookup of {name} from {self.who.text} times out: its DNS queries (53/UDP to kube-dns "
+                  f"in kube-system) are dropped: {d.detail if d else 'a NetworkPolicy drops them.'} No answer comes back "
+                  f"(not even NXDOMAIN), so no packet ever goes to Service {self.svc.key}. "
                   "Allow egress to kube-dns on 53/UDP and 53/TCP.")
         route = self.answer("policy-denied", None, reason, port=port)
         return route
@@ -449,7 +449,7 @@ class _Router:
         if len(blocked) == len(out):
             d = next(iter(blocked.values()))
             every = "every pod" if len(out) > 1 else "the only pod"
-            why = (f"NetworkPolicy drops the connection to {every} behind Service {svc.name}: {d.reason} "
+            why = (f"NetworkPolicy drops the connection to {every} behind Service {svc.name}: {d.detail} "
                    "The client sees a timeout.")
             return "policy-denied", why, tuple(out)
         lost = sum(r.probability or 0 for r in endpoints) - sum(r.probability or 0 for r in out)

@@ -866,7 +866,7 @@ def _resolve(cluster: Cluster, client: routing.Client, host: str) -> tuple[str, 
             and pod.dns_policy in ("ClusterFirst", "ClusterFirstWithHostNet")):
         d = netpol.dns_decision(cluster, pod)
         if d is not None:
-            raise DialError(f"--dial {host}: the lookup times out, so no packet is sent: {d.reason} "
+            raise DialError(f"--dial {host}: the lookup times out, so no packet is sent: {d.detail} "
                             "(dial the cluster IP to trace the packet itself)")
     if svc is None:
         raise DialError(f"--dial {host}: no Service {name!r} in namespace {ns!r}; dial an address, "
@@ -1111,7 +1111,7 @@ def _police(cluster: Cluster, who: routing.Client, path, b: Branch, protocol: st
         return path, b
     where = dst.node if dst is not None else b.pod_node
     p = path.step(node=where, table=None, chain=None, rule=None, matched=None,
-                  note=f"NetworkPolicy drops it on its way to {b.dst}: {d.reason} The client waits until it "
+                  note=f"NetworkPolicy drops it on its way to {b.dst}: {d.detail} The client waits until it "
                        "times out")
     return p, replace(b, verdict="dropped", node=where, blocked_by=d.blocked_by or ("(policy)",))
 
