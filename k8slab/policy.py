@@ -506,7 +506,6 @@ def fix_for(cluster: Cluster, d: Decision, src: Pod | None, dst: Pod | None, see
     side = d.failing
     if side is None:
         return ""
-    pols = ", ".join(side.policies)
     port = f"ports: [{{port: {d.port}, protocol: {d.protocol}}}]"
     if side.direction == "egress":
         if dst is not None:
@@ -514,7 +513,7 @@ def fix_for(cluster: Cluster, d: Decision, src: Pod | None, dst: Pod | None, see
                     f"podSelector: {{matchLabels: {{{_labels_text(dst.labels)}}}}}}}")
         else:
             peer = "{ipBlock: {cidr: ...}}"
-        return f"add to {pols} an egress rule: {{to: [{peer}], {port}}}"
+        return f"{_where(side)} the egress rule {{to: [{peer}], {port}}}"
     if src is not None and seen_ip == src.ip:
         peer = (f"{{namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {src.namespace}}}}}, "
                 f"podSelector: {{matchLabels: {{{_labels_text(src.labels)}}}}}}}")
@@ -522,7 +521,15 @@ def fix_for(cluster: Cluster, d: Decision, src: Pod | None, dst: Pod | None, see
         peer = f"{{ipBlock: {{cidr: {seen_ip}/32}}}}"
     else:
         peer = "{...}"
-    return f"add to {pols} an ingress rule: {{from: [{peer}], {port}}}"
+    return f"{_where(side)} the ingress rule {{from: [{peer}], {port}}}"
+
+
+def _where(side: Side) -> str:
+    """Where a new rule goes: the one policy selecting the pod, or any of them (or a new one)."""
+    if len(side.policies) == 1:
+        return f"add to {side.policies[0]}"
+    return (f"add to one of the policies selecting {side.pod} ({_list(side.policies)}), or to a new "
+            "one selecting it,")
 
 
 def _labels_text(labels) -> str:

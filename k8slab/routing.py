@@ -454,9 +454,14 @@ class _Router:
             return "policy-denied", why, tuple(out)
         lost = sum(r.probability or 0 for r in endpoints) - sum(r.probability or 0 for r in out)
         notes = [f"{name} is blocked ({d.failing.why})" for name, d in blocked.items()]
-        notes += [f"{name} gets only the connections its own node forwards: the other {1 - a:.0%} arrive "
-                  f"from other nodes' addresses (SNAT), which {_names_or(d.blocked_by, 'and')} do not admit"
-                  for name, a, d in partial]
+        if partial:
+            names = [name for name, _, _ in partial]
+            pols = sorted({p for _, _, d in partial for p in d.blocked_by})
+            one = len(names) == 1
+            notes.append(f"{_names_or(names, 'and')} {'gets' if one else 'each get'} only the connections "
+                         f"{'its' if one else 'their'} own node forwards: the others arrive from other nodes' "
+                         f"addresses (SNAT), which {_names_or(pols, 'and')} "
+                         f"{'does' if len(pols) == 1 else 'do'} not admit")
         share = f" {lost:.0%} of new connections time out." if lost > 0 else ""
         return "ok", reason + " NetworkPolicy: " + "; ".join(notes) + "." + share, tuple(out)
 

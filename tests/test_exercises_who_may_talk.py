@@ -62,3 +62,22 @@ def test_each_solution_passes_its_own_check(ex):
     exec("answer_" + code.strip(), namespace)
     answer = next(v for k, v in namespace.items() if k.startswith("answer_"))
     assert check(ex, answer).correct
+
+
+def test_notebook_06_frames_the_lesson_and_checks_its_exercises():
+    import json
+    import pathlib
+    import re
+    path = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "06-who-may-talk.ipynb"
+    text = path.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    cells = nb["cells"]
+    first, last = "".join(cells[0]["source"]), "".join(cells[-1]["source"])
+    assert cells[0]["cell_type"] == "markdown" and "you will be able to" in first.lower() and "*Time:" in first
+    assert cells[-1]["cell_type"] == "markdown" and "## Summary" in last
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    checked = {m for s in code for m in re.findall(r'exercises\.check\("([\w-]+)"', s)}
+    solved = {m for s in code for m in re.findall(r'exercises\.solution\("([\w-]+)"\)', s)}
+    assert checked == solved == set(RIGHT)
+    assert nb["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+    assert " at 0x" not in text and "widgets" not in nb.get("metadata", {})

@@ -64,7 +64,7 @@ def test_one_pair_text_names_the_rule_and_the_fix(manifest, capsys):
     assert main(["reach", manifest, "--from", "pod/x/a", "--to", "pod/y/b", "--port", "80"]) == 0
     out = capsys.readouterr().out
     assert "ingress[0]: from every pod in namespaces kubernetes.io/metadata.name=x; http/TCP" in out
-    assert "fix: add to y/deny-all, y/web an ingress rule" in out
+    assert "fix: add to one of the policies selecting y/b (y/deny-all and y/web), or to a new one selecting it, the ingress rule" in out
 
 
 def test_an_outside_client_is_only_an_address(manifest, capsys):
