@@ -138,7 +138,7 @@ def _reach(args) -> int:
         return 2
     if args.source is None:
         m = policy.matrix(cluster, args.port, args.protocol)
-        print(json.dumps(m.to_dict(), indent=2) if args.json else m.text())
+        print(m.json_text() if args.json else m.text())
         return 0
     who = parse_client(cluster, args.source)
     target = args.target

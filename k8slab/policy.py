@@ -19,13 +19,14 @@
 # source is a node's address, which only an ipBlock can match).
 from __future__ import annotations
 
+import functools
 import ipaddress
 import weakref
 from dataclasses import dataclass, field
 
 from .model import (
-    NAMESPACE_NAME_LABEL, Cluster, ContainerPort, LabelSelector, NetworkPolicy, Pod, PolicyPeer,
-    PolicyPort, PolicyRule,
+    NAMESPACE_NAME_LABEL, Cluster, ContainerPort, IPBlock, LabelSelector, NetworkPolicy, Pod,
+    PolicyPeer, PolicyPort, PolicyRule,
 )
 
 __all__ = ["Side", "Decision", "Matrix", "index", "decide", "matrix", "isolating", "dns_pods",
@@ -71,10 +72,10 @@ class Decision:
     @property
     def blocked_by(self) -> tuple[str, ...]:
         """The policies that isolate the side that refuses (egress first): the ones to change."""
-        out: list[str] = []
+        out: dict[str, None] = {}
         for side in (self.egress, self.ingress):
             if not side.allowed:
-                out.extend(p for p in side.policies if p not in out)
+                out.update(dict.fromkeys(side.policies))
         return tuple(out)
 
     @property
@@ -110,7 +111,8 @@ class _Index:
         self.ingress_of: dict[str, list[NetworkPolicy]] = {}
         self.egress_of: dict[str, list[NetworkPolicy]] = {}
         self._ns_match: dict[LabelSelector, frozenset[str]] = {}
-        self._peer_sets: dict[tuple, int] = {}
+        self._names: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.sides: dict[tuple, Side] = {}
         for pol in cluster.policies:
             for i in self.selected(pol):
                 key = self.pods[i].key
@@ -118,6 +120,13 @@ class _Index:
                     self.ingress_of.setdefault(key, []).append(pol)
                 if "Egress" in pol.policy_types:
                     self.egress_of.setdefault(key, []).append(pol)
+
+    def names_of(self, direction: str, pod_key: str) -> tuple[str, ...]:
+        found = self._names.get((direction, pod_key))
+        if found is None:
+            table = self.ingress_of if direction == "ingress" else self.egress_of
+            found = self._names[(direction, pod_key)] = tuple(p.key for p in table.get(pod_key, ()))
+        return found
 
     def labels_of_ns(self, ns: str) -> dict:
         found = self.ns_labels.get(ns)
@@ -158,17 +167,40 @@ def isolating(cluster: Cluster, pod: Pod, direction: str) -> tuple[NetworkPolicy
 
 # -- matching -----------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=65536)
+def _address(ip: str) -> tuple[int, int] | None:
+    """(version, integer) of an address, or None."""
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    return a.version, int(a)
+
+
+@functools.lru_cache(maxsize=16384)
+def _ranges(block: IPBlock) -> tuple[int, tuple[int, int], tuple[tuple[int, int], ...]] | None:
+    """An ipBlock as integer ranges: (version, cidr's (low, high), the excepts' ranges)."""
+    def span(text):
+        net = ipaddress.ip_network(text, strict=False)     # validated: the host bits may be set
+        return net.version, (int(net.network_address), int(net.broadcast_address))
+    try:
+        version, whole = span(block.cidr)
+        holes = tuple(r for v, r in map(span, block.excepts) if v == version)
+    except ValueError:
+        return None
+    return version, whole, holes
+
+
 def _in_block(ip: str | None, peer: PolicyPeer) -> bool:
     block = peer.ip_block
     if block is None or not ip:
         return False
-    try:
-        addr = ipaddress.ip_address(ip)
-        if addr not in ipaddress.ip_network(block.cidr, strict=False):
-            return False
-        return not any(addr in ipaddress.ip_network(e, strict=False) for e in block.excepts)
-    except ValueError:
+    addr, ranges = _address(ip), _ranges(block)
+    if addr is None or ranges is None or addr[0] != ranges[0]:
         return False
+    n = addr[1]
+    lo, hi = ranges[1]
+    return lo <= n <= hi and not any(a <= n <= b for a, b in ranges[2])
 
 
 def _peer_matches(ix: _Index, pol: NetworkPolicy, peer: PolicyPeer, pod: Pod | None, ip: str | None) -> bool:
@@ -204,9 +236,19 @@ def _port_matches(entry: PolicyPort, port: int, protocol: str, dest: Pod | None)
 
 def _rule_admits(ix, pol, rule: PolicyRule, other: Pod | None, ip: str | None, port: int,
                  protocol: str, dest: Pod | None) -> bool:
-    if rule.ports and not any(_port_matches(e, port, protocol, dest) for e in rule.ports):
-        return False
-    return not rule.peers or any(_peer_matches(ix, pol, peer, other, ip) for peer in rule.peers)
+    # Plain loops: with hundreds of policies on one pod this is the innermost work.
+    if rule.ports:
+        for e in rule.ports:
+            if _port_matches(e, port, protocol, dest):
+                break
+        else:
+            return False
+    if not rule.peers:
+        return True
+    for peer in rule.peers:
+        if _peer_matches(ix, pol, peer, other, ip):
+            return True
+    return False
 
 
 def _side(ix: _Index, direction: str, pod: Pod | None, other: Pod | None, ip: str | None,
@@ -219,27 +261,47 @@ def _side(ix: _Index, direction: str, pod: Pod | None, other: Pod | None, ip: st
                     "selects it (its traffic is its node's)")
     table = ix.ingress_of if direction == "ingress" else ix.egress_of
     pols = table.get(pod.key, ())
-    names = tuple(p.key for p in pols)
     if not pols:
-        return Side(direction, pod.key, True, names,
+        return Side(direction, pod.key, True, (),
                     why=f"{direction} of {pod.key}: not isolated (no policy selects it for {direction})")
+    names = ix.names_of(direction, pod.key)
+    # The same question comes back often (the explorer redraws, a route asks per node): the
+    # answer for this pod, peer, address, port and protocol is kept with the cluster's index.
+    memo_key = (direction, pod.key, other.key if other is not None else None, ip, port, protocol,
+                dest.key if dest is not None else None, other_name)
+    found = ix.sides.get(memo_key)
+    if found is not None:
+        return found
     admits = []
     for pol in pols:
         rules = pol.ingress if direction == "ingress" else pol.egress
         for i, rule in enumerate(rules):
             if _rule_admits(ix, pol, rule, other, ip, port, protocol, dest):
                 admits.append(f"{pol.key} {direction}[{i}]")
+                break                   # one admitting rule per policy is enough to name
+        if len(admits) >= 3:
+            break                       # allowed; three reasons are plenty to show
     what = f"{'from' if direction == 'ingress' else 'to'} {other_name} on {port}/{protocol}"
+    side = _judged(direction, pod, names, admits, what)
+    if len(ix.sides) > 100_000:
+        ix.sides.clear()
+    ix.sides[memo_key] = side
+    return side
+
+
+def _judged(direction: str, pod: Pod, names: tuple[str, ...], admits: list[str], what: str) -> Side:
     if admits:
         return Side(direction, pod.key, True, names, tuple(admits),
                     why=f"{direction} of {pod.key}: {_list(admits)} allows {what}")
     return Side(direction, pod.key, False, names,
-                why=f"{direction} of {pod.key}: isolated by {_list(names)}, and no rule of "
+                why=f"{direction} of {pod.key}: isolated by {_list(names, most=4)}, and no rule of "
                     f"{'it' if len(names) == 1 else 'them'} allows {what}")
 
 
-def _list(items) -> str:
+def _list(items, most: int | None = None) -> str:
     items = list(items)
+    if most is not None and len(items) > most:
+        return f"{len(items)} policies ({', '.join(items[:most - 1])}, ...)"
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -284,7 +346,7 @@ def decide(cluster: Cluster, *, src: Pod | None, dst: Pod | None, port: int, pro
     # its own address arrives; after SNAT a node's address, which only an ipBlock can match.
     seen_pod = sender_pod if seen_node is None else None
     if dst is not None and not dst.host_network and seen_node is not None and seen_node == dst.node:
-        ingress = Side("ingress", dst.key, True, tuple(p.key for p in ix.ingress_of.get(dst.key, ())),
+        ingress = Side("ingress", dst.key, True, ix.names_of("ingress", dst.key),
                        why=f"ingress of {dst.key}: from its own node ({seen_node}), always allowed")
     elif dst is not None and src is not None and dst.key == src.key and seen_node is None:
         ingress = Side("ingress", dst.key, True, why=f"ingress of {dst.key}: from itself, the packet never "
@@ -305,18 +367,32 @@ class Matrix:
     port: int
     protocol: str
     pods: tuple[str, ...]                          # "ns/name", sorted by namespace then name
-    allowed: tuple[tuple[bool, ...], ...] = field(repr=False)
+    rows: tuple[str, ...] = field(repr=False)      # row i: "1" where pods[i] -> pods[j] is allowed
+
+    @property
+    def allowed(self) -> tuple[tuple[bool, ...], ...]:
+        return tuple(tuple(c == "1" for c in row) for row in self.rows)
 
     def to_dict(self) -> dict:
         return {"port": self.port, "protocol": self.protocol, "pods": list(self.pods),
                 "allowed": [list(row) for row in self.allowed]}
 
+    def json_text(self) -> str:
+        """to_dict() as indented JSON, one row of the table per line (a million cells stay a
+        few megabytes, printed in a blink)."""
+        import json
+        rows = ",\n    ".join("[" + ", ".join(row).replace("1", "true").replace("0", "false") + "]"
+                               for row in self.rows)
+        return ("{\n" + f'  "port": {self.port},\n  "protocol": {json.dumps(self.protocol)},\n'
+                f'  "pods": {json.dumps(list(self.pods))},\n'
+                + '  "allowed": [' + ("\n    " + rows + "\n  " if rows else "") + "]\n}")
+
     def text(self) -> str:
         """The grid as the e2e suite prints its truth tables: `.` allowed, `X` denied."""
         width = max((len(p) for p in self.pods), default=1)
         lines = ["-" * (width + 1) + "\t" + "\t".join(self.pods)]
-        for name, row in zip(self.pods, self.allowed):
-            lines.append(name.ljust(width) + "\t" + "\t".join("." if ok else "X" for ok in row))
+        for name, row in zip(self.pods, self.rows):
+            lines.append(name.ljust(width) + "\t" + "\t".join(row.replace("1", ".").replace("0", "X")))
         return "\n".join(lines)
 
 
@@ -331,24 +407,25 @@ def matrix(cluster: Cluster, port: int = 80, protocol: str = "TCP") -> Matrix:
     ns_bits: dict[str, int] = {}
     for i, p in enumerate(pods):
         ns_bits[p.namespace] = ns_bits.get(p.namespace, 0) | (1 << i)
-    ips = [ipaddress.ip_address(p.ip) if _is_ip(p.ip) else None for p in pods]
     peer_cache: dict[tuple, int] = {}
 
+    addresses = [_address(p.ip) for p in pods]
+
     def peer_bits(pol: NetworkPolicy, peer: PolicyPeer) -> int:
-        key = (pol.namespace, peer)
+        # An ipBlock means the same in every namespace; selectors depend on the policy's.
+        key = peer if peer.ip_block is not None else (pol.namespace, peer)
         found = peer_cache.get(key)
         if found is not None:
             return found
         bits = 0
         if peer.ip_block is not None:
-            try:
-                net = ipaddress.ip_network(peer.ip_block.cidr, strict=False)
-                excepts = [ipaddress.ip_network(e, strict=False) for e in peer.ip_block.excepts]
-            except ValueError:
-                net, excepts = None, []
-            for i, ip in enumerate(ips):
-                if net is not None and ip is not None and ip in net and not any(ip in e for e in excepts):
-                    bits |= 1 << i
+            ranges = _ranges(peer.ip_block)
+            if ranges is not None:
+                version, (lo, hi), holes = ranges
+                for i, a in enumerate(addresses):
+                    if a is not None and a[0] == version and lo <= a[1] <= hi and \
+                            not any(x <= a[1] <= y for x, y in holes):
+                        bits |= 1 << i
         else:
             if peer.namespace_selector is not None:
                 spaces = ix.namespaces_matching(peer.namespace_selector)
@@ -413,12 +490,13 @@ def matrix(cluster: Cluster, port: int = 80, protocol: str = "TCP") -> Matrix:
                             if any(_port_matches(e, port, protocol, pods[j]) for e in named):
                                 out |= 1 << j
         rows.append(out)
-    # Both directions: transpose the ingress sets into rows.
-    table = []
-    for i in range(n):
-        out = rows[i]
-        table.append(tuple(bool(out >> j & 1) and bool(admitted[j] >> i & 1) for j in range(n)))
-    return Matrix(port, protocol, tuple(p.key for p in pods), tuple(table))
+    # Both directions: row i of egress AND column i of ingress. The ingress sets are transposed
+    # as bit strings (character j of a string is bit j of its mask), which is fast in Python.
+    def bits_text(mask: int) -> str:
+        return format(mask, f"0{n}b")[::-1] if n else ""
+    columns = ["".join(col) for col in zip(*map(bits_text, admitted))]
+    table = tuple(bits_text(rows[i] & int(columns[i][::-1], 2)) for i in range(n))
+    return Matrix(port, protocol, tuple(p.key for p in pods), table)
 
 
 def _bits(value: int):
@@ -428,14 +506,6 @@ def _bits(value: int):
             yield i
         value >>= 1
         i += 1
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
 
 
 # -- DNS: the queries a pod's resolver sends to kube-dns -----------------------------------------

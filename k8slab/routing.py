@@ -431,7 +431,7 @@ class _Router:
                         share += 1
                     else:
                         first = first or d
-                        names += [n for n in d.blocked_by if n not in names]
+                        names = list(dict.fromkeys(names + list(d.blocked_by)))
             if first is None:
                 out.append(re_)
                 continue

@@ -86,3 +86,12 @@ def test_usage(manifest, capsys):
     assert "give both --from and --to" in capsys.readouterr().err
     assert main(["reach", manifest, "--from", "pod/x/a", "--to", "pod/y/nope"]) == 1
     assert "no pod 'nope'" in capsys.readouterr().err
+
+
+def test_matrix_json_text_is_the_dict(manifest):
+    import k8slab
+    from k8slab import policy
+    m = policy.matrix(k8slab.load(manifest), 80)
+    assert json.loads(m.json_text()) == m.to_dict()
+    empty = policy.Matrix(80, "TCP", (), ())  # no pods, no rows
+    assert json.loads(empty.json_text()) == empty.to_dict()
