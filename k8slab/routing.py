@@ -226,7 +226,12 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
         if pod.node is None or pod.ip is None:
             raise K8slabError(f"client {text}: the pod is Pending (no node, no IP), so it cannot "
                               "send anything yet")
-        return Client(text, "pod", pod=pod, node=cluster.node(pod.node))
+        node = cluster.node(pod.node)
+        if node is None:
+            # spec.nodeName names a node the input does not describe: no kube-proxy to follow.
+            raise K8slabError(f"client {text}: the pod runs on node {pod.node!r}, which the input "
+                              "does not list (add that Node, or leave spec.nodeName out)")
+        return Client(text, "pod", pod=pod, node=node)
     # A mistyped kind (`lapto`, `pods/web-1`) gets the nearest real client, as names do.
     known = ["laptop", "other-cluster", "internet", *(f"node/{n.name}" for n in cluster.nodes),
              *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
@@ -1151,7 +1156,7 @@ def reachability_table(cluster: Cluster, clients=None, services=None) -> list[li
 def default_clients(cluster: Cluster) -> list[str]:
     """One client of each kind: the first running pod, the first node, and the outside three."""
     out = []
-    pod = next((p for p in cluster.pods if p.node and p.ip), None)
+    pod = next((p for p in cluster.pods if p.node and p.ip and cluster.node(p.node)), None)
     if pod:
         out.append(f"pod/{pod.namespace}/{pod.name}" if pod.namespace != "default" else f"pod/{pod.name}")
     if cluster.nodes:

@@ -81,3 +81,9 @@ def test_notebook_06_frames_the_lesson_and_checks_its_exercises():
     assert checked == solved == set(RIGHT)
     assert nb["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
     assert " at 0x" not in text and "widgets" not in nb.get("metadata", {})
+
+
+def test_the_notebooks_manifest_is_the_packaged_one():
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    assert (root / "notebooks" / "manifests" / "policy" / "who-may-talk.yaml").read_text() == w.lesson_text()
