@@ -31,7 +31,7 @@ from .model import (
 
 __all__ = ["Side", "Decision", "Matrix", "index", "decide", "matrix", "isolating", "dns_pods",
            "dns_decision", "rule_text", "peer_text", "port_text", "fix_for", "DNS_LABELS", "pair_dict",
-           "pair_text"]
+           "pair_text", "lockdown", "LOCKDOWN_CHOICES"]
 
 #: The labels kubeadm's CoreDNS pods carry, in kube-system: what a DNS allow rule selects.
 DNS_LABELS = {"k8s-app": "kube-dns"}
@@ -634,3 +634,44 @@ def pair_text(cluster: Cluster, d: Decision, src_name: str, dst_name: str, fix: 
     if fix:
         lines.append(f"  fix: {fix}")
     return "\n".join(lines)
+
+
+# -- what-if: a namespace locked down, and a ready-made allow (the explorer's switch) ------------
+
+#: The explorer's NetworkPolicy switch: nothing; the namespace's default deny (both directions);
+#: the default deny plus the allowances that make the Service work again.
+LOCKDOWN_CHOICES = ("none", "default-deny", "default-deny + allow")
+_LOCKED: "weakref.WeakKeyDictionary[Cluster, dict]" = weakref.WeakKeyDictionary()
+
+
+def lockdown(cluster: Cluster, namespace: str, choice: str, selector=None) -> Cluster:
+    """A copy of `cluster` with namespace `namespace` under `choice` (LOCKDOWN_CHOICES).
+
+    "default-deny" adds policy `default-deny` (every pod, Ingress and Egress, no rule).
+    "default-deny + allow" also adds `allow-dns` (egress to kube-dns on 53/UDP and 53/TCP) and
+    `allow-service`, which lets the pods `selector` picks (a Service's selector) be reached from
+    anywhere and every pod of the namespace reach them. The same inputs give the same copy."""
+    if choice not in LOCKDOWN_CHOICES:
+        raise ValueError(f"choice {choice!r}: give one of {', '.join(LOCKDOWN_CHOICES)}")
+    if choice == "none":
+        return cluster
+    key = (namespace, choice, tuple(sorted((selector or {}).items())))
+    memo = _LOCKED.setdefault(cluster, {})
+    found = memo.get(key)
+    if found is not None:
+        return found
+    every = LabelSelector()
+    added = [NetworkPolicy("default-deny", namespace, every, ("Ingress", "Egress"))]
+    if choice == "default-deny + allow":
+        dns = PolicyPeer(pod_selector=LabelSelector(tuple(sorted(DNS_LABELS.items()))),
+                         namespace_selector=LabelSelector(((NAMESPACE_NAME_LABEL, _DNS_NAMESPACE),)))
+        added.append(NetworkPolicy("allow-dns", namespace, every, ("Egress",), egress=(
+            PolicyRule((dns,), (PolicyPort("UDP", 53), PolicyPort("TCP", 53))),)))
+        target = LabelSelector(tuple(sorted((selector or {}).items())))
+        added.append(NetworkPolicy("allow-service", namespace, target, ("Ingress",), ingress=(PolicyRule(),)))
+        added.append(NetworkPolicy("allow-to-service", namespace, every, ("Egress",), egress=(
+            PolicyRule((PolicyPeer(pod_selector=target),)),)))
+    names = {p.name for p in added}
+    kept = [p for p in cluster.policies if not (p.namespace == namespace and p.name in names)]
+    found = memo[key] = cluster.with_policies(kept + added)
+    return found

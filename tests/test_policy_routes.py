@@ -153,3 +153,32 @@ def test_draw_marks_the_policy_where_the_packet_stops():
     assert src.count("NetworkPolicy shop/deny\"") == 3 and src.count("✕ dropped by") == 3
     dns_src = k8slab.draw(cluster(svc(), DENY_EGRESS).route("pod/shop/client", "web", namespace="shop")).source
     assert "DNS lookup times out: NetworkPolicy drops it" in dns_src
+
+
+def test_lockdown_what_if():
+    c = cluster(svc())
+    web = c.service("web", "shop")
+    assert policy.lockdown(c, "shop", "none", web.selector) is c
+    denied = policy.lockdown(c, "shop", "default-deny", web.selector)
+    assert policy.lockdown(c, "shop", "default-deny", web.selector) is denied       # the same copy
+    r = denied.route("pod/shop/client", "web", namespace="shop")
+    assert r.code == "policy-denied" and r.dns["rcode"] == "TIMEOUT"
+    assert denied.route("laptop", "web", namespace="shop", entry="NodePort").code in ("not-exposed", "policy-denied")
+    allowed = policy.lockdown(c, "shop", "default-deny + allow", web.selector)
+    assert allowed.route("pod/shop/client", "web", namespace="shop").code == "ok"
+    assert not c.policies                                      # the cluster given is never changed
+
+
+def test_the_explorer_switch_locks_the_namespace_and_why_follows():
+    from k8slab.widgets import Explorer
+    c = cluster(svc())
+    ex = Explorer(c, "web", "shop")
+    ex.set(client="pod/shop/client")
+    assert ex.route.code == "ok"
+    ex.set(network_policy="default-deny")
+    assert ex.route.code == "policy-denied"
+    assert "egress-blocks-dns" in ex._why.value or "network-policy" in ex._why.value
+    ex.set(network_policy="default-deny + allow")
+    assert ex.route.code == "ok"
+    ex.set(network_policy="none")
+    assert ex.route.code == "ok" and not ex.cluster.policies
