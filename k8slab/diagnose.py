@@ -698,8 +698,11 @@ class _Diagnosis:
         blocked = [e for e in r.endpoints if e.blocked_by]
         kubectl = f"kubectl get networkpolicy{_ns_flag(svc.namespace)}"
         if not blocked:
-            self.insert_check(Check("network-policy", True, "no NetworkPolicy drops this connection"
-                                    + (" (fewer connections arrive: see the route)" if "SNAT" in r.reason else "")))
+            lost = 1 - sum(e.probability or 0 for e in r.endpoints)
+            self.insert_check(Check("network-policy", True, (
+                f"NetworkPolicy lets the connection through, but {lost:.0%} of new connections time out: "
+                "they reach the pods from another node's address (SNAT)") if "SNAT" in r.reason and lost > 0
+                else "no NetworkPolicy drops this connection"))
             if "SNAT" in r.reason:
                 self.problem("network-policy-blocks-some", _obj(svc), "spec.externalTrafficPolicy",
                              "NetworkPolicy admits each pod only from its own node's address: the others "
@@ -835,6 +838,10 @@ class _Diagnosis:
             return
         if r.code == "nxdomain":
             self.check("endpoints", False, "no ready pod: the headless name has no address", slices)
+            return
+        if r.code == "policy-denied" and r.endpoints:
+            self.check("endpoints", True, f"{len(r.endpoints)} endpoint{'s' if len(r.endpoints) != 1 else ''} "
+                       "exist, but NetworkPolicy drops every connection to them", slices)
             return
         if r.reachable and r.endpoints:
             self.check("endpoints", True, f"{len(r.endpoints)} endpoint{'s' if len(r.endpoints) != 1 else ''} "
