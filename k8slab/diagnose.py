@@ -638,6 +638,20 @@ class _Diagnosis:
                          f"pod addresses are routable only inside the cluster; {self.who.text} cannot reach {pod.ip}",
                          "expose the pods with a NodePort or LoadBalancer Service and dial that")
             return self.finish(False, self.symptom or "timeout")
+        if self.cluster.policies and self.who.inside:
+            # Straight to a pod: no DNAT, no SNAT; the policies see the client's own address.
+            src = self.who.pod if self.who.kind == "pod" else None
+            d = netpol.decide(self.cluster, src=src, dst=pod, port=self.port, protocol=self.protocol.upper(),
+                              seen_ip=routing.client_address(self.who),
+                              seen_node=self.who.node.name if self.who.kind == "node" else None,
+                              src_name=self.who.text)
+            self.insert_check(Check("network-policy", d.allowed, d.detail if not d.allowed
+                                    else "no NetworkPolicy drops this connection"))
+            if not d.allowed:
+                side = d.failing
+                self.problem("network-policy-blocks", f"NetworkPolicy/{d.blocked_by[0].split('/')[-1]}",
+                             f"spec.{side.direction}", side.why,
+                             netpol.fix_for(self.cluster, d, src, pod, routing.client_address(self.who)))
         if not any(p.port == self.port for p in pod.ports):
             self.problem("target-port-not-declared", f"Pod/{pod.name}", "spec.containers[].ports",
                          f"no container of {pod.name} declares port {self.port}, so nothing may listen there",

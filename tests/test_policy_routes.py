@@ -182,3 +182,15 @@ def test_the_explorer_switch_locks_the_namespace_and_why_follows():
     assert ex.route.code == "ok"
     ex.set(network_policy="none")
     assert ex.route.code == "ok" and not ex.cluster.policies
+
+
+def test_diagnose_a_pod_address_names_the_policy():
+    from k8slab.diagnose import diagnose
+    c = cluster(svc(), np("deny", policyTypes=["Ingress"]))
+    ip = c.pod("client", "shop").ip
+    web = next(p for p in c.pods if p.labels.get("app") == "web")
+    r = diagnose(c, "pod/shop/client", f"{web.ip}:8080")
+    assert not r.works and r.symptom == "timeout"
+    assert "network-policy-blocks" in r.codes
+    assert [ch.id for ch in r.checks][:3] == ["dns", "service", "network-policy"]
+    assert ip
