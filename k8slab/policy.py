@@ -113,8 +113,15 @@ class _Index:
         self._ns_match: dict[LabelSelector, frozenset[str]] = {}
         self._names: dict[tuple[str, str], tuple[str, ...]] = {}
         self.sides: dict[tuple, Side] = {}
+        self.candidates: dict[tuple, list] = {}
+        picked: dict[tuple[str, LabelSelector], list[int]] = {}
         for pol in cluster.policies:
-            for i in self.selected(pol):
+            # Policies often share a podSelector: match it against the namespace's pods once.
+            key = (pol.namespace, pol.pod_selector)
+            chosen = picked.get(key)
+            if chosen is None:
+                chosen = picked[key] = self.selected(pol)
+            for i in chosen:
                 key = self.pods[i].key
                 if "Ingress" in pol.policy_types:
                     self.ingress_of.setdefault(key, []).append(pol)
@@ -272,15 +279,48 @@ def _side(ix: _Index, direction: str, pod: Pod | None, other: Pod | None, ip: st
     found = ix.sides.get(memo_key)
     if found is not None:
         return found
-    admits = []
-    for pol in pols:
-        rules = pol.ingress if direction == "ingress" else pol.egress
-        for i, rule in enumerate(rules):
-            if _rule_admits(ix, pol, rule, other, ip, port, protocol, dest):
-                admits.append(f"{pol.key} {direction}[{i}]")
-                break                   # one admitting rule per policy is enough to name
-        if len(admits) >= 3:
-            break                       # allowed; three reasons are plenty to show
+    # The rules whose ports admit this port and protocol (on this destination): worked out once;
+    # only their peers are left to compare for each sender.
+    # Pods selected by the same policies share it (a named port depends only on dest's ports).
+    ckey = (direction, names, port, protocol, dest.ports if dest is not None and not dest.host_network else None)
+    found_candidates = ix.candidates.get(ckey)
+    if found_candidates is None:
+        candidates, blocks = [], []
+        for pol in pols:
+            rules = pol.ingress if direction == "ingress" else pol.egress
+            for i, rule in enumerate(rules):
+                if rule.ports and not any(_port_matches(e, port, protocol, dest) for e in rule.ports):
+                    continue
+                ranges = [_ranges(peer.ip_block) for peer in rule.peers if peer.ip_block is not None]
+                if rule.peers and len(ranges) == len(rule.peers):
+                    # Only address ranges: compared as integers below, without a call each.
+                    blocks += [(r[0], r[1][0], r[1][1], r[2], pol.key, i) for r in ranges if r is not None]
+                else:
+                    candidates.append((pol, pol.key, i, rule.peers))
+        if len(ix.candidates) > 100_000:
+            ix.candidates.clear()
+        found_candidates = ix.candidates[ckey] = (candidates, blocks)
+    candidates, blocks = found_candidates
+    admits: list[str] = []
+    named: set[str] = set()
+    for pol, name, i, peers in candidates:
+        if name in named:
+            continue                    # one admitting rule per policy is enough to name
+        if not peers or any(_peer_matches(ix, pol, peer, other, ip) for peer in peers):
+            admits.append(f"{name} {direction}[{i}]")
+            named.add(name)
+            if len(admits) >= 3:
+                break                   # allowed; three reasons are plenty to show
+    address = _address(ip) if ip and len(admits) < 3 else None
+    if address is not None:
+        version, n = address
+        for v, lo, hi, holes, name, i in blocks:
+            if v == version and lo <= n <= hi and name not in named and \
+                    not any(a <= n <= b for a, b in holes):
+                admits.append(f"{name} {direction}[{i}]")
+                named.add(name)
+                if len(admits) >= 3:
+                    break
     what = f"{'from' if direction == 'ingress' else 'to'} {other_name} on {port}/{protocol}"
     side = _judged(direction, pod, names, admits, what)
     if len(ix.sides) > 100_000:
