@@ -19,6 +19,7 @@
 # source is a node's address, which only an ipBlock can match).
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 import weakref
@@ -192,10 +193,25 @@ def _ranges(block: IPBlock) -> tuple[int, tuple[int, int], tuple[tuple[int, int]
         return net.version, (int(net.network_address), int(net.broadcast_address))
     try:
         version, whole = span(block.cidr)
-        holes = tuple(r for v, r in map(span, block.excepts) if v == version)
+        holes = sorted(r for v, r in map(span, block.excepts) if v == version)
     except ValueError:
         return None
-    return version, whole, holes
+    # Excepts merged and sorted, so that a long list is searched by bisection, not walked.
+    merged: list[list[int]] = []
+    for a, b in holes:
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return version, whole, (tuple(a for a, _ in merged), tuple(b for _, b in merged))
+
+
+def _in_holes(n: int, holes) -> bool:
+    starts, ends = holes
+    if not starts:
+        return False
+    k = bisect.bisect_right(starts, n) - 1
+    return k >= 0 and n <= ends[k]
 
 
 def _in_block(ip: str | None, peer: PolicyPeer) -> bool:
@@ -207,7 +223,7 @@ def _in_block(ip: str | None, peer: PolicyPeer) -> bool:
         return False
     n = addr[1]
     lo, hi = ranges[1]
-    return lo <= n <= hi and not any(a <= n <= b for a, b in ranges[2])
+    return lo <= n <= hi and not _in_holes(n, ranges[2])
 
 
 def _peer_matches(ix: _Index, pol: NetworkPolicy, peer: PolicyPeer, pod: Pod | None, ip: str | None) -> bool:
@@ -316,7 +332,7 @@ def _side(ix: _Index, direction: str, pod: Pod | None, other: Pod | None, ip: st
         version, n = address
         for v, lo, hi, holes, name, i in blocks:
             if v == version and lo <= n <= hi and name not in named and \
-                    not any(a <= n <= b for a, b in holes):
+                    not _in_holes(n, holes):
                 admits.append(f"{name} {direction}[{i}]")
                 named.add(name)
                 if len(admits) >= 3:
@@ -464,7 +480,7 @@ def matrix(cluster: Cluster, port: int = 80, protocol: str = "TCP") -> Matrix:
                 version, (lo, hi), holes = ranges
                 for i, a in enumerate(addresses):
                     if a is not None and a[0] == version and lo <= a[1] <= hi and \
-                            not any(x <= a[1] <= y for x, y in holes):
+                            not _in_holes(a[1], holes):
                         bits |= 1 << i
         else:
             if peer.namespace_selector is not None:

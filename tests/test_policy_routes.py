@@ -194,3 +194,20 @@ def test_diagnose_a_pod_address_names_the_policy():
     assert "network-policy-blocks" in r.codes
     assert [ch.id for ch in r.checks][:3] == ["dns", "service", "network-policy"]
     assert ip
+
+
+def test_a_huge_except_list_is_quick_and_exact():
+    import time
+    excepts = [f"10.{i // 256}.{i % 256}.0/24" for i in range(20_000)]      # 10.0.0.0 - 10.78.31.255
+    big = np("web-big-block", podSelector={"matchLabels": {"app": "web"}},
+             ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": excepts}}]}])
+    c = cluster(svc(), big)
+    t = time.perf_counter()
+    m = policy.matrix(c, 8080)
+    assert time.perf_counter() - t < 5
+    client = m.pods.index("shop/client")
+    # client (10.244.x.x) is inside 10.0.0.0/8 and outside every except: admitted.
+    assert all(m.allowed[client][j] for j, name in enumerate(m.pods) if "web" in name)
+    web = c.pod(next(n.split("/")[1] for n in m.pods if "web" in n), "shop")
+    d = policy.decide(c, src=None, dst=web, port=8080, seen_ip="10.1.2.3")
+    assert not d.allowed                                   # 10.1.2.0/24 is an except
