@@ -277,7 +277,7 @@ def _rule_admits(ix, pol, rule: PolicyRule, other: Pod | None, ip: str | None, p
 def _side(ix: _Index, direction: str, pod: Pod | None, other: Pod | None, ip: str | None,
           port: int, protocol: str, dest: Pod | None, other_name: str) -> Side:
     if pod is None:
-        return Side(direction, None, True, why=f"{direction}: {other_name if direction == 'ingress' else 'the sender'}"
+        return Side(direction, None, True, why=f"{direction}: the {'receiver' if direction == 'ingress' else 'sender'}"
                     " is not a pod, so no policy applies on this side")
     if pod.host_network:
         return Side(direction, pod.key, True, why=f"{direction} of {pod.key}: a hostNetwork pod; no policy "
