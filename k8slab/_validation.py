@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["NODE_PORT_RANGE", "FieldProblem", "validate_object", "validate_together", "validate_proxy_config",
-           "unusable"]
+           "unusable", "unknown_fields"]
 
 NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver's default --service-node-port-range
 #: kube-apiserver's --service-cluster-ip-range as kubeadm sets it (single-stack IPv4); its
@@ -370,6 +370,19 @@ _STRUCTS: dict[str, dict[str, str]] = {
     "v1.EndpointConditions": {"ready": "bool", "serving": "bool", "terminating": "bool"},
     "v1.EndpointPort": {"name": "string", "protocol": "v1.Protocol", "port": "int32",
                         "appProtocol": "string"},
+    # networking.k8s.io/v1 NetworkPolicy, every field (so that unknown ones can be named), and
+    # the Namespace's metadata (its labels are what a namespaceSelector reads).
+    "v1.NetworkPolicy": {**_META, "spec": "v1.NetworkPolicySpec", "status": "v1.NetworkPolicyStatus"},
+    "v1.NetworkPolicyStatus": {},
+    "v1.NetworkPolicySpec": {"podSelector": "v1.LabelSelector", "ingress": "[]v1.NetworkPolicyIngressRule",
+                             "egress": "[]v1.NetworkPolicyEgressRule", "policyTypes": "[]v1.PolicyType"},
+    "v1.NetworkPolicyIngressRule": {"ports": "[]v1.NetworkPolicyPort", "from": "[]v1.NetworkPolicyPeer"},
+    "v1.NetworkPolicyEgressRule": {"ports": "[]v1.NetworkPolicyPort", "to": "[]v1.NetworkPolicyPeer"},
+    "v1.NetworkPolicyPort": {"protocol": "v1.Protocol", "port": "intstr.IntOrString", "endPort": "int32"},
+    "v1.NetworkPolicyPeer": {"podSelector": "v1.LabelSelector", "namespaceSelector": "v1.LabelSelector",
+                             "ipBlock": "v1.IPBlock"},
+    "v1.IPBlock": {"cidr": "string", "except": "[]string"},
+    "v1.Namespace": {**_META},
 }
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
@@ -1162,6 +1175,141 @@ def _endpoint_slice(r: _Report, eps: dict, _node_port_range) -> None:
             r.add(f"ports[{i}].appProtocol", _invalid(port["appProtocol"], msg))
 
 
+# --- NetworkPolicy and Namespace (pkg/apis/networking/validation/validation.go) -----------------
+
+_POLICY_TYPES = ("Ingress", "Egress")
+#: Paths under a NetworkPolicy whose every field k8slab knows (metadata is ObjectMeta: open).
+_POLICY_OPEN = ("metadata", "status")
+
+
+def _cidr_network(text: str):
+    """ParseCIDRSloppy's network (the address masked), or None."""
+    ip = _parse_cidr(text)
+    if ip is None:
+        return None
+    return ipaddress.ip_network(f"{ip}/{text.rpartition('/')[2]}", strict=False)
+
+
+def _policy_port(r: _Report, port: dict, path: str) -> None:
+    # ValidateNetworkPolicyPort, in its order.
+    protocol = port.get("protocol")
+    if protocol is not None and protocol not in ("TCP", "UDP", "SCTP"):
+        r.add(f"{path}.protocol", _not_supported(protocol, ("TCP", "UDP", "SCTP")))
+    number, end = port.get("port"), port.get("endPort")
+    if number is not None:
+        if isinstance(number, int):
+            for msg in _port_num(number):
+                r.add(f"{path}.port", _invalid(number, msg))
+            if end is not None:
+                if end < number:
+                    r.add(f"{path}.endPort", _invalid(end, "must be greater than or equal to `port`"))
+                for msg in _port_num(end):
+                    r.add(f"{path}.endPort", _invalid(end, msg))
+        else:
+            if end is not None:
+                r.add(f"{path}.endPort", _invalid(end, "may not be specified when `port` is non-numeric"))
+            for msg in _port_name(number):
+                r.add(f"{path}.port", _invalid(number, msg))
+    elif end is not None:
+        r.add(f"{path}.endPort", _invalid(end, "may not be specified when `port` is not specified"))
+
+
+def _ip_block(r: _Report, block: dict, path: str) -> None:
+    # ValidateIPBlock: cidr required and a CIDR; each except a CIDR strictly inside it.
+    cidr = block.get("cidr", "")
+    if not cidr:
+        r.add(f"{path}.cidr", _required())
+        return
+    network = _cidr_network(cidr)
+    if network is None:
+        r.add(f"{path}.cidr", _invalid(cidr, _CIDR_MSG))
+        return
+    for i, text in enumerate(block.get("except", [])):
+        at = f"{path}.except[{i}]"
+        inner = _cidr_network(text)
+        if inner is None:
+            r.add(at, _invalid(text, _CIDR_MSG))
+            continue
+        # `!cidrIPNet.Contains(exceptCIDR.IP) || cidrMaskLen >= exceptMaskLen`: other families
+        # are never contained.
+        inside = inner.version == network.version and inner.network_address in network
+        if not inside or network.prefixlen >= inner.prefixlen:
+            r.add(at, _invalid(text, "must be a strict subset of `cidr`"))
+
+
+def _policy_peer(r: _Report, peer: dict, path: str) -> None:
+    # ValidateNetworkPolicyPeer: at least one of the three; ipBlock alone.
+    count = 0
+    if "podSelector" in peer:
+        count += 1
+        _label_selector(r, peer["podSelector"], f"{path}.podSelector")
+    if "namespaceSelector" in peer:
+        count += 1
+        _label_selector(r, peer["namespaceSelector"], f"{path}.namespaceSelector")
+    if "ipBlock" in peer:
+        count += 1
+        _ip_block(r, peer["ipBlock"], f"{path}.ipBlock")
+    if count == 0:
+        r.add(path, _required("must specify a peer"))
+    elif count > 1 and "ipBlock" in peer:
+        r.add(path, _forbidden("may not specify both ipBlock and another peer"))
+
+
+def _network_policy(r: _Report, np: dict, _node_port_range) -> None:
+    _object_meta(r, np.get("metadata", {}), _dns1123_subdomain, True)
+    spec = np.get("spec", {})
+    _label_selector(r, spec.get("podSelector", {}), "spec.podSelector")
+    for direction, peers in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction, [])):
+            at = f"spec.{direction}[{i}]"
+            for j, port in enumerate(rule.get("ports", [])):
+                _policy_port(r, port, f"{at}.ports[{j}]")
+            for j, peer in enumerate(rule.get(peers, [])):
+                _policy_peer(r, peer, f"{at}.{peers}[{j}]")
+    types = spec.get("policyTypes", [])
+    if len(types) > len(_POLICY_TYPES):
+        r.add("spec.policyTypes", _invalid(types, "may not specify more than two policyTypes"))
+        return
+    for i, kind in enumerate(types):
+        if kind not in _POLICY_TYPES:
+            r.add(f"spec.policyTypes[{i}]", _not_supported(kind, _POLICY_TYPES))
+
+
+def _namespace(r: _Report, ns: dict, _node_port_range) -> None:
+    # ValidateNamespace: the name is a DNS label; a Namespace has no namespace of its own.
+    _object_meta(r, ns.get("metadata", {}), _dns1123_label, False)
+
+
+def unknown_fields(obj: dict) -> list[str]:
+    """The paths of fields a NetworkPolicy carries that its API type does not have: the server
+    drops them (kubectl apply warns `unknown field`), so a typo such as `form:` for `from:`
+    silently widens a rule. Empty for other kinds."""
+    if not isinstance(obj, dict) or obj.get("kind") != "NetworkPolicy":
+        return []
+    found: list[str] = []
+
+    def walk(value, gotype: str, path: str) -> None:
+        if len(found) >= 20:
+            return
+        if gotype.startswith("[]"):
+            for i, item in enumerate(value if isinstance(value, list) else []):
+                walk(item, gotype[2:], f"{path}[{i}]")
+            return
+        fields = _STRUCTS.get(gotype)
+        if fields is None or not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            where = _join(path, _key_text(key))
+            if key in fields:
+                if where not in _POLICY_OPEN:
+                    walk(item, fields[key], where)
+            elif path or key not in ("apiVersion", "kind"):
+                found.append(where)
+
+    walk(obj, "v1.NetworkPolicy", "")
+    return found
+
+
 # --- Dispatch ----------------------------------------------------------------------------------
 
 
@@ -1183,6 +1331,8 @@ _KINDS = {
     "StatefulSet": _Kind("apps/v1", "statefulsets.apps", True, _workload("StatefulSet")),
     "DaemonSet": _Kind("apps/v1", "daemonsets.apps", True, _workload("DaemonSet")),
     "EndpointSlice": _Kind("discovery.k8s.io/v1", "endpointslices.discovery.k8s.io", True, _endpoint_slice),
+    "NetworkPolicy": _Kind("networking.k8s.io/v1", "networkpolicies.networking.k8s.io", True, _network_policy),
+    "Namespace": _Kind("v1", "namespaces", False, _namespace),
 }
 
 

@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace and diagnose over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace, diagnose and reach over YAML files."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     _trace_parser(sub)
     _diagnose_parser(sub)
+    _reach_parser(sub)
     p = sub.add_parser("dns", help="what a pod's (or node's) DNS lookup of a name gets, try by try")
     p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
     p.add_argument("--client", required=True, metavar="CLIENT", help="pod/NAME, pod/NAMESPACE/NAME or node/NAME")
@@ -185,6 +186,57 @@ def _diagnose(args) -> int:
         print(f"k8slab diagnose: {e}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
+    return 0
+
+
+def _reach_parser(sub) -> None:
+    """`k8slab reach`: who may talk to whom (DESIGN.md, "k8slab reach")."""
+    p = sub.add_parser("reach", help="NetworkPolicy: every pod to every pod (a truth table), or one pair explained")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--from", dest="source", metavar="CLIENT", help=CLIENT_HELP + " (with --to: one pair)")
+    p.add_argument("--to", dest="target", metavar="pod/NS/NAME|IP", help="the pod (or address) receiving")
+    p.add_argument("--port", type=_positive, default=80, metavar="N",
+                   help="the port the pod receives on (after DNAT: the targetPort; default 80)")
+    p.add_argument("--protocol", type=str.upper, default="TCP", choices=("TCP", "UDP", "SCTP"))
+    p.add_argument("--json", action="store_true", help="print the table or the pair as JSON")
+
+
+def _reach(args) -> int:
+    from . import policy
+    from .routing import client_address, parse_client
+    cluster = _cluster(args)
+    _notes(cluster)
+    if (args.source is None) != (args.target is None):
+        print("k8slab reach: give both --from and --to (one pair), or neither (the whole table)", file=sys.stderr)
+        return 2
+    if args.source is None:
+        m = policy.matrix(cluster, args.port, args.protocol)
+        print(m.json_text() if args.json else m.text())
+        return 0
+    who = parse_client(cluster, args.source)
+    target = args.target
+    dst = None
+    if target.startswith("pod/"):
+        ns, _, name = target[4:].rpartition("/")
+        dst = cluster.pod(name, ns or "default")
+        if dst is None:
+            raise K8slabError(f"--to {target}: no pod {name!r} in namespace {ns or 'default'!r}")
+        dst_ip, dst_name = dst.ip, f"pod/{dst.key}"
+    else:
+        dst_ip, dst_name = target, target
+        dst = next((p for p in cluster.pods if p.ip == target and not p.host_network), None)
+        if dst is not None:
+            dst_name = f"pod/{dst.key}"
+    src = who.pod if who.kind == "pod" else None
+    seen_node = who.node.name if who.kind == "node" else None
+    src_name = f"pod/{src.key}" if src is not None else args.source
+    d = policy.decide(cluster, src=src, dst=dst, port=args.port, protocol=args.protocol, dst_ip=dst_ip,
+                      seen_ip=client_address(who), seen_node=seen_node, src_name=src_name)
+    if args.json:
+        print(json.dumps(policy.pair_dict(d, src_name, dst_name), indent=2))
+    else:
+        fix = policy.fix_for(cluster, d, src, dst, client_address(who))
+        print(policy.pair_text(cluster, d, src_name, dst_name, fix))
     return 0
 
 
@@ -478,6 +530,8 @@ def _command(args) -> int:
         return _diagnose(args)
     if args.command == "request":
         return _request(args)
+    if args.command == "reach":
+        return _reach(args)
     if args.command == "dns":
         from .dns import lookup
         cluster = _cluster(args)

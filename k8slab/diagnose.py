@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from . import dns, manifests, routing, trace
+from . import policy as netpol
 from .errors import K8slabError
 from .model import Cluster, Pod, Service, ServicePort
 
@@ -33,14 +34,15 @@ CODES = (
     "pods-not-ready", "named-port-missing", "target-port-not-declared", "no-local-endpoints",
     "source-range-blocked", "headless-no-ready-pods", "externalname-tls-mismatch",
     "session-affinity-behind-nat", "keepalive-imbalance", "node-port-closed",
+    "egress-blocks-dns", "network-policy-blocks", "network-policy-blocks-some",
 )
 #: The codes that describe a surprising setup that still works: severity "warning".
 WARNINGS = ("target-port-not-declared", "externalname-tls-mismatch",
-            "session-affinity-behind-nat", "keepalive-imbalance")
+            "session-affinity-behind-nat", "keepalive-imbalance", "network-policy-blocks-some")
 SYMPTOMS = ("ok", "connection refused", "timeout", "name not found", "no address yet")
 #: The checks, in the guide's order.
-CHECKS = ("dns", "service", "port", "way-in", "selector", "ready", "target-port", "endpoints",
-          "load-balancer")
+CHECKS = ("dns", "service", "network-policy", "port", "way-in", "selector", "ready", "target-port",
+          "endpoints", "load-balancer")
 
 DialError = trace.DialError
 parse_dial = trace.parse_dial
@@ -195,7 +197,7 @@ def _packet(cluster: Cluster, client: str, address: str, port: int, protocol: st
 #: (a port no Service has, an address nobody owns) are traced.
 _ROUTE_SYMPTOM = {"ok": "ok", "no-endpoints": "connection refused", "no-local-endpoints": "timeout",
                   "nxdomain": "name not found", "lb-pending": "no address yet",
-                  "not-exposed": "timeout", "no-such-port": "timeout",
+                  "not-exposed": "timeout", "no-such-port": "timeout", "policy-denied": "timeout",
                   "node-port-closed": "connection refused"}
 
 
@@ -299,6 +301,11 @@ def diagnose(cluster: Cluster, client: str, dial: str, protocol: str = "tcp",
 # The checks
 # ---------------------------------------------------------------------------------------
 
+def _names(names) -> str:
+    names = list(names)
+    return (", ".join(names[:-1]) + " and " + names[-1]) if len(names) > 1 else (names[0] if names else "a NetworkPolicy")
+
+
 def _obj(svc: Service) -> str:
     return f"Service/{svc.name}"
 
@@ -382,6 +389,8 @@ class _Diagnosis:
         cname = [r.value for r in look.answer if r.type == "CNAME"]
         addresses = look.addresses
         svc, elsewhere = self.named_service()
+        if look.rcode == "TIMEOUT":
+            return self.dns_blocked(look, nslookup)
         if addresses or cname:
             shown = ", ".join(addresses) if addresses else f"CNAME {cname[0].rstrip('.')}"
             final = look.tried[-1].name.rstrip(".") if look.tried else host
@@ -650,6 +659,20 @@ class _Diagnosis:
                          f"pod addresses are routable only inside the cluster; {self.who.text} cannot reach {pod.ip}",
                          "expose the pods with a NodePort or LoadBalancer Service and dial that")
             return self.finish(False, self.symptom or "timeout")
+        if self.cluster.policies and self.who.inside:
+            # Straight to a pod: no DNAT, no SNAT; the policies see the client's own address.
+            src = self.who.pod if self.who.kind == "pod" else None
+            d = netpol.decide(self.cluster, src=src, dst=pod, port=self.port, protocol=self.protocol.upper(),
+                              seen_ip=routing.client_address(self.who),
+                              seen_node=self.who.node.name if self.who.kind == "node" else None,
+                              src_name=self.who.text)
+            self.insert_check(Check("network-policy", d.allowed, d.detail if not d.allowed
+                                    else "no NetworkPolicy drops this connection"))
+            if not d.allowed:
+                side = d.failing
+                self.problem("network-policy-blocks", f"NetworkPolicy/{d.blocked_by[0].split('/')[-1]}",
+                             f"spec.{side.direction}", side.why,
+                             netpol.fix_for(self.cluster, d, src, pod, routing.client_address(self.who)))
         if not any(p.port == self.port for p in pod.ports):
             self.problem("target-port-not-declared", f"Pod/{pod.name}", "spec.containers[].ports",
                          f"no container of {pod.name} declares port {self.port}, so nothing may listen there",
@@ -675,6 +698,8 @@ class _Diagnosis:
                          "dial a node whose address is listed, or add this node's address (or leave "
                          "nodePortAddresses empty: every address)")
         self.endpoint_checks(svc, sp, r)
+        if self.cluster.policies:
+            self.policy_check(svc, r)
         if entry == "LoadBalancer" or svc.type == "LoadBalancer":
             self.lb_check(svc, r, blocked)
         if r.code == "lb-pending":
@@ -683,6 +708,72 @@ class _Diagnosis:
         if r.reachable:
             self.warnings(svc, sp, r)
         return self.finish(r.reachable)
+
+    # -- NetworkPolicy (the guide's check right after "does the Service exist") --------------
+    def insert_check(self, check: Check, after: str = "service") -> None:
+        at = max((i for i, c in enumerate(self.checks) if c.id == after), default=len(self.checks) - 1)
+        self.checks.insert(at + 1, check)
+
+    def dns_blocked(self, look, nslookup: str) -> Report:
+        """The pod's DNS queries are dropped by a NetworkPolicy: the lookup times out."""
+        pod = self.who.pod
+        d = netpol.dns_decision(self.cluster, pod)
+        self.check("dns", False, f"the lookup of {self.host} times out: {look.note}", nslookup)
+        side = d.failing if d is not None else None
+        names = side.policies if side is not None else ()
+        self.check("network-policy", False, (f"{_names(names)} {'drops' if len(names) == 1 else 'drop'} "
+                                             f"{pod.name}'s DNS queries ({side.why if side else ''})"),
+                   f"kubectl get networkpolicy{_ns_flag(side.pod.split('/')[0] if side and side.pod else self.client_ns)}")
+        fix = ("add an egress rule to " + _names(names) + ": {to: [{namespaceSelector: {matchLabels: "
+               "{kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], "
+               "ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]}")
+        if side is not None and side.direction == "ingress":
+            fix = (f"add to {_names(names)} an ingress rule admitting {pod.namespace}/{pod.name} on 53/UDP and "
+                   "53/TCP (or from every namespace, as the cluster DNS serves all)")
+        obj = f"NetworkPolicy/{names[0].split('/')[1]}" if names else "NetworkPolicy/?"
+        self.problem("egress-blocks-dns", obj, f"spec.{side.direction if side else 'egress'}",
+                     f"{pod.name}'s DNS queries to kube-dns (53/UDP) are dropped, so every lookup times "
+                     "out (a timeout, not NXDOMAIN: nothing answers at all)", fix)
+        return self.finish(False, "timeout")
+
+    def policy_check(self, svc: Service, r: routing.Route) -> None:
+        blocked = [e for e in r.endpoints if e.blocked_by]
+        kubectl = f"kubectl get networkpolicy{_ns_flag(svc.namespace)}"
+        if not blocked:
+            lost = 1 - sum(e.probability or 0 for e in r.endpoints)
+            self.insert_check(Check("network-policy", True, (
+                f"NetworkPolicy lets the connection through, but {lost:.0%} of new connections time out: "
+                "they reach the pods from another node's address (SNAT)") if "SNAT" in r.reason and lost > 0
+                else "no NetworkPolicy drops this connection"))
+            if "SNAT" in r.reason:
+                self.problem("network-policy-blocks-some", _obj(svc), "spec.externalTrafficPolicy",
+                             "NetworkPolicy admits each pod only from its own node's address: the others "
+                             "arrive masqueraded (SNAT) with another node's address, and time out",
+                             "set externalTrafficPolicy: Local so the pods see the client's own address, "
+                             "or admit the nodes' addresses in the ipBlock")
+            return
+        first = blocked[0]
+        pod = self.cluster.pod(first.endpoint.pod, svc.namespace) if first.endpoint.pod else None
+        src = self.who.pod if self.who.kind == "pod" else None
+        seen = routing.client_address(self.who)
+        d = netpol.decide(self.cluster, src=src, dst=pod, port=first.endpoint.port, protocol=r.port.protocol
+                          if r.port else "TCP", dst_ip=first.endpoint.address, seen_ip=seen,
+                          seen_node=self.who.node.name if self.who.kind == "node" else None, src_name=self.who.text)
+        side = d.failing
+        why = side.why if side is not None else r.reason
+        every = len(blocked) == len(r.endpoints)
+        self.insert_check(Check("network-policy", False,
+                                f"{_names(first.blocked_by)} drop{'s' if len(first.blocked_by) == 1 else ''} "
+                                f"{'every' if every else 'some'} connection{'s' if not every else ''}: {why}"))
+        if kubectl not in self.kubectl:
+            self.kubectl.append(kubectl)
+        fix = netpol.fix_for(self.cluster, d, src, pod, seen) if side is not None else ""
+        obj = f"NetworkPolicy/{first.blocked_by[0].split('/')[-1]}"
+        self.problem("network-policy-blocks" if every else "network-policy-blocks-some", obj,
+                     f"spec.{side.direction if side else 'ingress'}",
+                     f"{why}: {'every pod' if every else f'{len(blocked)} of {len(r.endpoints)} pods'} of "
+                     f"Service {svc.name} {'is' if every else 'are'} out of reach",
+                     fix or "add a rule that admits this connection")
 
     def endpoint_checks(self, svc: Service, sp: ServicePort, r: routing.Route) -> None:
         c = self.cluster
@@ -801,6 +892,10 @@ class _Diagnosis:
             return
         if r.code == "nxdomain":
             self.check("endpoints", False, "no ready pod: the headless name has no address", slices)
+            return
+        if r.code == "policy-denied" and r.endpoints:
+            self.check("endpoints", True, f"{len(r.endpoints)} endpoint{'s' if len(r.endpoints) != 1 else ''} "
+                       "exist, but NetworkPolicy drops every connection to them", slices)
             return
         if r.reachable and r.endpoints:
             self.check("endpoints", True, f"{len(r.endpoints)} endpoint{'s' if len(r.endpoints) != 1 else ''} "

@@ -49,7 +49,7 @@ TTL = 30
 #: it with no records (handler.go: anything else is "a fake A lookup" that only decides between
 #: NOERROR and NXDOMAIN).
 TYPES = ("A", "AAAA", "SRV", "CNAME", "PTR", "ANY")
-RCODES = ("NOERROR", "NXDOMAIN", "SERVFAIL", "UPSTREAM")
+RCODES = ("NOERROR", "NXDOMAIN", "SERVFAIL", "UPSTREAM", "TIMEOUT")   # TIMEOUT: a NetworkPolicy drops the query
 #: Stands for the node's own /etc/resolv.conf nameserver, which k8slab does not model.
 NODE_RESOLVER = "the node's resolver"
 
@@ -200,7 +200,7 @@ class Lookup:
             lines.append(f"{self.rcode}: {len(self.answer)} record{'s' if len(self.answer) != 1 else ''}")
             lines += ["  " + rec.text() for rec in self.answer]
         else:
-            lines.append(f"{self.rcode}: no records")
+            lines.append(f"{self.rcode}: no answer at all" if self.rcode == "TIMEOUT" else f"{self.rcode}: no records")
         if self.note:
             lines += ["", "Why: " + self.note]
         return "\n".join(lines)
@@ -788,6 +788,13 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
         candidates = [(asked, True)]               # an address for PTR: its reverse name, absolute
     else:
         candidates = _candidates(asked, res)
+    blocked = _policy_blocks_dns(cluster, client, namespace, res)
+    if blocked is not None and candidates:
+        # A NetworkPolicy drops the query on its way to kube-dns: glibc waits, retries, and
+        # gives up on the first name (no NXDOMAIN ever comes back to move it down the list).
+        first = candidates[0][0]
+        return Lookup(res.client, typed, qtype, res, (Try(first, "TIMEOUT", ()),), "TIMEOUT", (),
+                      f"the query never gets an answer: {blocked.detail}")
     tried: list[Try] = []
     got_nodata = got_servfail = False
     final: Answer | None = None
@@ -823,6 +830,17 @@ def lookup(cluster: Cluster, client: str, name: str, qtype: str = "A",
     left = [c for c, _ in candidates[len(tried):]] if final.rcode == "UPSTREAM" else []
     return Lookup(res.client, typed, qtype, res, tuple(tried), rcode, final.records if final.records else (),
                   _lookup_note(res, final, tried, asked, qtype, left))
+
+
+def _policy_blocks_dns(cluster: Cluster, client: str, namespace: str, res: Resolver):
+    """The NetworkPolicy decision that drops a pod's queries to the cluster DNS, or None."""
+    if not cluster.policies or not res.asks_cluster_dns:
+        return None
+    kind, pod = _client(cluster, client, namespace)
+    if kind != "pod" or pod is None:
+        return None
+    from . import policy
+    return policy.dns_decision(cluster, pod)
 
 
 def _candidates(name: str, res: Resolver) -> list[tuple[str, bool]]:

@@ -53,6 +53,7 @@ _STOP_WORDS = {
     "lb-pending": "pending: no address",
     "no-such-port": "no such port",
     "node-port-closed": "refused: port not open here",
+    "policy-denied": "dropped by NetworkPolicy",
 }
 _OUTSIDE_CLIENTS = {
     "laptop": "a machine outside the cluster",
@@ -685,7 +686,10 @@ class _RoutePicture:
         return lines
 
     def _pods(self, frontier, taken):
-        ids = [self._endpoint(e.endpoint, e.probability) for e in self.r.endpoints]
+        # A pod a NetworkPolicy shields is drawn as one that cannot answer, naming the policy.
+        ids = [self._endpoint(e.endpoint, e.probability,
+                              why=("\u2715 dropped by NetworkPolicy " + ", ".join(e.blocked_by))
+                              if getattr(e, "blocked_by", ()) else None) for e in self.r.endpoints]
         for ep, node_id in zip(self.r.endpoints, ids):
             sources = frontier
             # An entry bound to a node, followed straight by pods (no Service rules between),
@@ -695,6 +699,9 @@ class _RoutePicture:
                 sources = local
             # The chance is written in the pod; a DNS answer's pod is picked by the client.
             label = "2. connects to one" if ep.probability is None and node_id == ids[0] else None
+            if getattr(ep, "blocked_by", ()):
+                self._edges(sources, node_id, {"color": _STOP, "style": "dashed", "penwidth": "1.6"})
+                continue
             self._edges(sources, node_id, _path_edge("pod", label) if taken
                         else _faint_edge(label))
         return ids or frontier
@@ -763,6 +770,13 @@ class _RoutePicture:
     def _stop_mark(self, hop: dict, frontier: list[str]):
         words = _STOP_WORDS.get(getattr(self.r, "code", None) or "", "stopped")
         named = hop.get("kind") == "client" and self._tries()
+        if getattr(self.r, "code", None) == "policy-denied":
+            if hop.get("kind") == "pod":
+                return          # each pod is marked with the policy that drops the packet
+            if hop.get("kind") == "client":
+                # The pod's DNS queries are dropped: the lookup times out before any packet.
+                named = False
+                words = "DNS lookup times out: NetworkPolicy drops it"
         if named:
             words = "name not found"    # the typed name: NXDOMAIN, or it left the cluster
         attrs = _STOP_STYLE | {"fontsize": "12", "label": _label(f"\u2715 {words}")}

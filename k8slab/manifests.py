@@ -20,7 +20,8 @@ from .errors import K8slabError, Problem
 from .kube_names import ipv4
 from .model import (
     Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
-    Service, ServicePort,
+    Service, ServicePort, LabelSelector, Namespace, IPBlock, PolicyPeer, PolicyPort, PolicyRule,
+    NetworkPolicy,
 )
 
 __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
@@ -58,6 +59,7 @@ KINDS = {
     "Deployment": "apps/v1", "ReplicaSet": "apps/v1", "StatefulSet": "apps/v1",
     "DaemonSet": "apps/v1", "EndpointSlice": "discovery.k8s.io/v1",
     "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
+    "NetworkPolicy": "networking.k8s.io/v1", "Namespace": "v1",
 }
 #: What a problem says when k8slab's own checks failed: never expected, always a bug.
 INTERNAL = "k8slab could not check this object (a bug in k8slab; please report it)"
@@ -785,8 +787,9 @@ class _Builder:
         pods = self._pods(raw_pods, nodes, taints)
         services = self._services(nodes)
         slices = self._slices()
+        policies, namespaces = _policies(self.of("NetworkPolicy"), self.notes), _namespaces(self.of("Namespace"))
         cluster = Cluster(nodes, pods, services, slices, proxy, self._cloud(nodes), self.notes,
-                          self.files)
+                          self.files, policies=policies, namespaces=namespaces)
         cluster.gateway_objects = _gateway_manifests.read(
             (o.kind, o.namespace, o.obj) for o in self.objects
             if o.kind in _gateway_manifests.API_VERSIONS or o.kind == "Namespace")
@@ -1221,6 +1224,67 @@ def _pod_dns(spec) -> dict:
             "subdomain": subdomain if isinstance(subdomain, str) and subdomain else None,
             "dns_policy": policy if isinstance(policy, str) and policy else "ClusterFirst",
             "dns_config": dns_config}
+
+
+def _selector(obj) -> LabelSelector:
+    """A validated metav1.LabelSelector as the model's LabelSelector."""
+    obj = obj if isinstance(obj, dict) else {}
+    labels = tuple(sorted(_str_map(obj.get("matchLabels")).items()))
+    exprs = tuple((str(e.get("key", "")), str(e.get("operator", "")),
+                   tuple(str(v) for v in e.get("values") or []))
+                  for e in obj.get("matchExpressions") or [] if isinstance(e, dict))
+    return LabelSelector(labels, exprs)
+
+
+def _policy_rule(rule, peers_key: str) -> PolicyRule:
+    rule = rule if isinstance(rule, dict) else {}
+    peers = []
+    for peer in rule.get(peers_key) or []:
+        peer = peer if isinstance(peer, dict) else {}
+        block = peer.get("ipBlock")
+        peers.append(PolicyPeer(
+            pod_selector=_selector(peer["podSelector"]) if peer.get("podSelector") is not None else None,
+            namespace_selector=(_selector(peer["namespaceSelector"])
+                                if peer.get("namespaceSelector") is not None else None),
+            ip_block=IPBlock(str(block.get("cidr", "")), tuple(str(e) for e in block.get("except") or []))
+            if isinstance(block, dict) else None))
+    ports = []
+    for port in rule.get("ports") or []:
+        port = port if isinstance(port, dict) else {}
+        number = port.get("port")
+        # SetDefaults_NetworkPolicyPort: a missing protocol is TCP (pkg/apis/networking/v1/defaults.go).
+        ports.append(PolicyPort(protocol=str(port.get("protocol") or "TCP"),
+                                port=number if isinstance(number, (int, str)) and number != "" else None,
+                                end_port=port.get("endPort") if isinstance(port.get("endPort"), int) else None))
+    return PolicyRule(tuple(peers), tuple(ports))
+
+
+def _policies(objects, notes: list[str]) -> list[NetworkPolicy]:
+    """NetworkPolicy objects as the API server stores them, defaulted."""
+    from . import _validation
+    out = []
+    for o in objects:
+        spec = _dig(o.obj, "spec", default={}) or {}
+        ingress = tuple(_policy_rule(r, "from") for r in spec.get("ingress") or [])
+        egress = tuple(_policy_rule(r, "to") for r in spec.get("egress") or [])
+        types = tuple(str(t) for t in spec.get("policyTypes") or [])
+        if not types:
+            # SetDefaults_NetworkPolicy: no policyTypes means Ingress, plus Egress when the
+            # policy has egress rules (pkg/apis/networking/v1/defaults.go).
+            types = ("Ingress", "Egress") if spec.get("egress") else ("Ingress",)
+        out.append(NetworkPolicy(o.name or "", o.namespace, _selector(spec.get("podSelector")),
+                                 types, ingress, egress))
+        unknown = _validation.unknown_fields(o.obj)
+        if unknown:
+            notes.append(f"{o.file}: NetworkPolicy/{o.name}: unknown field{'s' if len(unknown) > 1 else ''} "
+                         + ", ".join(f'"{u}"' for u in unknown)
+                         + " ignored (the API server drops them; check the spelling: a rule whose "
+                         "from/to or ports is missing allows every peer or port)")
+    return out
+
+
+def _namespaces(objects) -> list[Namespace]:
+    return [Namespace(o.name or "", _str_map(_dig(o.obj, "metadata", "labels"))) for o in objects]
 
 
 def _owner_of(pod: dict) -> str | None:

@@ -11,6 +11,8 @@ __all__ = [
     "LabelSelectorSpec", "GatewayClass", "Listener", "Gateway", "ParentRef", "HTTPMatchValue",
     "HTTPRouteMatch", "HTTPBackendRef", "HTTPRouteRule", "HTTPRoute", "ReferenceGrant",
     "IngressBackend", "IngressPath", "IngressRule", "Ingress", "GatewayObjects",
+    "NAMESPACE_NAME_LABEL", "LabelSelector", "Namespace", "IPBlock", "PolicyPeer", "PolicyPort",
+    "PolicyRule", "NetworkPolicy",
 ]
 
 #: The well-known node label topology-aware routing reads.
@@ -227,7 +229,7 @@ class Cluster:
     gateway_objects: "GatewayObjects | None" = None
 
     def __init__(self, nodes=(), pods=(), services=(), slices=(), proxy: ProxyConfig | None = None,
-                 cloud_provider: bool = True, notes=(), sources=()):
+                 cloud_provider: bool = True, notes=(), sources=(), *, policies=(), namespaces=()):
         self.nodes: tuple[Node, ...] = tuple(sorted(nodes, key=lambda n: n.name))
         self.pods: tuple[Pod, ...] = tuple(pods)
         self.services: tuple[Service, ...] = tuple(services)
@@ -236,6 +238,8 @@ class Cluster:
         self.cloud_provider = cloud_provider
         self.notes: tuple[str, ...] = tuple(notes)
         self.sources: tuple[str, ...] = tuple(sources)
+        self.policies: tuple[NetworkPolicy, ...] = tuple(policies)
+        self.namespaces: tuple[Namespace, ...] = tuple(namespaces)
         self._node_by_name = {n.name: n for n in self.nodes}
         self._service_by_key = {s.key: s for s in self.services}
         self._pod_by_key = {p.key: p for p in self.pods}
@@ -269,9 +273,27 @@ class Cluster:
         if service.key not in self._service_by_key:
             services.append(service)
         copy = Cluster(self.nodes, self.pods, services, self.slices, self.proxy,
-                       self.cloud_provider, self.notes, self.sources)
+                       self.cloud_provider, self.notes, self.sources,
+                       policies=self.policies, namespaces=self.namespaces)
         copy.gateway_objects = self.gateway_objects
         return copy
+
+    def with_policies(self, policies, namespaces=None) -> "Cluster":
+        """A copy of this cluster with other NetworkPolicies (and Namespace labels, if given)."""
+        copy = Cluster(self.nodes, self.pods, self.services, self.slices, self.proxy,
+                       self.cloud_provider, self.notes, self.sources, policies=policies,
+                       namespaces=self.namespaces if namespaces is None else namespaces)
+        copy.gateway_objects = self.gateway_objects
+        return copy
+
+    def namespace_labels(self, name: str) -> Mapping[str, str]:
+        """A namespace's labels, with the one the API server sets on every namespace."""
+        for ns in self.namespaces:
+            if ns.name == name:
+                return {**ns.labels, NAMESPACE_NAME_LABEL: name}
+        # A namespace the input only names (a pod's metadata.namespace) exists in a real
+        # cluster with no labels but this one.
+        return {NAMESPACE_NAME_LABEL: name}
 
     # -- what the EndpointSlice controller computes ------------------------------------------
     def selected_pods(self, service: Service) -> list[Pod]:
@@ -413,12 +435,6 @@ class Gateway:
     class_name: str
     listeners: tuple[Listener, ...] = ()
     addresses: tuple[str, ...] = ()                 # status.addresses (or spec.addresses) values
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-
 @dataclass(frozen=True)
 class ParentRef:
     """An HTTPRoute's parentRefs entry (namespace None: the route's own)."""
@@ -556,3 +572,109 @@ class GatewayObjects:
 
     def gateway(self, key: str) -> Gateway | None:
         return next((g for g in self.gateways if g.key == key), None)
+
+
+# --- NetworkPolicy (networking.k8s.io/v1) --------------------------------------------------------
+
+#: The label the API server puts on every Namespace, immutable, equal to its name
+#: (staging/src/k8s.io/api/core/v1/well_known_labels.go, LabelMetadataName).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """A metav1.LabelSelector: every matchLabels pair and every expression must hold."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()   # (key, operator, values)
+
+    @property
+    def empty(self) -> bool:
+        """An empty selector ({}) selects everything."""
+        return not self.match_labels and not self.match_expressions
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        for k, v in self.match_labels:
+            if labels.get(k) != v:
+                return False
+        for key, op, values in self.match_expressions:
+            present = key in labels
+            if op == "In" and not (present and labels[key] in values):
+                return False
+            if op == "NotIn" and present and labels[key] in values:
+                return False
+            if op == "Exists" and not present:
+                return False
+            if op == "DoesNotExist" and present:
+                return False
+        return True
+
+    def text(self) -> str:
+        """As kubectl describe prints it: "pod=a,tier in (web,api)"; "<all>" for the empty one."""
+        parts = [f"{k}={v}" for k, v in self.match_labels]
+        for key, op, values in self.match_expressions:
+            if op in ("In", "NotIn"):
+                parts.append(f"{key} {op.lower()} ({','.join(values)})")
+            elif op == "Exists":
+                parts.append(key)
+            else:
+                parts.append(f"!{key}")
+        return ",".join(parts) if parts else "<all>"
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A Namespace: only its labels matter here (a policy's namespaceSelector reads them)."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class IPBlock:
+    """spec.ingress[].from[].ipBlock / spec.egress[].to[].ipBlock: a CIDR less its excepts."""
+
+    cidr: str
+    excepts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyPeer:
+    """One from/to entry. podSelector and namespaceSelector in one peer must both match."""
+
+    pod_selector: LabelSelector | None = None
+    namespace_selector: LabelSelector | None = None
+    ip_block: IPBlock | None = None
+
+
+@dataclass(frozen=True)
+class PolicyPort:
+    """One ports entry, after defaulting: protocol TCP when absent; no port means every port."""
+
+    protocol: str = "TCP"
+    port: int | str | None = None                 # a number, a container port's name, or None
+    end_port: int | None = None
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """One ingress or egress rule. No peers: every peer; no ports: every port."""
+
+    peers: tuple[PolicyPeer, ...] = ()
+    ports: tuple[PolicyPort, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    """A NetworkPolicy after defaulting (policyTypes filled in as the API server does)."""
+
+    name: str
+    namespace: str
+    pod_selector: LabelSelector = field(default_factory=LabelSelector)
+    policy_types: tuple[str, ...] = ("Ingress",)
+    ingress: tuple[PolicyRule, ...] = ()
+    egress: tuple[PolicyRule, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"

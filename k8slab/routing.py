@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from . import policy as netpol
 from . import proxy
 from .errors import K8slabError
 from .kube_names import ipv4
@@ -22,7 +23,7 @@ ENTRIES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP")
 #: The hop kinds a route can take, in the order a packet meets them (DESIGN.md's route JSON).
 HOP_KINDS = ("client", "load-balancer", "external-ip", "node-port", "service", "pod", "dns")
 CODES = ("ok", "not-exposed", "no-endpoints", "no-local-endpoints", "nxdomain", "lb-pending",
-         "no-such-port", "source-blocked", "node-port-closed")
+         "no-such-port", "source-blocked", "node-port-closed", "policy-denied")
 
 #: Which ways in each kind of client has: the table the whole suite teaches.
 CAN_USE = {
@@ -70,6 +71,7 @@ class RouteEndpoint:
     endpoint: Endpoint
     probability: float | None
     seen: frozenset = frozenset({"client"})
+    blocked_by: tuple[str, ...] = ()              # NetworkPolicies that drop every connection to it
 
     @property
     def source_seen(self) -> str:
@@ -84,7 +86,8 @@ class RouteEndpoint:
         # for the whole route cannot say (tests/kernel measures it in a real kernel).
         return {"pod": e.pod, "node": e.node, "address": e.ip_port,
                 "probability": None if self.probability is None else round(self.probability, 10),
-                "source_seen": self.source_seen}
+                "source_seen": self.source_seen,
+                **({"blocked_by": list(self.blocked_by)} if self.blocked_by else {})}
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ class Route:
         port = f":{self.port.port}" if self.port else ""
         state = "reachable" if self.reachable else f"NOT reachable ({self.code})"
         via = f"via {self.entry}" if self.entry else \
-            "(name not found)" if self.code == "nxdomain" else "(no way in)"
+            "(name not found)" if self.code == "nxdomain" else \
+            "(name lookup times out)" if self.code == "policy-denied" else "(no way in)"
         lines = [f"{self.client} -> {self.service.key}{port} {via}: {state}", ""]
         tried = (self.dns or {}).get("tried") or []
         if tried:                     # the name the client typed: each try, before any packet
@@ -155,6 +159,8 @@ class Route:
             rows = [("POD", "NODE", "ADDRESS", "CHANCE")]
             for e in self.endpoints:
                 p = "client picks (DNS)" if e.probability is None else f"{e.probability:.1%}"
+                if e.blocked_by:
+                    p = "blocked by " + ", ".join(e.blocked_by)
                 rows.append((e.endpoint.pod or "-", e.endpoint.node or "-", e.endpoint.ip_port, p))
             widths = [max(len(r[i]) for r in rows) for i in range(4)]
             lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
@@ -223,7 +229,12 @@ def parse_client(cluster: Cluster, text: str, namespace: str = "default") -> Cli
         if pod.node is None or pod.ip is None:
             raise K8slabError(f"client {text}: the pod is Pending (no node, no IP), so it cannot "
                               "send anything yet")
-        return Client(text, "pod", pod=pod, node=cluster.node(pod.node))
+        node = cluster.node(pod.node)
+        if node is None:
+            # spec.nodeName names a node the input does not describe: no kube-proxy to follow.
+            raise K8slabError(f"client {text}: the pod runs on node {pod.node!r}, which the input "
+                              "does not list (add that Node, or leave spec.nodeName out)")
+        return Client(text, "pod", pod=pod, node=node)
     # A mistyped kind (`lapto`, `pods/web-1`) gets the nearest real client, as names do.
     known = ["laptop", "other-cluster", "internet", *(f"node/{n.name}" for n in cluster.nodes),
              *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
@@ -340,6 +351,8 @@ def route(cluster: Cluster, client: str, service: str, namespace: str = "default
                 f"name {name!r}: from {who.text} it resolves to {owner} "
                 f"({', '.join(found.addresses) or found.answer[0].value}), not to Service "
                 f"{svc.key} ({svc.dns_name}); route to that Service, or type {svc.name}.{svc.namespace}")
+        if found.rcode == "TIMEOUT":
+            return router.dns_denied(svc.port_for(port))
         if not (found.rcode == "NOERROR" and found.answer):
             return router.name_not_found(found, svc.port_for(port))
     return router.run(port, entry, protocol)
@@ -379,9 +392,11 @@ class _Router:
 
     def answer(self, code: str, entry: str | None, reason: str, endpoints=(), excluded=(),
                dns=None, source: bool | None = False, port: ServicePort | None = None) -> Route:
+        endpoints = tuple(endpoints)
+        if code == "ok" and endpoints and self.cluster.policies and port is not None:
+            code, reason, endpoints = self.enforce(reason, endpoints, port, entry)
         reachable = code == "ok"
         reason = reason[:1].upper() + reason[1:]
-        endpoints = tuple(endpoints)
         if source is None:          # from the endpoints: every one keeps the client's address
             source = bool(endpoints) and all(e.seen == {"client"} for e in endpoints)
         if self.name_dns is not None:
@@ -396,6 +411,97 @@ class _Router:
             endpoints=tuple(endpoints), excluded=tuple(excluded), dns=dns,
             source_ip_preserved=bool(source) and reachable,
             stopped_at=None if reachable else len(self.hops) - 1)
+
+    # -- NetworkPolicy: judged where the packet meets a pod (logic in k8slab.policy) ---------
+    def dns_blocked(self):
+        """The policy decision that drops this pod client's DNS queries, or None."""
+        pod = self.who.pod
+        if self.who.kind != "pod" or pod is None or pod.host_network or not self.cluster.policies:
+            return None
+        if pod.dns_policy not in ("ClusterFirst", "ClusterFirstWithHostNet"):
+            return None                 # its resolver is not the cluster DNS
+        return netpol.dns_decision(self.cluster, pod)
+
+    def dns_denied(self, port: ServicePort | None) -> Route:
+        """A by-name dial whose DNS queries a policy drops: it stops at the lookup, a timeout."""
+        d = self.dns_blocked()
+        name = self.svc.name
+        self.name_dns = self.name_dns or {"name": self.svc.dns_name, "query": name, "rcode": "TIMEOUT",
+                                          "tried": [], "records": []}
+        reason = (f"The lookup of {name} from {self.who.text} times out: its DNS queries (53/UDP to kube-dns "
+                  f"in kube-system) are dropped: {d.detail if d else 'a NetworkPolicy drops them.'} No answer comes back "
+                  f"(not even NXDOMAIN), so no packet ever goes to Service {self.svc.key}. "
+                  "Allow egress to kube-dns on 53/UDP and 53/TCP.")
+        route = self.answer("policy-denied", None, reason, port=port)
+        return route
+
+    def enforce(self, reason: str, endpoints, sp: ServicePort, entry: str | None):
+        """Each endpoint judged by the sender's egress and the pod's ingress policies, on the
+        addresses that pod sees. Blocked ones stay listed with probability 0 and `blocked_by`."""
+        cluster, who, svc = self.cluster, self.who, self.svc
+        src = who.pod if who.kind == "pod" else None
+        service_hop = next((h for h in self.hops if h["kind"] == "service"), {})
+        handlers = list(service_hop.get("nodes") or ([service_hop["node"]] if service_hop.get("node") else []))
+        out, blocked, partial = [], {}, []
+        for re_ in endpoints:
+            e = re_.endpoint
+            pod = cluster.pod(e.pod, svc.namespace) if e.pod else None
+            if pod is not None and pod.ip != e.address and not pod.host_network:
+                pod = None
+            views = []
+            for kind in sorted(re_.seen):
+                if kind == "client":
+                    views.append([dict(seen_ip=self.source,
+                                       seen_node=who.node.name if who.kind == "node" or (
+                                           src is not None and src.host_network) else None)])
+                elif kind == "node":
+                    views.append([dict(seen_node=n) for n in handlers] or [dict(seen_node=None)])
+                else:   # a proxying load balancer's own address
+                    views.append([dict(seen_ip=(svc.load_balancer_ingress or (None,))[0])])
+            share, names, first = 0.0, [], None
+            total = 0
+            for group in views:
+                for view in group:
+                    total += 1
+                    d = netpol.decide(cluster, src=src, dst=pod, port=e.port, protocol=sp.protocol,
+                                      dst_ip=e.address, src_name=who.text, **view)
+                    if d.allowed:
+                        share += 1
+                    else:
+                        first = first or d
+                        names = list(dict.fromkeys(names + list(d.blocked_by)))
+            if first is None:
+                out.append(re_)
+                continue
+            allowed = share / total if len(views) == 1 else (1.0 if share else 0.0)
+            if allowed == 0:
+                blocked[e.pod or e.ip_port] = first
+                p = 0.0 if re_.probability is not None else None
+                out.append(RouteEndpoint(e, p, re_.seen, tuple(names) or ("(policy)",)))
+            else:
+                partial.append((e.pod or e.ip_port, allowed, first))
+                p = None if re_.probability is None else re_.probability * allowed
+                out.append(RouteEndpoint(e, p, re_.seen))
+        if not blocked and not partial:
+            return "ok", reason, endpoints
+        if len(blocked) == len(out):
+            d = next(iter(blocked.values()))
+            every = "every pod" if len(out) > 1 else "the only pod"
+            why = (f"NetworkPolicy drops the connection to {every} behind Service {svc.name}: {d.detail} "
+                   "The client sees a timeout.")
+            return "policy-denied", why, tuple(out)
+        lost = sum(r.probability or 0 for r in endpoints) - sum(r.probability or 0 for r in out)
+        notes = [f"{name} is blocked ({d.failing.why})" for name, d in blocked.items()]
+        if partial:
+            names = [name for name, _, _ in partial]
+            pols = sorted({p for _, _, d in partial for p in d.blocked_by})
+            one = len(names) == 1
+            notes.append(f"{_names_or(names, 'and')} {'gets' if one else 'each get'} only the connections "
+                         f"{'its' if one else 'their'} own node forwards: the others arrive from other nodes' "
+                         f"addresses (SNAT), which {_names_or(pols, 'and')} "
+                         f"{'does' if len(pols) == 1 else 'do'} not admit")
+        share = f" {lost:.0%} of new connections time out." if lost > 0 else ""
+        return "ok", reason + " NetworkPolicy: " + "; ".join(notes) + "." + share, tuple(out)
 
     def name_not_found(self, found, port: ServicePort | None) -> Route:
         """The name the client typed does not resolve from it: the lookup is where it stops."""
@@ -440,6 +546,8 @@ class _Router:
             # A client inside left to its own way in uses the Service's name (DESIGN.md: the
             # route's `dns` is then the A answer); a forced entry dials an address.
             self.by_name = self.who.inside
+            if self.by_name and self.cluster.policies and self.dns_blocked() is not None:
+                return self.dns_denied(sp)
             entry = self.default_entry(ways)
             if entry is None:
                 return self.not_exposed(sp, None)
@@ -1135,7 +1243,7 @@ def reachability_table(cluster: Cluster, clients=None, services=None) -> list[li
 def default_clients(cluster: Cluster) -> list[str]:
     """One client of each kind: the first running pod, the first node, and the outside three."""
     out = []
-    pod = next((p for p in cluster.pods if p.node and p.ip), None)
+    pod = next((p for p in cluster.pods if p.node and p.ip and cluster.node(p.node)), None)
     if pod:
         out.append(f"pod/{pod.namespace}/{pod.name}" if pod.namespace != "default" else f"pod/{pod.name}")
     if cluster.nodes:

@@ -336,6 +336,13 @@ def simulate(route, requests: int, connections: int | None = None, clients: int 
 
     notes = _notes(route, mode, sched, requests, connections, clients, timeout, len(per_node),
                    lb_direct, choosing, pod)
+    if "NetworkPolicy" in route.reason:
+        # The counts are where kube-proxy sends each connection; the route's expected shares
+        # already leave out what a NetworkPolicy then drops at the pod (issue 20).
+        lost = 1 - sum(expected.values())
+        notes = list(notes) + [f"NetworkPolicy: the counts are where kube-proxy sends each connection; "
+                               f"{lost:.0%} of them are then dropped at the pod and time out, which the "
+                               "EXPECTED column leaves out (k8slab route says which pods and why)."]
     return Simulation(
         requests=requests, connections=connections, clients=clients, seed=seed, mode=mode,
         scheduler=sched.name if sched else None, route=route, pod_names=tuple(names),

@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import proxy, routing
+from . import policy as netpol
 from .errors import K8slabError
 from .model import Cluster, Node
 from .proxy import iptables_walk, nftables_walk
@@ -79,6 +80,7 @@ class Branch:
     dst: str | None = None          # IP:port the packet is delivered to
     src_seen: str | None = None     # the source address the pod sees
     entered: str | None = None      # the node whose kube-proxy rules DNATed it (else the first it entered)
+    blocked_by: tuple[str, ...] = ()  # NetworkPolicies that drop it where it meets a pod
 
     @property
     def probability(self) -> float:
@@ -88,7 +90,7 @@ class Branch:
         return {"pod": self.pod, "probability": round(float(self.chance), 10),
                 "chance": str(self.chance), "dst": self.dst, "src_seen": self.src_seen,
                 "verdict": self.verdict, "node": self.pod_node if self.verdict == "delivered" else self.node,
-                "entered": self.entered}
+                "entered": self.entered, **({"blocked_by": list(self.blocked_by)} if self.blocked_by else {})}
 
 
 class _Walker:
@@ -440,6 +442,13 @@ def _resolve(cluster: Cluster, client: routing.Client, host: str) -> tuple[str, 
         if parts[2:] not in ([], ["svc"], ["svc", "cluster", "local"]):
             raise DialError(f"--dial {host}: not a Service name of this cluster; dial an address")
     svc = cluster.service(name, ns)
+    pod = client.pod
+    if (pod is not None and not pod.host_network and cluster.policies
+            and pod.dns_policy in ("ClusterFirst", "ClusterFirstWithHostNet")):
+        d = netpol.dns_decision(cluster, pod)
+        if d is not None:
+            raise DialError(f"--dial {host}: the lookup times out, so no packet is sent: {d.detail} "
+                            "(dial the cluster IP to trace the packet itself)")
     if svc is None:
         raise DialError(f"--dial {host}: no Service {name!r} in namespace {ns!r}; dial an address, "
                         "or a Service name of the client's namespace")
@@ -584,6 +593,8 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
             again = Path(b.chance, None, packet, p.recent)
             second += _start(walker, who, again)
         ends = second
+    if cluster.policies:
+        ends = [_police(cluster, who, p, b, protocol) for p, b in ends]
     branches = _merge([b for _, b in ends])
     verdict = _overall(branches)
     chosen = ends[0][0]
@@ -660,6 +671,31 @@ def walk(cluster: Cluster, node: str, src: str, dst: str, dport: int, protocol: 
             out.append(NodeWalk(q.chance, q.outcome if q.outcome in ("DROP", "REJECT") else "ACCEPT",
                                 q.packet, marked, steps(q)))
     return out
+
+
+def _police(cluster: Cluster, who: routing.Client, path, b: Branch, protocol: str):
+    """A delivered branch judged by NetworkPolicy where it meets the pod: the sender's egress,
+    the pod's ingress, on the addresses after DNAT and SNAT (k8slab.policy decides)."""
+    if b.verdict != "delivered" or not b.dst:
+        return path, b
+    ip, _, port = b.dst.rpartition(":")
+    # The pod at that address (a hostNetwork pod shares its node's): its ingress; with none,
+    # only the sender's egress judges the address.
+    at = [p for p in cluster.pods if p.ip == ip]
+    dst = next((p for p in at if not p.host_network), at[0] if at else None)
+    src = who.pod if who.kind == "pod" else None
+    seen_node = next((n.name for n in cluster.nodes if n.address == b.src_seen), None)
+    if src is not None and not src.host_network and b.src_seen == src.ip:
+        seen_node = None
+    d = netpol.decide(cluster, src=src, dst=dst, port=int(port), protocol=protocol.upper(), dst_ip=ip,
+                      seen_ip=b.src_seen, seen_node=seen_node, src_name=who.text)
+    if d.allowed:
+        return path, b
+    where = dst.node if dst is not None else b.pod_node
+    p = path.step(node=where, table=None, chain=None, rule=None, matched=None,
+                  note=f"NetworkPolicy drops it on its way to {b.dst}: {d.detail} The client waits until it "
+                       "times out")
+    return p, replace(b, verdict="dropped", node=where, blocked_by=d.blocked_by or ("(policy)",))
 
 
 def _overall(branches: list[Branch]) -> str:

@@ -18,6 +18,7 @@ from dataclasses import replace
 import ipywidgets as w
 
 from . import manifests, proxy, routing
+from . import policy as netpol
 from .variants import pod_counts, with_replicas  # re-exported: notebooks import them from here
 from .errors import K8slabError
 from .inline_image import img_html
@@ -180,6 +181,12 @@ class Explorer:
                                         tooltips=["each new connection is placed on its own",
                                                   "a client address keeps its pod (3 hours by default)"],
                                         style={"button_width": "112px"}),
+            # NetworkPolicy in the Service's namespace (issue 20; k8slab.policy.lockdown).
+            "netpol": w.ToggleButtons(options=list(netpol.LOCKDOWN_CHOICES),
+                                      tooltips=["the policies the cluster has",
+                                                "every pod of the namespace isolated, both directions",
+                                                "default deny, plus DNS and the Service allowed"],
+                                      style={"button_width": "150px"}),
         }
         top = max(MAX_PODS, self._base_pods[0])
         sliders = {"replicas": "pods", "ready": "ready", "terminating": "terminating"}
@@ -232,6 +239,7 @@ class Explorer:
                     layout=w.Layout(align_items="center")),
              _label("kube-proxy mode"), ctl["mode"],
              _label("sessionAffinity"), ctl["affinity"],
+             _label(f"NetworkPolicy in {svc.namespace}"), ctl["netpol"],
              _label("The name it types"), self.name_input,
              _label(f"Pods of {svc.name}"),
              w.HBox([ctl["replicas"], ctl["ready"], ctl["terminating"]],
@@ -269,7 +277,7 @@ class Explorer:
             via_node: str | None = None, external_traffic_policy: str | None = None,
             entry: str | None = ..., mode: str | None = None, session_affinity: str | None = None,
             replicas: int | None = None, ready: int | None = None,
-            terminating: int | None = None) -> "Explorer":
+            terminating: int | None = None, network_policy: str | None = None) -> "Explorer":
         """Change several controls at once, then redraw once (what the notebook and tests use).
 
         `client` is any client text (`pod/NAME`, `node/NAME`, `laptop`, `other-cluster`,
@@ -325,6 +333,11 @@ class Explorer:
                 raise K8slabError(f"sessionAffinity {session_affinity!r}: give "
                                   f"{' or '.join(AFFINITIES)}")
             values["affinity"] = session_affinity
+        if network_policy is not None:
+            if network_policy not in netpol.LOCKDOWN_CHOICES:
+                raise K8slabError(f"network_policy {network_policy!r}: give one of "
+                                  f"{', '.join(netpol.LOCKDOWN_CHOICES)}")
+            values["netpol"] = network_policy
         if (replicas, ready, terminating) != (None, None, None):
             pods = self._pod_values(replicas, ready, terminating)
             values.update(zip(("replicas", "ready", "terminating"), pods))
@@ -453,7 +466,8 @@ class Explorer:
                 if mode != cached.proxy.mode:
                     cached = Cluster(cached.nodes, cached.pods, cached.services, cached.slices,
                                      replace(cached.proxy, mode=mode), cached.cloud_provider,
-                                     cached.notes, cached.sources)
+                                     cached.notes, cached.sources, policies=cached.policies,
+                                     namespaces=cached.namespaces)
             if len(self._clusters) > 256:          # a long session: forget the oldest copies
                 self._clusters.clear()
             self._clusters[key] = cached
@@ -478,8 +492,9 @@ class Explorer:
         service_type = ctl["type"].value if proxied else self._original.type
         external = service_type in ("NodePort", "LoadBalancer")
         policy = ctl["policy"].value if external else None
-        self.cluster = self._cluster_for(service_type, policy, ctl["mode"].value,
-                                         ctl["affinity"].value, self.pods)
+        self.cluster = netpol.lockdown(
+            self._cluster_for(service_type, policy, ctl["mode"].value, ctl["affinity"].value, self.pods),
+            self._original.namespace, ctl["netpol"].value, self._original.selector)
         self.service = self.cluster.service(self._original.name, self._original.namespace)
         self._follow_pods()
         kind = ctl["kind"].value

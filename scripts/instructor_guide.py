@@ -41,10 +41,11 @@ READER_MINUTES = {
     "03": "60",
     "04": "60",
     "05": "60",
+    "06": "40",
     "07": "40",
     "08": "60",
 }
-EXPECTED_ONLY = {"02", "04", "05", "07", "08"}
+EXPECTED_ONLY = {"02", "04", "05", "06", "07", "08"}
 
 # Feedback ids that are not misconceptions: unparseable answers and the catch-all.
 NOT_MISCONCEPTIONS = {"format", "other", "unanswered", "invalid"}

@@ -29,7 +29,22 @@ PER_CLUSTER = 8
 #: to the pods at all, unrouted; source-blocked: dropped by loadBalancerSourceRanges; both
 #: time out).
 VERDICT_OF = {"ok": {"delivered"}, "no-endpoints": {"rejected"}, "no-local-endpoints": {"dropped"},
-              "not-exposed": {"unrouted"}, "source-blocked": {"dropped"}, "node-port-closed": {"rejected"}}
+              "not-exposed": {"unrouted"}, "source-blocked": {"dropped"}, "node-port-closed": {"rejected"},
+              "policy-denied": {"dropped"}}
+
+#: NetworkPolicies a generated cluster may carry (issue 20): both directions, pod and namespace
+#: selectors, named ports, ipBlocks that see a node's address after SNAT or the client's.
+POLICY_SPECS = [
+    {"podSelector": {}, "policyTypes": ["Ingress"]},
+    {"podSelector": {"matchLabels": {"app": "a"}},
+     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "b"}}}], "ports": [{"port": 8080}]}]},
+    {"podSelector": {"matchLabels": {"app": "a"}}, "ingress": [{"from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}]},
+    {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "192.0.2.0/24", "except": ["192.0.2.12/32"]}}],
+                                     "ports": [{"port": "http"}]}]},
+    {"podSelector": {"matchLabels": {"app": "b"}}, "policyTypes": ["Egress"]},
+    {"podSelector": {}, "egress": [{"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "a"}}}],
+                                    "ports": [{"port": "http", "protocol": "TCP"}]}]},
+]
 
 NODE_NAMES = ("node-a", "node-b", "node-c", "node-d")
 OUTSIDE = ("laptop", "other-cluster", "internet")
@@ -147,6 +162,9 @@ def clusters(draw, mode="iptables"):
                          "addressType": "IPv4",
                          "ports": [{"name": "http", "port": 8080, "protocol": protocol}],
                          "endpoints": endpoints})
+    for i in sorted(set(draw(st.lists(st.integers(0, len(POLICY_SPECS) - 1), max_size=2)))):
+        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                     "metadata": {"name": f"np{i}"}, "spec": POLICY_SPECS[i]})
     return yaml.safe_dump_all(docs, sort_keys=False)
 
 
@@ -188,8 +206,13 @@ def check_one(cluster, client, svc, sp, entry, via):
     t = trace.trace(cluster, client, dial, protocol=sp.protocol.lower(), via_node=via.name)
     where = f"{client} -> {svc.name}:{sp.port} by {r.entry} ({dial}), route code {r.code}"
     verdicts = {b.verdict for b in t.branches}
-    want = {e.endpoint.ip_port: Fraction(e.probability).limit_denominator(10_000) for e in r.endpoints}
-    if r.code == "ok" and sum(want.values()) < 1:
+    want = {e.endpoint.ip_port: Fraction(e.probability).limit_denominator(10_000) for e in r.endpoints
+            if not e.blocked_by}
+    # What a policy drops, both name the same pods (route: blocked_by and probability 0).
+    blocked = {e.endpoint.ip_port for e in r.endpoints if e.blocked_by}
+    dropped = {b.dst for b in t.branches if b.blocked_by} - set(t.pods())
+    assert blocked == dropped, f"{where}: route blocks {blocked}, trace drops {dropped}"
+    if r.code == "ok" and sum(want.values()) < 1 and want:
         # A load balancer failing open: the share of nodes with nothing to offer is lost there.
         assert "delivered" in verdicts and len(verdicts) == 2, f"{where}: trace ends {sorted(verdicts)}"
     else:
@@ -218,6 +241,8 @@ def check_one(cluster, client, svc, sp, entry, via):
             mark = {"node"}
         seen.setdefault(b.dst, []).append(mark)
     for e in r.endpoints:
+        if e.blocked_by:
+            continue
         marks = seen[e.endpoint.ip_port]
         # Each trace branch must be one the route names, and the route must name no more.
         assert all(m & e.seen for m in marks), f"{where}: {e.endpoint.pod} sees {marks}, route says {set(e.seen)}"

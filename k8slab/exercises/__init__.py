@@ -11,7 +11,7 @@ from .mechanism import (EXERCISES, NODE_PORT_RANGE, Exercise, Feedback, Solution
                         exercise, hint, solution)
 # Importing a lesson registers its exercises; the order is the suite's order.
 from . import start_here, who_is_calling, which_pod_answers, traffic_policies  # noqa: F401,E402
-from . import names_and_dns, what_kube_proxy_writes  # noqa: F401,E402
+from . import names_and_dns, what_kube_proxy_writes, who_may_talk  # noqa: F401,E402
 from . import after_the_load_balancer  # noqa: F401,E402
 from . import why_doesnt_it_work  # noqa: F401,E402
 from .names_and_dns import EXTERNALNAME_CAUSES
