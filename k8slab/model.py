@@ -435,6 +435,12 @@ class Gateway:
     class_name: str
     listeners: tuple[Listener, ...] = ()
     addresses: tuple[str, ...] = ()                 # status.addresses (or spec.addresses) values
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 @dataclass(frozen=True)
 class ParentRef:
     """An HTTPRoute's parentRefs entry (namespace None: the route's own)."""
