@@ -11,10 +11,8 @@ CLUSTER = C.nodeports_cluster()
 CASES = [c for c in C.cases(CLUSTER) if c.entry == "NodePort"]
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=marks_for(CLUSTER, c)) for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=marks_for(CLUSTER, c)) for c in CASES if not c.skip])
 def test_node_ports(case, nodeports_lab):
-    if case.skip:
-        pytest.skip(case.skip)
     assert f"{case.dial[0]}:{case.dial[1]}" == C.expected_dial(CLUSTER, case), "route's dialed address"
     verdict = C.run(nodeports_lab, case)
     assert verdict.ok, verdict.text()
