@@ -17,14 +17,14 @@ from typing import Any, Iterable
 
 from .errors import K8slabError, Problem
 from .model import (
-    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
-    Service, ServicePort,
+    Cluster, ClusterFacts, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
+    Service, ServicePort, ServiceRange,
 )
 
 __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
            "service_to_yaml", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
            "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
-           "with_service_type"]
+           "with_service_type", "learn_service_range"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -56,6 +56,7 @@ KINDS = {
     "Deployment": "apps/v1", "ReplicaSet": "apps/v1", "StatefulSet": "apps/v1",
     "DaemonSet": "apps/v1", "EndpointSlice": "discovery.k8s.io/v1",
     "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
+    "Endpoints": "v1", "ServiceCIDR": "networking.k8s.io/v1",
 }
 #: What a problem says when k8slab's own checks failed: never expected, always a bug.
 INTERNAL = "k8slab could not check this object (a bug in k8slab; please report it)"
@@ -495,8 +496,11 @@ def _type_name(v) -> str:
 # Validation
 # ---------------------------------------------------------------------------------------
 
-def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
+def _validate(objects: list[_Object], service_range: ServiceRange | None = None
+              ) -> tuple[list[Problem], list[str]]:
     from . import _validation
+    if service_range is None:
+        service_range = learn_service_range(objects)
     problems: list[Problem] = []
     skipped: dict[str, int] = {}
     known: list[_Object] = []
@@ -535,7 +539,10 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
             problems.append(Problem(o.file, fp.message, kind, o.name, fp.path))
     checked = [o for o in known if o.obj.get("kind") in KINDS]
     try:
-        together = _validation.validate_together([o.obj for o in checked])
+        together = _validation.validate_together(
+            [o.obj for o in checked],
+            service_range=(list(service_range.cidrs) if service_range.exact else None,
+                           service_range.kubernetes_ip))
     except Exception as e:  # noqa: BLE001
         together = [(0, _validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {e}"))] if checked else []
     for index, fp in together:
@@ -546,20 +553,22 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
     return problems, notes
 
 
-def validate_files(paths: Iterable[str]) -> list[Problem]:
-    """Every problem in these files, as `kubectl apply` would report them (empty: all valid)."""
+def validate_files(paths: Iterable[str], service_cidr: str | None = None) -> list[Problem]:
+    """Every problem in these files, as `kubectl apply` would report them (empty: all valid).
+
+    `service_cidr` is the cluster's Service range when the files do not say it (see load)."""
     texts, problems = _read_files(paths)
     objects, bad = _read_all(texts)
-    more, _ = _validate(objects)
+    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
     if not (problems or bad or more):
         more = _beyond_limits(objects)
     return problems + bad + more
 
 
-def validate_texts(texts: list[tuple[str, str]]) -> list[Problem]:
+def validate_texts(texts: list[tuple[str, str]], service_cidr: str | None = None) -> list[Problem]:
     """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
     objects, bad = _read_all(texts)
-    more, _ = _validate(objects)
+    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
     if not (bad or more):
         more = _beyond_limits(objects)
     return bad + more
@@ -619,24 +628,28 @@ def _expanding_controllers(by_kind: dict[str, list[_Object]]) -> list[tuple[_Obj
 # Building the cluster
 # ---------------------------------------------------------------------------------------
 
-def load(*paths: str, cloud: bool | None = None) -> Cluster:
+def load(*paths: str, cloud: bool | None = None, service_cidr: str | None = None) -> Cluster:
     """A cluster from YAML files (manifests, multi-document files, `kubectl get -o yaml` Lists).
 
     `cloud` says whether a cloud provider gives LoadBalancer Services an address; by default
-    yes, unless the nodes say the cluster is kind, minikube or k3s.
+    yes, unless the nodes say the cluster is kind, minikube or k3s. `service_cidr` is the
+    cluster's Service range (kube-apiserver's --service-cluster-ip-range) for input that does
+    not say it: ServiceCIDR objects or default/kubernetes in the files come first.
     """
     if not paths:
         raise K8slabError("no files given")
     texts, problems = _read_files(paths)
     if problems:
         raise K8slabError(problems=problems)
-    return load_texts(texts, cloud=cloud)
+    return load_texts(texts, cloud=cloud, service_cidr=service_cidr)
 
 
-def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Cluster:
+def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None,
+               service_cidr: str | None = None) -> Cluster:
     """A cluster from (filename, YAML text) pairs; K8slabError lists every problem found."""
     objects, problems = _read_all(texts)
-    more, notes = _validate(objects)
+    service_range = learn_service_range(objects, service_cidr)
+    more, notes = _validate(objects, service_range)
     problems.extend(more)
     if not problems:
         problems = _beyond_limits(objects)
@@ -644,7 +657,7 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Clust
         # Never a half-loaded cluster: a learner would take it for the whole one.
         raise K8slabError(problems=problems)
     try:
-        return _Builder(objects, notes, cloud, [f for f, _ in texts]).build()
+        return _Builder(objects, notes, cloud, [f for f, _ in texts], service_range).build()
     except K8slabError:
         raise
     except Exception as e:  # noqa: BLE001 - last resort: bad input must never show a traceback
@@ -652,6 +665,51 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Clust
             ", ".join(f for f, _ in texts),
             f"could not build a cluster from this input ({type(e).__name__}: {e}); "
             "`k8slab validate` may say more")]) from e
+
+
+def learn_service_range(objects: list[_Object], given: str | None = None) -> ServiceRange:
+    """The cluster's Service range, learned as the issue 22 order says: its ServiceCIDR objects
+    (networking.k8s.io/v1, GA in 1.33; the API server makes one named `kubernetes` from its
+    flags), else default/kubernetes's cluster IP (the range's first address), else `given`
+    (--service-cidr), else kubeadm's 10.96.0.0/12. IPv4 only: k8slab models IPv4."""
+    cidrs: list[ipaddress.IPv4Network] = []
+    for o in sorted((o for o in objects if o.kind == "ServiceCIDR"), key=lambda o: o.name != "kubernetes"):
+        if o.obj.get("apiVersion") != KINDS["ServiceCIDR"]:
+            continue
+        for text in _dig(o.obj, "spec", "cidrs", default=[]) or []:
+            try:
+                net = ipaddress.ip_network(str(text), strict=False)
+            except ValueError:
+                continue                    # validation reports it
+            if net.version == 4 and net not in cidrs:
+                cidrs.append(net)
+    if cidrs:
+        return ServiceRange(tuple(map(str, cidrs)), "ServiceCIDR", True)
+    for o in objects:
+        if o.kind == "Service" and o.name == "kubernetes" and o.namespace == "default":
+            try:
+                ip = ipaddress.IPv4Address(str(_dig(o.obj, "spec", "clusterIP", default="")))
+            except ValueError:
+                continue
+            network = int(ip) - 1
+            # The first address is the range's .1, so the range starts one below it. Its size is
+            # not written anywhere: take the largest block that starts there, but no larger than
+            # a /12 (kube-apiserver refuses larger IPv4 Service ranges: "the mask must be >= 12",
+            # cmd/kube-apiserver/app/options/validation.go).
+            prefix = 12
+            while prefix < 32 and network & ((1 << (32 - prefix)) - 1):
+                prefix += 1
+            return ServiceRange((f"{ipaddress.IPv4Address(network)}/{prefix}",), "default/kubernetes", False)
+    if given:
+        try:
+            net = ipaddress.ip_network(given.strip(), strict=False)
+        except ValueError:
+            net = None
+        if net is None or net.version != 4 or net.prefixlen > 30:
+            raise K8slabError(f"--service-cidr {given!r}: give an IPv4 CIDR such as 10.43.0.0/16 "
+                              "(kube-apiserver's --service-cluster-ip-range)")
+        return ServiceRange((str(net),), "given", True)
+    return ServiceRange()
 
 
 def _dig(d, *keys, default=None):
@@ -710,7 +768,9 @@ def _kube_proxy_configmap(obj: dict) -> dict | None:
 class _Builder:
     """Turns validated objects into a Cluster, filling in what a real cluster would add."""
 
-    def __init__(self, objects: list[_Object], notes: list[str], cloud: bool | None, files):
+    def __init__(self, objects: list[_Object], notes: list[str], cloud: bool | None, files,
+                 service_range: ServiceRange | None = None):
+        self.service_range = service_range or ServiceRange()
         self.objects = objects
         self.notes = list(notes)
         self.cloud = cloud
@@ -731,8 +791,9 @@ class _Builder:
         pods = self._pods(raw_pods, nodes, taints)
         services = self._services(nodes)
         slices = self._slices()
+        facts = ClusterFacts(service_range=self.service_range)
         return Cluster(nodes, pods, services, slices, proxy, self._cloud(nodes), self.notes,
-                       self.files)
+                       self.files, facts=facts)
 
     # -- kube-proxy ----------------------------------------------------------------------
     def _proxy_config(self) -> ProxyConfig:
@@ -986,7 +1047,17 @@ class _Builder:
         given = self.of("Service")
         used_ips = {str(_dig(o.obj, "spec", "clusterIP")) for o in given
                     if _dig(o.obj, "spec", "clusterIP") not in (None, "", "None")}
-        ip_pool = _address_pool(FILL_IN["service_cidr"], start=11, used=used_ips)
+        cidr = self.service_range.cidrs[0]
+        ip_pool = _address_pool(cidr, start=11, used=used_ips)
+        self._service_cidr_text = cidr
+        if self.service_range.source == "kubeadm":
+            outside = sorted(o.name for o in given if _outside(_dig(o.obj, "spec", "clusterIP"), cidr))
+            if outside:
+                self.notes.append(
+                    f"{len(outside)} Service(s) have cluster IPs outside {cidr} ({', '.join(outside[:3])}"
+                    f"{' ...' if len(outside) > 3 else ''}): the input does not say the cluster's Service "
+                    "range (no ServiceCIDR, no default/kubernetes), so what k8slab fills in comes from "
+                    "kubeadm's; give --service-cidr (or service_cidr=) to say it")
         used_ports = set()
         for o in given:
             for p in _dig(o.obj, "spec", "ports", default=[]) or []:
@@ -1024,7 +1095,7 @@ class _Builder:
             cluster_ip = None
         elif not cluster_ip:
             cluster_ip = _take(ip_pool, o, "Service", o.name, "spec.clusterIP", "cluster IP",
-                               FILL_IN["service_cidr"])
+                               self._service_cidr_text)
         # The policy applies to externally-accessible Services, which include a ClusterIP
         # Service with externalIPs (pkg/api/v1/service/util.go, ExternallyAccessible).
         reachable_from_outside = external or (svc_type == "ClusterIP" and bool(spec.get("externalIPs")))
@@ -1129,6 +1200,14 @@ def _pod_dns(spec) -> dict:
             "subdomain": subdomain if isinstance(subdomain, str) and subdomain else None,
             "dns_policy": policy if isinstance(policy, str) and policy else "ClusterFirst",
             "dns_config": dns_config}
+
+
+def _outside(ip, cidr: str) -> bool:
+    """Whether ip is an IPv4 address outside cidr (None, "None" and IPv6 are not)."""
+    try:
+        return ipaddress.IPv4Address(str(ip)) not in ipaddress.ip_network(cidr)
+    except ValueError:
+        return False
 
 
 def _owner_of(pod: dict) -> str | None:

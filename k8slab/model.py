@@ -8,6 +8,7 @@ from typing import Mapping
 __all__ = [
     "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
     "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig", "CONTROLLER",
+    "ServiceRange", "ClusterFacts",
 ]
 
 #: The well-known node label topology-aware routing reads.
@@ -219,7 +220,7 @@ class Cluster:
     """
 
     def __init__(self, nodes=(), pods=(), services=(), slices=(), proxy: ProxyConfig | None = None,
-                 cloud_provider: bool = True, notes=(), sources=()):
+                 cloud_provider: bool = True, notes=(), sources=(), *, facts: "ClusterFacts | None" = None):
         self.nodes: tuple[Node, ...] = tuple(sorted(nodes, key=lambda n: n.name))
         self.pods: tuple[Pod, ...] = tuple(pods)
         self.services: tuple[Service, ...] = tuple(services)
@@ -228,6 +229,8 @@ class Cluster:
         self.cloud_provider = cloud_provider
         self.notes: tuple[str, ...] = tuple(notes)
         self.sources: tuple[str, ...] = tuple(sources)
+        #: what the input says about the cluster as a whole (its Service range, its proxy)
+        self.facts: ClusterFacts = facts or ClusterFacts()
         self._node_by_name = {n.name: n for n in self.nodes}
         self._service_by_key = {s.key: s for s in self.services}
         self._pod_by_key = {p.key: p for p in self.pods}
@@ -261,7 +264,7 @@ class Cluster:
         if service.key not in self._service_by_key:
             services.append(service)
         return Cluster(self.nodes, self.pods, services, self.slices, self.proxy,
-                       self.cloud_provider, self.notes, self.sources)
+                       self.cloud_provider, self.notes, self.sources, facts=self.facts)
 
     # -- what the EndpointSlice controller computes ------------------------------------------
     def selected_pods(self, service: Service) -> list[Pod]:
@@ -356,3 +359,47 @@ class Cluster:
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
     return replace(e, port=port)
+
+
+@dataclass(frozen=True)
+class ServiceRange:
+    """The cluster's Service IP range (--service-cluster-ip-range, or its ServiceCIDR objects).
+
+    `source` says where it was learned: "ServiceCIDR" (exact), "default/kubernetes" (its
+    cluster IP is the range's first address; the prefix length is not known, so `exact` is
+    False), "given" (--service-cidr), or "kubeadm" (nothing said: kubeadm's default)."""
+
+    cidrs: tuple[str, ...] = ("10.96.0.0/12",)    # IPv4 ones only: k8slab models IPv4
+    source: str = "kubeadm"
+    exact: bool = True
+
+    def _nth(self, n: int) -> str:
+        # IPv4 only: "a.b.c.d/len" -> the n-th address after the network address.
+        net = self.cidrs[0].split("/")[0]
+        value = 0
+        for part in net.split("."):
+            value = value * 256 + int(part)
+        value += n
+        return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+    @property
+    def kubernetes_ip(self) -> str:
+        """The first address: the API server's own Service, default/kubernetes."""
+        return self._nth(1)
+
+    @property
+    def dns_ip(self) -> str:
+        """The tenth address: where kubeadm, k3s, kind and minikube put kube-dns."""
+        return self._nth(10)
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What the input says about the cluster as a whole, beyond its objects."""
+
+    service_range: ServiceRange = ServiceRange()
+    #: What runs in kube-proxy's place (e.g. "Cilium's kube-proxy replacement"), when the
+    #: input shows one: then the rules k8slab prints are kube-proxy's, not what runs there.
+    proxy_replacement: str | None = None
+    #: Kinds and objects read but not modelled (IPv6 Services and pods, ...), for notes.
+    not_modelled: tuple[str, ...] = ()
