@@ -1,0 +1,152 @@
+"""Issue 22: the cluster's Service range is learned, and stored objects are taken as they are."""
+
+import textwrap
+
+import pytest
+
+from k8slab import dns
+from k8slab.cli import run
+from k8slab.errors import K8slabError
+from k8slab.manifests import load_texts, validate_texts
+
+STORED = 'uid: 0b1c, resourceVersion: "4711", creationTimestamp: "2025-05-01T10:00:00Z"'
+
+
+def cluster(text, **kw):
+    return load_texts([("snap.yaml", textwrap.dedent(text))], **kw)
+
+
+def problems(text, **kw):
+    return [str(p) for p in validate_texts([("snap.yaml", textwrap.dedent(text))], **kw)]
+
+
+def k3s_service(meta_extra=STORED, ip="10.43.12.7", node_port=30080, name="web"):
+    return f"""
+    apiVersion: v1
+    kind: Service
+    metadata: {{name: {name}, namespace: default, {meta_extra}}}
+    spec: {{type: NodePort, clusterIP: {ip}, clusterIPs: [{ip}], selector: {{app: web}},
+           ports: [{{port: 80, targetPort: 8080, nodePort: {node_port}}}]}}
+    status: {{loadBalancer: {{}}}}
+    """
+
+
+def test_a_stored_service_outside_kubeadms_range_is_taken_as_it_is():
+    # k3s allocates from 10.43.0.0/16: a snapshot's Service is valid wherever its server put it.
+    c = cluster(k3s_service())
+    assert c.service("web").cluster_ip == "10.43.12.7"
+    assert any("outside 10.96.0.0/12" in n and "--service-cidr" in n for n in c.notes)
+
+
+@pytest.mark.parametrize("marks", ["uid: 0b1c", 'resourceVersion: "1"', 'creationTimestamp: "2025-05-01T10:00:00Z"'])
+def test_each_mark_of_storage_is_enough(marks):
+    text = k3s_service(meta_extra=marks).replace("status: {loadBalancer: {}}", "")
+    assert problems(text) == []
+
+
+def test_a_written_manifest_is_still_checked_as_kubectl_create():
+    # pkg/registry/core/service/ipallocator: ErrNotInRange, as `kubectl create` prints it.
+    text = k3s_service(meta_extra="labels: {}").replace("status: {loadBalancer: {}}", "")
+    [p] = problems(text)
+    assert ("spec.clusterIPs: Invalid value: [\"10.43.12.7\"]: failed to allocate IP 10.43.12.7: the provided "
+            "IP (10.43.12.7) is not in the valid range. The range of valid IPs is 10.96.0.0/12") in p
+
+
+def test_stored_node_ports_outside_the_default_range_are_kept():
+    # --service-node-port-range is the server's: a stored 20080 was inside it.
+    c = cluster(k3s_service(node_port=20080))
+    assert c.service("web").ports[0].node_port == 20080
+    written = k3s_service(meta_extra="labels: {}", ip="10.96.5.5", node_port=20080).replace(
+        "status: {loadBalancer: {}}", "")
+    assert any("nodePort: Invalid value: 20080: provided port is not in the valid range" in p
+               for p in problems(written))
+
+
+def test_two_stored_objects_claiming_one_ip_still_clash():
+    text = k3s_service() + "---" + k3s_service(name="other", node_port=30081)
+    [p] = problems(text)
+    assert "Service/other" in p and "failed to allocate IP 10.43.12.7: provided IP is already allocated" in p
+
+
+def test_servicecidr_objects_give_the_range():
+    text = """
+    apiVersion: networking.k8s.io/v1
+    kind: ServiceCIDR
+    metadata: {name: kubernetes, uid: a1, resourceVersion: "3"}
+    spec: {cidrs: [10.43.0.0/16]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: plain}
+    spec: {ports: [{port: 80}]}
+    """
+    c = cluster(text)
+    r = c.facts.service_range
+    assert (r.cidrs, r.source, r.exact) == (("10.43.0.0/16",), "ServiceCIDR", True)
+    # What k8slab fills in comes from the learned range, and so do kubernetes and kube-dns.
+    assert c.service("plain").cluster_ip == "10.43.0.11"
+    keys = {s.key: s.cluster_ip for s in dns.cluster_services(c)}
+    assert keys["default/kubernetes"] == "10.43.0.1" and keys["kube-system/kube-dns"] == "10.43.0.10"
+    assert dns.cluster_dns_ip(c) == "10.43.0.10"
+    # A written manifest outside it is refused in the server's words, naming the learned range.
+    bad = textwrap.dedent(text) + "---\napiVersion: v1\nkind: Service\nmetadata: {name: far}\nspec: {clusterIP: 10.96.0.50, ports: [{port: 80}]}\n"
+    assert any("The range of valid IPs is 10.43.0.0/16" in p for p in problems(bad))
+
+
+def test_servicecidr_validation_in_the_servers_words():
+    # pkg/apis/networking/validation/validation_test.go, TestValidateServiceCIDR: "bad-iprange-ipv6-bad-ipv4",
+    # "three-ipranges" and an empty spec.
+    base = "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: x}\nspec: {cidrs: %s}\n"
+    assert any("spec.cidrs: Required value: at least one CIDR required" in p for p in problems(base % "[]"))
+    assert any("may only hold up to 2 values" in p
+               for p in problems(base % "[10.0.0.0/16, fd00::/64, 10.1.0.0/16]"))
+    assert any("may specify no more than one IP for each IP family" in p
+               for p in problems(base % "[10.0.0.0/16, 10.1.0.0/16]"))
+    assert any("spec.cidrs[0]: Invalid value: \"10.0.0.0/33\"" in p for p in problems(base % "[10.0.0.0/33]"))
+
+
+def test_default_kubernetes_gives_the_range_start():
+    text = """
+    apiVersion: v1
+    kind: Service
+    metadata: {name: kubernetes, namespace: default, uid: k}
+    spec: {clusterIP: 172.30.0.1, ports: [{name: https, port: 443, targetPort: 6443}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: plain}
+    spec: {ports: [{port: 80}]}
+    """
+    c = cluster(text)
+    r = c.facts.service_range
+    # OpenShift's 172.30.0.0/16: the start is known, the size is not (exact False).
+    assert r.source == "default/kubernetes" and not r.exact and r.cidrs[0].startswith("172.30.0.0/")
+    assert c.service("plain").cluster_ip == "172.30.0.11"
+    assert dns.cluster_dns_ip(c) == "172.30.0.10"
+
+
+def test_service_cidr_option_for_input_that_does_not_say_it():
+    c = cluster(textwrap.dedent(k3s_service()) + "---\napiVersion: v1\nkind: Service\nmetadata: {name: plain}\nspec: {ports: [{port: 80}]}\n",
+                service_cidr="10.43.0.0/16")
+    assert c.service("plain").cluster_ip == "10.43.0.11" and dns.cluster_dns_ip(c) == "10.43.0.10"
+    assert not any("outside" in n for n in c.notes)
+    with pytest.raises(K8slabError, match="--service-cidr 'nonsense': give an IPv4 CIDR"):
+        cluster(k3s_service(), service_cidr="nonsense")
+
+
+def test_every_command_takes_service_cidr(tmp_path, capsys):
+    f = tmp_path / "snap.yaml"
+    f.write_text(textwrap.dedent(k3s_service()) + "---\napiVersion: v1\nkind: Service\nmetadata: {name: plain}\n"
+                 "spec: {ports: [{port: 80}]}\n")
+    assert run(["route", str(f), "--service", "plain", "--client", "node/node-a", "--service-cidr", "10.43.0.0/16",
+                "--json"]) == 0
+    assert '"10.43.0.11:80"' in capsys.readouterr().out
+    assert run(["validate", str(f), "--service-cidr", "10.43.0.0/16"]) == 0
+    capsys.readouterr()
+    for argv in (["rules", "--node", "node-a"], ["dns", "--client", "node/node-a", "--name", "plain"],
+                 ["trace", "--client", "node/node-a", "--dial", "10.43.0.11:80"],
+                 ["diagnose", "--client", "node/node-a", "--dial", "10.43.0.11:80"],
+                 ["simulate", "--service", "plain", "--client", "node/node-a", "--requests", "3"],
+                 ["draw", "--service", "plain", "--client", "node/node-a", "-o", str(tmp_path / "x.dot")]):
+        assert run([argv[0], str(f), *argv[1:], "--service-cidr", "10.43.0.0/16"]) == 0, argv
+    assert "10.43.0.11" in capsys.readouterr().out
