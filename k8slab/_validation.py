@@ -1287,11 +1287,14 @@ def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None, st
             ips.add(ip)
         service_cidr, v = None, _ServiceView(v.type, v.ports, [], v.external_ips, v.etp)
     # The IP families come first (pkg/registry/core/service/storage/alloc.go,
-    # initIPFamilyFields): this cluster is single-stack IPv4.
-    if spec.get("ipFamilyPolicy") == "RequireDualStack" and not stored:
+    # initIPFamilyFields): this cluster is single-stack IPv4. A headless Service without a
+    # selector is its special case: it defaults to RequireDualStack with both families and may
+    # keep them even on a single-stack cluster, so no family check applies to it.
+    any_families = stored or (v.headless and not spec.get("selector"))
+    if spec.get("ipFamilyPolicy") == "RequireDualStack" and not any_families:
         return FieldProblem("spec.ipFamilyPolicy", _invalid(
             "RequireDualStack", "this cluster is not configured for dual-stack services")), ips, ports
-    for i, family in enumerate([] if stored else spec.get("ipFamilies") or []):
+    for i, family in enumerate([] if any_families else spec.get("ipFamilies") or []):
         if family != "IPv4":
             return FieldProblem(f"spec.ipFamilies[{i}]", _invalid(family, "not configured on this cluster")), ips, ports
     for text in [] if v.headless else v.cluster_ips:

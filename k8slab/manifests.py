@@ -771,6 +771,7 @@ class _Builder:
     def __init__(self, objects: list[_Object], notes: list[str], cloud: bool | None, files,
                  service_range: ServiceRange | None = None):
         self.service_range = service_range or ServiceRange()
+        self.not_modelled: dict[str, list[str]] = {}     # what -> names, for one note each
         self.objects = objects
         self.notes = list(notes)
         self.cloud = cloud
@@ -791,7 +792,12 @@ class _Builder:
         pods = self._pods(raw_pods, nodes, taints)
         services = self._services(nodes)
         slices = self._slices()
-        facts = ClusterFacts(service_range=self.service_range)
+        for what, names in self.not_modelled.items():
+            shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+            self.notes.append(f"not modelled: {len(names)} {what} ({shown}); k8slab models IPv4, as "
+                              "kube-proxy's IPv4 proxier does, and answers everything else as usual")
+        facts = ClusterFacts(service_range=self.service_range,
+                             not_modelled=tuple(sorted(self.not_modelled)))
         return Cluster(nodes, pods, services, slices, proxy, self._cloud(nodes), self.notes,
                        self.files, facts=facts)
 
@@ -1026,6 +1032,13 @@ class _Builder:
         if isinstance(status, dict) and status:
             # As a snapshot says: an IP only if it has one, Ready only if the condition says so.
             ip = status.get("podIP")
+            if ip and ":" in str(ip):
+                # IPv6 first on a dual-stack cluster: status.podIPs holds the IPv4 one too.
+                v4 = [str(a.get("ip")) for a in status.get("podIPs") or []
+                      if isinstance(a, dict) and a.get("ip") and ":" not in str(a.get("ip"))]
+                if not v4 and not host_network:
+                    self.not_modelled.setdefault("IPv6-only pod(s)", []).append(f"{ns}/{meta.get('name')}")
+                ip = v4[0] if v4 else None
             phase = status.get("phase") or "Pending"
             ready = any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
                         for c in status.get("conditions") or [])
@@ -1071,7 +1084,18 @@ class _Builder:
                    if isinstance(i, dict) and i.get("ip")}
         lb_pool = _address_pool(FILL_IN["load_balancer_ips"], start=10, used=lb_used)
         cloud = self._cloud(nodes)
-        return [self._service(o, ip_pool, port_pool, lb_pool, cloud) for o in given]
+        out = []
+        for o in given:
+            ips = _dig(o.obj, "spec", "clusterIPs", default=None) or [_dig(o.obj, "spec", "clusterIP")]
+            ips = [str(i) for i in ips if i not in (None, "", "None")]
+            if ips and all(":" in i for i in ips):
+                self.not_modelled.setdefault("IPv6-only Service(s)", []).append(f"{o.namespace}/{o.name}")
+                continue
+            if any(":" in i for i in ips):
+                self.not_modelled.setdefault("dual-stack Service(s) whose IPv6 side is left out",
+                                             []).append(f"{o.namespace}/{o.name}")
+            out.append(self._service(o, ip_pool, port_pool, lb_pool, cloud))
+        return out
 
     def _service(self, o: _Object, ip_pool, port_pool, lb_pool, cloud: bool) -> Service:
         spec = o.obj.get("spec") or {}
@@ -1091,6 +1115,9 @@ class _Builder:
                 protocol=p.get("protocol") or "TCP", name=p.get("name") or None,
                 node_port=node_port if external else None))
         cluster_ip = spec.get("clusterIP")
+        if cluster_ip and ":" in str(cluster_ip):
+            # IPv6 primary, IPv4 secondary: the IPv4 proxier serves the IPv4 one.
+            cluster_ip = next((str(i) for i in spec.get("clusterIPs") or [] if ":" not in str(i)), cluster_ip)
         if svc_type == "ExternalName":
             cluster_ip = None
         elif not cluster_ip:
@@ -1146,6 +1173,10 @@ class _Builder:
         out = []
         for o in self.of("EndpointSlice"):
             owner = _dig(o.obj, "metadata", "labels", "kubernetes.io/service-name")
+            if o.obj.get("addressType") == "IPv6":
+                # The IPv6 proxier reads these; k8slab models the IPv4 one.
+                self.not_modelled.setdefault("IPv6 EndpointSlice(s)", []).append(f"{o.namespace}/{o.name}")
+                continue
             if not owner:
                 self.notes.append(f"EndpointSlice {o.name} has no kubernetes.io/service-name "
                                   "label: no Service uses it")

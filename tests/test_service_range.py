@@ -150,3 +150,98 @@ def test_every_command_takes_service_cidr(tmp_path, capsys):
                  ["draw", "--service", "plain", "--client", "node/node-a", "-o", str(tmp_path / "x.dot")]):
         assert run([argv[0], str(f), *argv[1:], "--service-cidr", "10.43.0.0/16"]) == 0, argv
     assert "10.43.0.11" in capsys.readouterr().out
+
+
+# -- defaults as the API server applies them (issue 22, item 3) ---------------------------------
+
+def test_selectorless_headless_service_may_require_dual_stack_on_a_single_stack_cluster():
+    # pkg/registry/core/service/storage/alloc.go, initIPFamilyFields: "headless + selectorless
+    # defaults to dual", and may keep both families on a single-stack cluster; storage_test.go's
+    # defaulting table, case "headless selectorless": RequireDualStack, [IPv4, IPv6].
+    text = """
+    apiVersion: v1
+    kind: Service
+    metadata: {name: peers}
+    spec: {clusterIP: None, ipFamilyPolicy: RequireDualStack, ipFamilies: [IPv4, IPv6], ports: [{port: 80}]}
+    """
+    assert problems(text) == []
+    # With a selector the special case is gone: the single-stack cluster refuses it.
+    with_selector = text.replace("clusterIP: None,", "clusterIP: None, selector: {app: x},")
+    assert any("this cluster is not configured for dual-stack services" in p for p in problems(with_selector))
+
+
+IPV6 = """
+apiVersion: v1
+kind: Service
+metadata: {name: six, uid: a}
+spec: {clusterIP: "fd00:10:96::5", clusterIPs: ["fd00:10:96::5"], ipFamilies: [IPv6], selector: {app: web},
+       ports: [{port: 80}]}
+status: {loadBalancer: {}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dual, uid: b}
+spec: {clusterIP: "fd00:10:96::6", clusterIPs: ["fd00:10:96::6", 10.96.0.66], ipFamilies: [IPv6, IPv4],
+       ipFamilyPolicy: PreferDualStack, selector: {app: web}, ports: [{port: 80}]}
+status: {loadBalancer: {}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dual-v6, labels: {kubernetes.io/service-name: dual}, uid: c}
+addressType: IPv6
+endpoints: [{addresses: ["fd00:10:244::5"]}]
+ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}, uid: p}
+spec: {nodeName: node-a, containers: [{name: c, image: x}]}
+status: {phase: Running, podIP: "fd00:10:244::5", podIPs: [{ip: "fd00:10:244::5"}, {ip: 10.244.1.5}],
+         conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, labels: {app: web}, uid: q}
+spec: {nodeName: node-a, containers: [{name: c, image: x}]}
+status: {phase: Running, podIP: "fd00:10:244::6", conditions: [{type: Ready, status: "True"}]}
+"""
+
+
+def test_ipv6_is_read_and_named_as_not_modelled_never_invalid():
+    c = cluster(IPV6)
+    assert c.service("six") is None                        # IPv6-only: left out, and said so
+    assert c.service("dual").cluster_ip == "10.96.0.66"     # the IPv4 side of a dual-stack Service
+    assert c.pod("web-1").ip == "10.244.1.5" and c.pod("web-2").ip is None
+    notes = [n for n in c.notes if n.startswith("not modelled")]
+    assert len(notes) == 4 and all(n.count("not modelled") == 1 for n in notes)
+    assert any("IPv6-only Service(s) (default/six)" in n for n in notes)
+    assert any("IPv6 EndpointSlice(s) (default/dual-v6)" in n for n in notes)
+    # Other questions still get answers: the IPv4 side routes to the pod with an IPv4 address.
+    r = c.route(client="pod/web-1", service="dual")
+    assert r.reachable and [e["address"] for e in r.to_dict()["endpoints"]] == ["10.244.1.5:80"]
+
+
+def test_externalname_to_a_cluster_name_is_followed_as_coredns_does():
+    text = """
+    apiVersion: v1
+    kind: Service
+    metadata: {name: db, namespace: shop}
+    spec: {clusterIP: 10.96.0.40, selector: {app: db}, ports: [{port: 5432}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: alias}
+    spec: {type: ExternalName, externalName: db.shop.svc.cluster.local}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: c}
+    spec: {containers: [{name: c, image: x}]}
+    """
+    c = cluster(text)
+    answer = dns.lookup(c, "pod/c", "alias").to_dict()["answer"]
+    # plugin/kubernetes backend_lookup.go (A): the CNAME, then the target's own A record.
+    assert [(a["type"], a["value"]) for a in answer] == [("CNAME", "db.shop.svc.cluster.local."),
+                                                         ("A", "10.96.0.40")]
+    r = c.route(client="pod/c", service="alias")
+    assert r.reachable and "a name inside the cluster" in r.reason and "10.96.0.40" in r.reason
