@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from .errors import K8slabError, Problem
 from .model import (
-    Cluster, ClusterFacts, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
+    CONTROLLER, Cluster, ClusterFacts, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
     Service, ServicePort, ServiceRange,
 )
 
@@ -511,6 +511,8 @@ def _validate(objects: list[_Object], service_range: ServiceRange | None = None
                                             "(every object needs apiVersion and kind)"))
             continue
         if kind not in KINDS:
+            if kind == "ConfigMap" and o.name == "cilium-config":
+                continue            # read for its kube-proxy-replacement setting only
             conf = _kube_proxy_configmap(o.obj) if kind == "ConfigMap" else None
             if conf is not None:
                 known.append(o)
@@ -796,7 +798,14 @@ class _Builder:
             shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
             self.notes.append(f"not modelled: {len(names)} {what} ({shown}); k8slab models IPv4, as "
                               "kube-proxy's IPv4 proxier does, and answers everything else as usual")
-        facts = ClusterFacts(service_range=self.service_range,
+        replacement = self._proxy_replacement()
+        if replacement:
+            self.notes.append(
+                f"this cluster runs {replacement} in kube-proxy's place: the rules, traces and "
+                "probabilities k8slab shows are what kube-proxy would write for these objects, not "
+                "what runs there (the Service semantics are the same; the mechanism, eBPF programs "
+                "instead of iptables chains, is not)")
+        facts = ClusterFacts(service_range=self.service_range, proxy_replacement=replacement,
                              not_modelled=tuple(sorted(self.not_modelled)))
         return Cluster(nodes, pods, services, slices, proxy, self._cloud(nodes), self.notes,
                        self.files, facts=facts)
@@ -820,6 +829,28 @@ class _Builder:
             node_port_addresses=tuple(str(a) for a in c.get("nodePortAddresses") or []
                                       if isinstance(c.get("nodePortAddresses"), list)),
         )
+
+    def _proxy_replacement(self) -> str | None:
+        """What a snapshot shows running instead of kube-proxy, if anything. Cilium says it in
+        its cilium-config ConfigMap (kube-proxy-replacement: "true", or "strict" before 1.14);
+        a Cilium agent with no kube-proxy in sight is the same in practice."""
+        for o in self.of("ConfigMap"):
+            if o.name == "cilium-config":
+                value = str(_dig(o.obj, "data", "kube-proxy-replacement", default="")).lower()
+                if value in ("true", "strict"):
+                    return f"Cilium's kube-proxy replacement (cilium-config: kube-proxy-replacement: {value})"
+                if value in ("false", "disabled", "partial", "probe"):
+                    return None
+        def labelled(o, app):
+            return (_dig(o.obj, "metadata", "labels", "k8s-app") == app
+                    or _dig(o.obj, "spec", "template", "metadata", "labels", "k8s-app") == app)
+        objs = self.of("Pod") + self.of("DaemonSet")
+        cilium = any(labelled(o, "cilium") for o in objs)
+        kube_proxy = any(labelled(o, "kube-proxy") or (o.name or "").startswith("kube-proxy") for o in objs)
+        kube_proxy = kube_proxy or any(_kube_proxy_configmap(o.obj) for o in self.of("ConfigMap"))
+        if cilium and not kube_proxy:
+            return "Cilium with no kube-proxy in the snapshot (its kube-proxy replacement)"
+        return None
 
     def _cloud(self, nodes: list[Node]) -> bool:
         if self.cloud is not None:
@@ -1063,14 +1094,19 @@ class _Builder:
         cidr = self.service_range.cidrs[0]
         ip_pool = _address_pool(cidr, start=11, used=used_ips)
         self._service_cidr_text = cidr
-        if self.service_range.source == "kubeadm":
+        keys = {f"{o.namespace}/{o.name}" for o in given}
+        fills = (not {"default/kubernetes", "kube-system/kube-dns"} <= keys
+                 or any(not _dig(o.obj, "spec", "clusterIP") and _dig(o.obj, "spec", "type") != "ExternalName"
+                        for o in given))
+        if self.service_range.source == "kubeadm" and fills:
             outside = sorted(o.name for o in given if _outside(_dig(o.obj, "spec", "clusterIP"), cidr))
             if outside:
                 self.notes.append(
                     f"{len(outside)} Service(s) have cluster IPs outside {cidr} ({', '.join(outside[:3])}"
                     f"{' ...' if len(outside) > 3 else ''}): the input does not say the cluster's Service "
-                    "range (no ServiceCIDR, no default/kubernetes), so what k8slab fills in comes from "
-                    "kubeadm's; give --service-cidr (or service_cidr=) to say it")
+                    "range (no ServiceCIDR, no default/kubernetes), so the addresses k8slab fills in "
+                    "(kube-dns's and kubernetes's included) come from kubeadm's; give --service-cidr "
+                    "(or service_cidr=) to say it")
         used_ports = set()
         for o in given:
             for p in _dig(o.obj, "spec", "ports", default=[]) or []:
@@ -1207,6 +1243,44 @@ class _Builder:
                 f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints),
                 address_type=str(o.obj.get("addressType") or "IPv4"),
                 managed_by=_dig(o.obj, "metadata", "labels", "endpointslice.kubernetes.io/managed-by")))
+        return out + self._legacy_endpoints({sl.service for sl in out})
+
+    def _legacy_endpoints(self, sliced: set[str]) -> list[EndpointSlice]:
+        """v1 Endpoints, for Services the input gives no EndpointSlice of: as the slices the
+        EndpointSlice controller (selector) or its mirroring controller (no selector) would
+        make of them. kube-proxy reads only slices; Endpoints is deprecated since 1.33."""
+        selectors = {f"{o.namespace}/{o.name}": bool(_dig(o.obj, "spec", "selector")) for o in self.of("Service")}
+        out, used = [], []
+        for o in self.of("Endpoints"):
+            key = f"{o.namespace}/{o.name}"
+            if key in sliced:
+                continue
+            used.append(key)
+            for i, subset in enumerate(o.obj.get("subsets") or []):
+                if not isinstance(subset, dict):
+                    continue
+                ports = tuple((p.get("name") or None, p.get("port"), p.get("protocol") or "TCP")
+                              for p in subset.get("ports") or [] if isinstance(p, dict) and p.get("port"))
+                endpoints = []
+                for ready, field_name in ((True, "addresses"), (False, "notReadyAddresses")):
+                    for a in subset.get(field_name) or []:
+                        if not isinstance(a, dict) or not a.get("ip") or ":" in str(a.get("ip")):
+                            continue
+                        ref = a.get("targetRef") if isinstance(a.get("targetRef"), dict) else {}
+                        endpoints.append(Endpoint(
+                            address=str(a["ip"]), port=0,
+                            pod=ref.get("name") if ref.get("kind") == "Pod" else None,
+                            node=a.get("nodeName"), ready=ready, serving=ready,
+                            hostname=a.get("hostname") if isinstance(a.get("hostname"), str) else None))
+                out.append(EndpointSlice(
+                    key, f"{o.name}-endpoints-{i}", ports, tuple(endpoints),
+                    managed_by=CONTROLLER if selectors.get(key) else "endpointslicemirroring-controller.k8s.io"))
+        if used:
+            self.notes.append(
+                f"read {len(used)} v1 Endpoints as their Services' endpoints ({', '.join(used[:3])}"
+                f"{' ...' if len(used) > 3 else ''}): the input has no EndpointSlices for them. Endpoints is "
+                "deprecated since Kubernetes 1.33 and kube-proxy reads EndpointSlices: add "
+                "`kubectl get endpointslices -A -o yaml` to the snapshot")
         return out
 
 

@@ -245,3 +245,138 @@ def test_externalname_to_a_cluster_name_is_followed_as_coredns_does():
                                                          ("A", "10.96.0.40")]
     r = c.route(client="pod/c", service="alias")
     assert r.reachable and "a name inside the cluster" in r.reason and "10.96.0.40" in r.reason
+
+
+# -- everything a snapshot carries (issue 22, item 4) -------------------------------------------
+
+ENDPOINTS_ONLY = """
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web, namespace: default, uid: s1}
+  spec: {clusterIP: 10.96.0.20, selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+  status: {loadBalancer: {}}
+- apiVersion: v1
+  kind: Endpoints
+  metadata: {name: web, namespace: default, uid: e1}
+  subsets:
+  - addresses: [{ip: 10.244.1.5, nodeName: node-a, targetRef: {kind: Pod, name: web-1, namespace: default}}]
+    notReadyAddresses: [{ip: 10.244.2.6, nodeName: node-b, targetRef: {kind: Pod, name: web-2, namespace: default}}]
+    ports: [{name: http, port: 8080, protocol: TCP}]
+"""
+
+
+def test_legacy_endpoints_are_read_when_no_endpointslice_exists():
+    c = cluster(ENDPOINTS_ONLY)
+    r = c.route(client="node/node-a", service="web").to_dict()
+    assert [(e["pod"], e["address"]) for e in r["endpoints"]] == [("web-1", "10.244.1.5:8080")]
+    assert any("v1 Endpoints" in n and "deprecated since Kubernetes 1.33" in n for n in c.notes)
+    # With an EndpointSlice for the Service, the slice wins and the Endpoints are not read.
+    sliced = textwrap.dedent(ENDPOINTS_ONLY) + textwrap.dedent("""\
+    - apiVersion: discovery.k8s.io/v1
+      kind: EndpointSlice
+      metadata: {name: web-abcde, namespace: default, uid: x1,
+                 labels: {kubernetes.io/service-name: web, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io}}
+      addressType: IPv4
+      endpoints: [{addresses: [10.244.3.9], conditions: {ready: true}}]
+      ports: [{name: http, port: 8080}]
+    """).replace("\n- ", "\n- ").replace("\n  ", "\n  ")
+    c = cluster(sliced)
+    assert [e["address"] for e in c.route(client="node/node-a", service="web").to_dict()["endpoints"]] == [
+        "10.244.3.9:8080"]
+    assert not any("v1 Endpoints" in n for n in c.notes)
+
+
+def test_endpoints_validation_in_the_servers_words():
+    # pkg/apis/core/validation/validation.go, validateEndpointSubsets / validateEndpointPort.
+    text = """
+    apiVersion: v1
+    kind: Endpoints
+    metadata: {name: web}
+    subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: 0}]}]
+    """
+    found = problems(text)
+    assert any("subsets[0].addresses[0].ip: Invalid value: \"127.0.0.1\": may not be in the loopback range" in p
+               for p in found)
+    assert any("subsets[0].ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive" in p
+               for p in found)
+
+
+def test_load_balancer_status_as_the_snapshot_says(tmp_path):
+    text = """
+    {"apiVersion": "v1", "kind": "List", "items": [
+     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "elb", "namespace": "default", "uid": "u1"},
+      "spec": {"type": "LoadBalancer", "clusterIP": "172.20.44.7", "selector": {"app": "web"},
+               "ports": [{"port": 80, "targetPort": 8080, "nodePort": 31380, "protocol": "TCP"}]},
+      "status": {"loadBalancer": {"ingress": [{"hostname": "a1b2c3-123456.eu-west-1.elb.amazonaws.com"}]}}},
+     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "pending", "namespace": "default", "uid": "u2"},
+      "spec": {"type": "LoadBalancer", "clusterIP": "172.20.44.8", "selector": {"app": "web"},
+               "ports": [{"port": 80, "nodePort": 31381}]},
+      "status": {"loadBalancer": {}}},
+     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "proxied", "namespace": "default", "uid": "u3"},
+      "spec": {"type": "LoadBalancer", "clusterIP": "172.20.44.9", "selector": {"app": "web"},
+               "ports": [{"port": 80, "nodePort": 31382}]},
+      "status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.77", "ipMode": "Proxy"}]}}},
+     {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "default", "labels": {"app": "web"}, "uid": "p1"},
+      "spec": {"nodeName": "ip-10-0-1-5", "containers": [{"name": "c", "image": "x"}]},
+      "status": {"phase": "Running", "podIP": "10.0.1.77", "conditions": [{"type": "Ready", "status": "True"}]}},
+     {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "ip-10-0-1-5", "uid": "n1"},
+      "spec": {"providerID": "aws:///eu-west-1a/i-0abc"},
+      "status": {"addresses": [{"type": "InternalIP", "address": "10.0.1.5"}], "conditions": [{"type": "Ready", "status": "True"}]}}
+    ]}
+    """
+    f = tmp_path / "eks.json"           # `kubectl get ... -o json`: a List in JSON
+    f.write_text(textwrap.dedent(text))
+    from k8slab.manifests import load
+    c = load(str(f))
+    elb = c.route(client="internet", service="elb").to_dict()
+    assert elb["reachable"] and elb["hops"][1]["address"].startswith("a1b2c3-123456.eu-west-1.elb.amazonaws.com")
+    assert elb["endpoints"][0]["address"] == "10.0.1.77:8080" and c.node("ip-10-0-1-5").address == "10.0.1.5"
+    assert c.route(client="internet", service="pending").code == "lb-pending"
+    proxied = c.route(client="internet", service="proxied").to_dict()
+    # ipMode: Proxy (KEP-1860): the load balancer opens its own connection; under the Cluster
+    # policy the node then masquerades, so the pod sees the node.
+    assert "ipMode: Proxy" in proxied["reason"] and proxied["endpoints"][0]["source_seen"] == "node"
+
+
+def test_kube_proxy_replacement_is_said():
+    cilium = """
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: cilium-config, namespace: kube-system}
+    data: {kube-proxy-replacement: "true"}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {ports: [{port: 80}]}
+    """
+    c = cluster(cilium)
+    assert c.facts.proxy_replacement.startswith("Cilium's kube-proxy replacement")
+    assert any("not what runs there" in n for n in c.notes)
+    assert not any("skipped" in n and "ConfigMap" in n for n in c.notes)
+    off = cluster(cilium.replace('"true"', '"false"'))
+    assert off.facts.proxy_replacement is None and not any("not what runs there" in n for n in off.notes)
+
+
+def test_kube_proxy_configmap_mode_is_read():
+    text = """
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: kube-proxy, namespace: kube-system}
+    data:
+      config.conf: |
+        apiVersion: kubeproxy.config.k8s.io/v1alpha1
+        kind: KubeProxyConfiguration
+        mode: nftables
+        clusterCIDR: 10.42.0.0/16
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {ports: [{port: 80}]}
+    """
+    c = cluster(text)
+    assert (c.proxy.mode, c.proxy.cluster_cidr) == ("nftables", "10.42.0.0/16")
