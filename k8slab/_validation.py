@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["NODE_PORT_RANGE", "FieldProblem", "validate_object", "validate_together", "validate_proxy_config",
-           "unusable", "is_stored"]
+           "unusable", "is_stored", "check_objects"]
 
 NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver's default --service-node-port-range
 #: kube-apiserver's --service-cluster-ip-range as kubeadm sets it (single-stack IPv4); its
@@ -1269,6 +1269,16 @@ def validate_object(obj: dict, *, node_port_range: tuple[int, int] = NODE_PORT_R
     return _check(obj, node_port_range)[2].problems
 
 
+def check_objects(objs: list, *, node_port_range: tuple[int, int] = NODE_PORT_RANGE) -> list[tuple]:
+    """validate_object for each of objs, once: (kind, decoded object, problems) per object, to
+    hand to validate_together(checked=...) so that no object is decoded twice."""
+    out = []
+    for obj in objs:
+        kind, decoded, report = _check(obj, node_port_range)
+        out.append((kind, decoded, report.problems))
+    return out
+
+
 def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None, stored: bool = False):
     """(error, IPs, ports) the Service allocator (R) would reserve for svc, given what earlier
     Services hold; it stops at the first thing already taken. A stored Service (stored=True) was
@@ -1322,8 +1332,8 @@ def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None, st
 
 
 def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NODE_PORT_RANGE,
-                      service_range: tuple[list[str] | None, str] | None = None
-                      ) -> list[tuple[int, FieldProblem]]:
+                      service_range: tuple[list[str] | None, str] | None = None,
+                      checked: list[tuple] | None = None) -> list[tuple[int, FieldProblem]]:
     """Create objs one after another, as `kubectl create -f` would, and report what the server
     refuses because an earlier object got there first: a name, a cluster IP, a node port.
     Objects that validate_object rejects are never created, so they hold nothing.
@@ -1352,8 +1362,12 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
     taken_ips: set = {first}
     taken_ports: set[int] = set()
     for index, obj in enumerate(objs if isinstance(objs, (list, tuple)) else []):
-        kind, decoded, report = _check(obj, node_port_range)
-        if kind is None or report.problems:
+        if checked is not None:
+            kind, decoded, found = checked[index]
+        else:
+            kind, decoded, report = _check(obj, node_port_range)
+            found = report.problems
+        if kind is None or found:
             continue
         meta = decoded.get("metadata", {})
         name = meta.get("name", "")

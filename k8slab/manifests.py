@@ -121,6 +121,7 @@ def _yaml_documents(filename: str, text: str) -> list:
                           f"position {e.start}")])
         text = text.removeprefix("\ufeff")   # a byte-order mark, as some Windows editors write
     docs = None
+    unshared = True        # JSON and the Rust parser never share a value between two places
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:                                   # `kubectl get -o json`: JSON is YAML, and fast
@@ -131,11 +132,62 @@ def _yaml_documents(filename: str, text: str) -> list:
         docs = _fast_yaml_documents(filename, text)
     if docs is None:
         docs = _pyyaml_documents(filename, text)
+        unshared = False                       # PyYAML gives an alias the anchor's own object
     if len(docs) > MAX_DOCUMENTS:
         raise K8slabError(problems=[Problem(
             filename, f"{len(docs):,} YAML documents; k8slab reads up to {MAX_DOCUMENTS:,} in one file "
                       "(a whole cluster at Kubernetes' limits is one `kubectl get -o yaml` List)")])
-    return [_as_sent(filename, i, d) for i, d in enumerate(docs)]
+    # A document that is already what kubectl would send is taken as it is (a snapshot always
+    # is): checking costs a fraction of copying it. Anything else is converted, value by value.
+    return [d if unshared and _already_sent(d) else _as_sent(filename, i, d) for i, d in enumerate(docs)]
+
+
+def _already_sent(doc) -> bool:
+    """Whether an unshared document needs no conversion by _as_sent: string keys, text without
+    lone surrogates, 64-bit integers, no floats or other types, nesting and size within bounds."""
+    if type(doc) is not dict and type(doc) is not list:
+        return doc is None or (type(doc) is str and (doc.isascii() or _no_surrogates(doc) is doc))
+    count = 0
+    stack = [(doc, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v, depth = pop()
+        if depth >= MAX_DEPTH:
+            return False
+        if type(v) is dict:
+            items = v.items()
+            count += len(v)
+            for k, item in items:
+                if type(k) is not str or not (k.isascii() or _no_surrogates(k) is k):
+                    return False
+                t = type(item)
+                if t is str:
+                    if not item.isascii() and _no_surrogates(item) is not item:
+                        return False
+                elif t is dict or t is list:
+                    push((item, depth + 1))
+                elif t is int:
+                    if not -(2**63) <= item < 2**64:
+                        return False
+                elif item is not None and t is not bool:
+                    return False
+        else:
+            count += len(v)
+            for item in v:
+                t = type(item)
+                if t is str:
+                    if not item.isascii() and _no_surrogates(item) is not item:
+                        return False
+                elif t is dict or t is list:
+                    push((item, depth + 1))
+                elif t is int:
+                    if not -(2**63) <= item < 2**64:
+                        return False
+                elif item is not None and t is not bool:
+                    return False
+        if count > MAX_EXPANDED_VALUES:
+            return False
+    return True
 
 
 def _pyyaml_documents(filename: str, text: str) -> list:
@@ -356,7 +408,9 @@ def _fast_yaml_documents(filename: str, text: str) -> list | None:
     except ImportError:
         return None
     try:
-        docs = yaml_rs.loads(text)
+        # parse_datetime=False: a timestamp stays the text it is, quoted or not, as go-yaml v2
+        # leaves it when decoding into interface{} (yaml_rs would turn even quoted ones into datetimes).
+        docs = yaml_rs.loads(text, parse_datetime=False)
     except yaml_rs.YAMLDecodeError as e:
         first = str(e).splitlines()[0] if str(e) else "YAML error"
         raise K8slabError(problems=[Problem(filename, f"YAML syntax error: {first}")])
@@ -533,16 +587,22 @@ def _validate(objects: list[_Object], service_range: ServiceRange | None = None
             problems.extend(Problem(o.file, fp.message, kind, o.name, fp.path)
                             for fp in _validation.validate_proxy_config(o.obj))
             continue
-        try:
-            found = _validation.validate_object(o.obj) or _validation.unusable(o.obj)
-        except Exception as e:  # noqa: BLE001 - a checker bug must not become a traceback
-            found = [_validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {_shorten(str(e))}")]
-        for fp in found:
-            problems.append(Problem(o.file, fp.message, kind, o.name, fp.path))
     checked = [o for o in known if o.obj.get("kind") in KINDS]
+    # Each object is decoded and checked once; validate_together reuses what it found.
+    results = []
+    for o in checked:
+        try:
+            [result] = _validation.check_objects([o.obj])
+            found = result[2] or _validation.unusable(o.obj)
+        except Exception as e:  # noqa: BLE001 - a checker bug must not become a traceback
+            result = (None, None, [])
+            found = [_validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {_shorten(str(e))}")]
+        results.append(result if not found or result[2] else (result[0], result[1], found))
+        for fp in found:
+            problems.append(Problem(o.file, fp.message, o.kind, o.name, fp.path))
     try:
         together = _validation.validate_together(
-            [o.obj for o in checked],
+            [o.obj for o in checked], checked=results,
             service_range=(list(service_range.cidrs) if service_range.exact else None,
                            service_range.kubernetes_ip))
     except Exception as e:  # noqa: BLE001
