@@ -490,9 +490,14 @@ class _Report:
             if not isinstance(value, dict):
                 return self._mismatch(value, gotype, path, jpath, struct)
             name, out = gotype.partition(".")[2], {}
+            not_strings = self.not_strings
             for key, ftype in self.structs[gotype].items():
                 if key in value:
-                    item = self.decode(value[key], ftype, _join(path, key), _join(jpath, key), name)
+                    item = value[key]
+                    if type(item) is str and ftype not in not_strings:
+                        out[key] = item      # the common case, without building its path
+                        continue
+                    item = self.decode(item, ftype, _join(path, key), _join(jpath, key), name)
                     if item is not None:
                         out[key] = item
             return out

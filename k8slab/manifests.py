@@ -603,8 +603,10 @@ def _validate(objects: list[_Object], service_range: ServiceRange | None = None
     try:
         together = _validation.validate_together(
             [o.obj for o in checked], checked=results,
-            service_range=(list(service_range.cidrs) if service_range.exact else None,
-                           service_range.kubernetes_ip))
+            # Nothing learned: the validator's own default (kubeadm's range, or where a
+            # default/kubernetes outside it says the range starts).
+            service_range=None if service_range.source == "kubeadm" else
+            (list(service_range.cidrs) if service_range.exact else None, service_range.kubernetes_ip))
     except Exception as e:  # noqa: BLE001
         together = [(0, _validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {e}"))] if checked else []
     for index, fp in together:
@@ -620,6 +622,8 @@ def validate_files(paths: Iterable[str], service_cidr: str | None = None) -> lis
 
     `service_cidr` is the cluster's Service range when the files do not say it (see load)."""
     texts, problems = _read_files(paths)
+    if not problems and _built_before(texts, service_cidr):
+        return []
     objects, bad = _read_all(texts)
     more, _ = _validate(objects, learn_service_range(objects, service_cidr))
     if not (problems or bad or more):
@@ -629,6 +633,8 @@ def validate_files(paths: Iterable[str], service_cidr: str | None = None) -> lis
 
 def validate_texts(texts: list[tuple[str, str]], service_cidr: str | None = None) -> list[Problem]:
     """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
+    if _built_before(texts, service_cidr):
+        return []
     objects, bad = _read_all(texts)
     more, _ = _validate(objects, learn_service_range(objects, service_cidr))
     if not (bad or more):
@@ -708,7 +714,85 @@ def load(*paths: str, cloud: bool | None = None, service_cidr: str | None = None
 
 def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None,
                service_cidr: str | None = None) -> Cluster:
-    """A cluster from (filename, YAML text) pairs; K8slabError lists every problem found."""
+    """A cluster from (filename, YAML text) pairs; K8slabError lists every problem found.
+
+    A large input (a whole cluster's snapshot, CACHE_MIN_BYTES or more) is built once and kept
+    in K8SLAB_CACHE_DIR (default ~/.cache/k8slab; K8SLAB_CACHE=0 turns it off), so that every
+    later command on the same text starts at once; small inputs never touch the disk."""
+    cache = _cache_file(texts, cloud, service_cidr)
+    cluster = _cached(cache)
+    if cluster is None:
+        cluster = _load_texts(texts, cloud, service_cidr)
+        _keep(cache, cluster)
+    return cluster
+
+
+#: Inputs at least this large are cached (see load_texts): below it, loading takes < 0.2 s.
+CACHE_MIN_BYTES = 1 << 20
+_CACHE_KEEP = 8      # newest entries kept; older ones are deleted
+
+
+def _cache_file(texts, cloud, service_cidr) -> str | None:
+    """Where the cluster these inputs make is kept, or None when it is not (small, or off)."""
+    if os.environ.get("K8SLAB_CACHE", "1") in ("0", "off", "no", "false"):
+        return None
+    if sum(len(t) for _, t in texts) < CACHE_MIN_BYTES:
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.blake2b(digest_size=20)
+    # What the code is: its files' sizes and times, so that any change to k8slab misses.
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py"):
+            st = os.stat(os.path.join(here, name))
+            h.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    h.update(repr((cloud, service_cidr, [f for f, _ in texts])).encode())
+    for _, text in texts:
+        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    root = os.environ.get("K8SLAB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "k8slab")
+    return os.path.join(root, h.hexdigest() + ".pickle")
+
+
+def _built_before(texts, service_cidr) -> bool:
+    """Whether a cluster was built from exactly these texts: then they had no problem at all."""
+    path = _cache_file(texts, None, service_cidr) if texts else None
+    return path is not None and os.path.exists(path)
+
+
+def _cached(path: str | None) -> Cluster | None:
+    if path is None:
+        return None
+    import pickle
+    try:
+        with open(path, "rb") as f:
+            cluster = pickle.load(f)
+        return cluster if isinstance(cluster, Cluster) else None
+    except Exception:  # noqa: BLE001 - a missing or damaged entry is simply rebuilt
+        return None
+
+
+def _keep(path: str | None, cluster: Cluster) -> None:
+    if path is None:
+        return
+    import pickle
+    import tempfile
+    try:
+        root = os.path.dirname(path)
+        os.makedirs(root, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(cluster, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)            # atomic: a reader sees the whole entry or none
+        entries = sorted((e for e in os.scandir(root) if e.name.endswith(".pickle")),
+                         key=lambda e: e.stat().st_mtime_ns, reverse=True)
+        for e in entries[_CACHE_KEEP:]:
+            os.unlink(e.path)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written costs time, never an answer
+        pass
+
+
+def _load_texts(texts, cloud, service_cidr) -> Cluster:
     objects, problems = _read_all(texts)
     service_range = learn_service_range(objects, service_cidr)
     more, notes = _validate(objects, service_range)

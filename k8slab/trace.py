@@ -128,7 +128,10 @@ class Ruleset:
         return self.tables.get(table, {}).get(chain)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _net(text: str) -> ipaddress.IPv4Network:
+    # Cached: a node's rules name each cluster IP and pod address several times, and
+    # ipaddress parses slowly (issue 22: most of a 5,000-Service trace went here).
     try:
         return ipaddress.IPv4Network(text if "/" in text else text + "/32", strict=False)
     except ValueError:

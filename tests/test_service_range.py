@@ -380,3 +380,66 @@ def test_kube_proxy_configmap_mode_is_read():
     """
     c = cluster(text)
     assert (c.proxy.mode, c.proxy.cluster_cidr) == ("nftables", "10.42.0.0/16")
+
+
+# -- load speed: a large input is built once (issue 22, item 7) ---------------------------------
+
+def big_text(n=700):
+    docs = [f"apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, uid: u{i}, annotations: {{note: '{'x' * 1400}'}}}}\n"
+            f"spec: {{clusterIP: 10.43.{i // 250}.{i % 250 + 2}, ports: [{{port: 80}}]}}\n" for i in range(n)]
+    return "---\n".join(docs)
+
+
+def test_a_large_input_is_cached_and_the_cache_follows_the_text(tmp_path, monkeypatch):
+    from k8slab import manifests
+    monkeypatch.setenv("K8SLAB_CACHE_DIR", str(tmp_path))
+    text = big_text()
+    assert len(text) >= manifests.CACHE_MIN_BYTES
+    first = load_texts([("big.yaml", text)], service_cidr="10.43.0.0/16")
+    assert len(list(tmp_path.glob("*.pickle"))) == 1
+    again = load_texts([("big.yaml", text)], service_cidr="10.43.0.0/16")
+    assert again is not first and [s.cluster_ip for s in again.services] == [s.cluster_ip for s in first.services]
+    assert again.facts == first.facts and again.notes == first.notes
+    # Another text, or other options, is another entry; a damaged entry is rebuilt, not trusted.
+    load_texts([("big.yaml", text.replace("s0,", "t0,"))], service_cidr="10.43.0.0/16")
+    assert len(list(tmp_path.glob("*.pickle"))) == 2
+    for f in tmp_path.glob("*.pickle"):
+        f.write_bytes(b"not a pickle")
+    assert load_texts([("big.yaml", text)], service_cidr="10.43.0.0/16").service("s1").cluster_ip == "10.43.0.3"
+    # Off, nothing is written; small inputs never are.
+    monkeypatch.setenv("K8SLAB_CACHE", "0")
+    for f in tmp_path.glob("*.pickle"):
+        f.unlink()
+    load_texts([("big.yaml", text)])
+    load_texts([("small.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n")])
+    assert list(tmp_path.glob("*.pickle")) == []
+
+
+def test_the_fast_path_reads_what_the_slow_one_does():
+    # A document already as kubectl sends it is taken without a copy; one that is not (a float
+    # port, a non-string key) still goes through the conversion and gets the same values.
+    from k8slab.manifests import _already_sent
+    assert _already_sent({"a": [1, "x", None, True, {"b": "c"}]})
+    assert not _already_sent({"a": 8080.0}) and not _already_sent({1: "x"})
+    assert not _already_sent({"a": "\ud800"}) and not _already_sent({"a": 2**64})
+    deep = {}
+    cur = deep
+    for _ in range(150):
+        cur["a"] = {}
+        cur = cur["a"]
+    assert not _already_sent(deep)
+
+
+def test_validate_after_a_load_needs_no_second_pass(tmp_path, monkeypatch):
+    monkeypatch.setenv("K8SLAB_CACHE_DIR", str(tmp_path))
+    text = big_text()
+    assert validate_texts([("big.yaml", text)], service_cidr="10.43.0.0/16") == []
+    load_texts([("big.yaml", text)], service_cidr="10.43.0.0/16")
+    from k8slab import manifests
+    monkeypatch.setattr(manifests, "_read_all", lambda texts: (_ for _ in ()).throw(AssertionError("read")))
+    assert validate_texts([("big.yaml", text)], service_cidr="10.43.0.0/16") == []
+    # A text with a problem is never cached, so it is always read and reported.
+    monkeypatch.undo()
+    monkeypatch.setenv("K8SLAB_CACHE_DIR", str(tmp_path))
+    bad = text.replace("ports: [{port: 80}]", "ports: [{port: 0}]", 1)
+    assert validate_texts([("big.yaml", bad)], service_cidr="10.43.0.0/16") != []
