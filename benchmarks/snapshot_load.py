@@ -99,18 +99,26 @@ def write_snapshot(path: str, services=5000, pods=5000, nodes=50) -> None:
         yaml.dump(doc, f, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), default_flow_style=False)
 
 
+# The child runs the command as `python -m k8slab` would, then reports its own peak memory.
+_CHILD = ("import resource, runpy, sys\n"
+          "sys.argv = ['k8slab'] + sys.argv[1:]\n"
+          "try:\n    runpy.run_module('k8slab', run_name='__main__')\n"
+          "finally:\n    print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+
+
 def timed(argv: list[str], env: dict) -> tuple[float, float, float, int]:
     """(wall s, CPU s, peak MB, exit code) of one whole `python -m k8slab ...` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "k8slab", *argv], cwd=ROOT, capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-c", _CHILD, *argv], cwd=ROOT, capture_output=True, text=True,
                        env={**os.environ, **env})
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    peak = max([int(line.split()[1]) for line in p.stderr.splitlines() if line.startswith("PEAK ")] or [0])
     if p.returncode:
         print(f"  ! {' '.join(argv[:1])} exited {p.returncode}: {p.stderr.strip()[-300:]}")
-    return wall, cpu, after.ru_maxrss / 1024, p.returncode
+    return wall, cpu, peak / 1024, p.returncode
 
 
 def commands(path: str) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace and diagnose over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace and diagnose over YAML files, and snapshot."""
 
 from __future__ import annotations
 
@@ -69,8 +69,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
     p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
     p.add_argument("--json", action="store_true", help="print the lookup as JSON")
+    _snapshot_parser(sub)
     _service_cidr_option(sub)
     return parser
+
+
+def _snapshot_parser(sub) -> None:
+    p = sub.add_parser("snapshot", help="read your cluster with your kubectl (read-only `get`) into one file")
+    p.add_argument("--context", metavar="C", help="the kubeconfig context (default: kubectl's current one)")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", metavar="NS", help="only this namespace's objects (nodes stay cluster-wide)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write it (JSON, which is YAML)")
+
+
+def _snapshot(args) -> int:
+    from .snapshot import snapshot
+    print(snapshot(args.output, context=args.context, namespace=args.namespace,
+                   all_namespaces=args.all_namespaces).text())
+    return 0
 
 
 def _service_cidr_option(sub) -> None:
@@ -397,6 +414,8 @@ def _command(args) -> int:
         return _trace(args)
     if args.command == "diagnose":
         return _diagnose(args)
+    if args.command == "snapshot":
+        return _snapshot(args)
     if args.command == "dns":
         from .dns import lookup
         cluster = _cluster(args)
