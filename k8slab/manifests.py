@@ -839,12 +839,24 @@ def learn_service_range(objects: list[_Object], given: str | None = None) -> Ser
                 continue
             network = int(ip) - 1
             # The first address is the range's .1, so the range starts one below it. Its size is
-            # not written anywhere: take the largest block that starts there, but no larger than
-            # a /12 (kube-apiserver refuses larger IPv4 Service ranges: "the mask must be >= 12",
-            # cmd/kube-apiserver/app/options/validation.go).
-            prefix = 12
-            while prefix < 32 and network & ((1 << (32 - prefix)) - 1):
-                prefix += 1
+            # written nowhere: take the smallest block (a /24 at least) that starts there and
+            # holds every stored Service's cluster IP, and no larger than the largest block that
+            # starts there, nor than a /12 (kube-apiserver refuses larger IPv4 Service ranges:
+            # "the mask must be >= 12", cmd/kube-apiserver/app/options/validation.go).
+            aligned = 12
+            while aligned < 32 and network & ((1 << (32 - aligned)) - 1):
+                aligned += 1
+            ips = []
+            for other in objects:
+                if other.kind == "Service" and _validation_is_stored(other.obj):
+                    try:
+                        ips.append(int(ipaddress.IPv4Address(str(_dig(other.obj, "spec", "clusterIP", default="")))))
+                    except ValueError:
+                        pass
+            prefix = 24
+            while prefix > aligned and not all(network <= a < network + (1 << (32 - prefix)) for a in ips):
+                prefix -= 1
+            prefix = max(prefix, aligned)
             return ServiceRange((f"{ipaddress.IPv4Address(network)}/{prefix}",), "default/kubernetes", False)
     if given:
         try:
@@ -856,6 +868,11 @@ def learn_service_range(objects: list[_Object], given: str | None = None) -> Ser
                               "(kube-apiserver's --service-cluster-ip-range)")
         return ServiceRange((str(net),), "given", True)
     return ServiceRange()
+
+
+def _validation_is_stored(obj) -> bool:
+    from ._validation import is_stored
+    return is_stored(obj)
 
 
 def _dig(d, *keys, default=None):
