@@ -58,6 +58,7 @@ KINDS = {
     "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
     "Endpoints": "v1", "ServiceCIDR": "networking.k8s.io/v1",
 }
+_SERVICECIDR_BETA = "networking.k8s.io/v1beta1"
 #: What a problem says when k8slab's own checks failed: never expected, always a bug.
 INTERNAL = "k8slab could not check this object (a bug in k8slab; please report it)"
 CONTROLLERS = ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet", "DaemonSet")
@@ -578,6 +579,11 @@ def _validate(objects: list[_Object], service_range: ServiceRange | None = None
         if not isinstance(api, str) or not api:
             problems.append(Problem(o.file, "apiVersion: Required value", kind, o.name))
             continue
+        if kind == "ServiceCIDR" and api == _SERVICECIDR_BETA:
+            # 1.31 and 1.32 serve ServiceCIDR as v1beta1, with the same fields as v1 (GA in 1.33):
+            # a snapshot of such a cluster is read as v1.
+            o.obj = {**o.obj, "apiVersion": KINDS["ServiceCIDR"]}
+            api = KINDS["ServiceCIDR"]
         if api != KINDS[kind]:
             problems.append(Problem(o.file, f'apiVersion: Unsupported value: "{api}": '
                                             f'supported values: "{KINDS[kind]}"', kind, o.name))
@@ -820,7 +826,7 @@ def learn_service_range(objects: list[_Object], given: str | None = None) -> Ser
     (--service-cidr), else kubeadm's 10.96.0.0/12. IPv4 only: k8slab models IPv4."""
     cidrs: list[ipaddress.IPv4Network] = []
     for o in sorted((o for o in objects if o.kind == "ServiceCIDR"), key=lambda o: o.name != "kubernetes"):
-        if o.obj.get("apiVersion") != KINDS["ServiceCIDR"]:
+        if o.obj.get("apiVersion") not in (KINDS["ServiceCIDR"], _SERVICECIDR_BETA):
             continue
         for text in _dig(o.obj, "spec", "cidrs", default=[]) or []:
             try:

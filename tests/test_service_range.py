@@ -443,3 +443,14 @@ def test_validate_after_a_load_needs_no_second_pass(tmp_path, monkeypatch):
     monkeypatch.setenv("K8SLAB_CACHE_DIR", str(tmp_path))
     bad = text.replace("ports: [{port: 80}]", "ports: [{port: 0}]", 1)
     assert validate_texts([("big.yaml", bad)], service_cidr="10.43.0.0/16") != []
+
+
+def test_a_beta_servicecidr_from_a_1_31_cluster_is_read_too():
+    text = """
+    apiVersion: networking.k8s.io/v1beta1
+    kind: ServiceCIDR
+    metadata: {name: kubernetes, uid: a1}
+    spec: {cidrs: [10.43.0.0/16]}
+    """
+    assert problems(text) == []
+    assert cluster(text).facts.service_range.cidrs == ("10.43.0.0/16",)
