@@ -735,7 +735,7 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None,
 
 #: Inputs at least this large are cached (see load_texts): below it, loading takes < 0.2 s.
 CACHE_MIN_BYTES = 1 << 20
-_CACHE_KEEP = 8      # newest entries kept; older ones are deleted
+_CACHE_KEEP = 4      # newest entries kept (a 150,000-pod cluster takes ~100 MB); older ones are deleted
 
 
 def _cache_file(texts, cloud, service_cidr) -> str | None:

@@ -249,8 +249,36 @@ def _parse_rule(table: str, line: str) -> Rule:
     return Rule(**f)
 
 
-def parse_rules(text: str) -> Ruleset:
-    """Read `iptables-save` text (the filter and nat tables) into a Ruleset."""
+class _LazyChain:
+    """A chain's rules, each parsed when the walk first reaches it: a node of a cluster with
+    thousands of Services has tens of thousands of rules, and a packet meets a few of them
+    (issue 22: parsing them all was most of a trace's time)."""
+
+    __slots__ = ("table", "lines", "parsed")
+
+    def __init__(self, table: str):
+        self.table, self.lines, self.parsed = table, [], []
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self.lines)))]
+        if i < 0:
+            i += len(self.lines)
+        while len(self.parsed) <= i:
+            self.parsed.append(_parse_rule(self.table, self.lines[len(self.parsed)]))
+        return self.parsed[i]
+
+    def __iter__(self):
+        for i in range(len(self.lines)):
+            yield self[i]
+
+
+def parse_rules(text: str, lazy: bool = False) -> Ruleset:
+    """Read `iptables-save` text (the filter and nat tables) into a Ruleset. `lazy` leaves each
+    rule unparsed until it is first read (a malformed rule is then reported when it is reached)."""
     rs = Ruleset()
     table = None
     for number, raw in enumerate(text.splitlines(), 1):
@@ -265,10 +293,16 @@ def parse_rules(text: str) -> Ruleset:
         elif line.startswith(":"):
             if table is None:
                 raise K8slabError(f"trace: line {number}: chain {line!r} outside a table")
-            rs.tables[table].setdefault(line[1:].split()[0], [])
+            rs.tables[table].setdefault(line[1:].split()[0], _LazyChain(table) if lazy else [])
         elif line.startswith("-A"):
             if table is None:
                 raise K8slabError(f"trace: line {number}: rule outside a table")
+            if lazy:
+                words = line.split(None, 2)
+                if len(words) < 2:
+                    raise K8slabError(f"trace: a rule must start with -A CHAIN: {line!r}")
+                rs.tables[table].setdefault(words[1], _LazyChain(table)).lines.append(line)
+                continue
             rule = _parse_rule(table, line)
             rs.tables[table].setdefault(rule.chain, []).append(rule)
         else:
@@ -386,7 +420,7 @@ class _Walker:
     def rules(self, node: Node) -> Ruleset:
         rs = self.rulesets.get(node.name)
         if rs is None:
-            rs = self.rulesets[node.name] = parse_rules(proxy.rules(self.cluster, node.name))
+            rs = self.rulesets[node.name] = parse_rules(proxy.rules(self.cluster, node.name), lazy=True)
         return rs
 
     def local(self, node: Node, address: str) -> bool:
