@@ -99,7 +99,7 @@ def write_snapshot(path: str, services=5000, pods=5000, nodes=50) -> None:
     doc = {"apiVersion": "v1", "kind": "List", "items": items(services, pods, nodes), "metadata": {"resourceVersion": ""}}
     with open(path, "w") as f:
         if path.endswith(".json"):
-            json.dump(doc, f, indent=1)
+            json.dump(doc, f, separators=(",", ":"))      # compact, as a large snapshot should be
         else:
             yaml.dump(doc, f, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), default_flow_style=False)
 

@@ -197,7 +197,10 @@ def snapshot(output: str, *, context: str | None = None, namespace: str | None =
     tmp = f"{output}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1, sort_keys=False)
+            # Readable for a learner's cluster; compact for a large one (k8slab reads files up
+            # to manifests.MAX_FILE_BYTES, and indentation alone can add half again).
+            json.dump(doc, f, indent=1 if len(items) < 10_000 else None,
+                      separators=None if len(items) < 10_000 else (",", ":"))
             f.write("\n")
         os.replace(tmp, output)
     except OSError as e:
