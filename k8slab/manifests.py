@@ -140,15 +140,16 @@ def _yaml_documents(filename: str, text: str) -> list:
                       "(a whole cluster at Kubernetes' limits is one `kubectl get -o yaml` List)")])
     # A document that is already what kubectl would send is taken as it is (a snapshot always
     # is): checking costs a fraction of copying it. Anything else is converted, value by value.
-    return [d if unshared and _already_sent(d) else _as_sent(filename, i, d) for i, d in enumerate(docs)]
+    return [d if unshared and _already_sent(d) else _as_sent(filename, i, d, unshared)
+            for i, d in enumerate(docs)]
 
 
 def _already_sent(doc) -> bool:
     """Whether an unshared document needs no conversion by _as_sent: string keys, text without
-    lone surrogates, 64-bit integers, no floats or other types, nesting and size within bounds."""
+    lone surrogates, 64-bit integers, no floats or other types, nesting within bounds. (Its size
+    is bounded by MAX_FILE_BYTES: with no aliases, nothing expands.)"""
     if type(doc) is not dict and type(doc) is not list:
         return doc is None or (type(doc) is str and (doc.isascii() or _no_surrogates(doc) is doc))
-    count = 0
     stack = [(doc, 0)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -156,9 +157,7 @@ def _already_sent(doc) -> bool:
         if depth >= MAX_DEPTH:
             return False
         if type(v) is dict:
-            items = v.items()
-            count += len(v)
-            for k, item in items:
+            for k, item in v.items():
                 if type(k) is not str or not (k.isascii() or _no_surrogates(k) is k):
                     return False
                 t = type(item)
@@ -173,7 +172,6 @@ def _already_sent(doc) -> bool:
                 elif item is not None and t is not bool:
                     return False
         else:
-            count += len(v)
             for item in v:
                 t = type(item)
                 if t is str:
@@ -186,8 +184,6 @@ def _already_sent(doc) -> bool:
                         return False
                 elif item is not None and t is not bool:
                     return False
-        if count > MAX_EXPANDED_VALUES:
-            return False
     return True
 
 
@@ -274,9 +270,11 @@ class _Unreadable(Exception):
         self.path, self.message = path, message
 
 
-def _as_sent(filename: str, index: int, doc):
+def _as_sent(filename: str, index: int, doc, unshared: bool = False):
     """One parsed document as the JSON kubectl would send: string keys, whole numbers as integers,
-    no lone surrogates, no self-containing aliases, nesting and alias expansion bounded."""
+    no lone surrogates, no self-containing aliases, nesting and alias expansion bounded.
+    `unshared`: the parser never shares a value (JSON, the Rust parser), so there are no aliases
+    to bound, and a whole cluster's List of more than MAX_EXPANDED_VALUES values is no bomb."""
     values = [0]
     memo: dict[int, Any] = {}
     active: set[int] = set()
@@ -340,6 +338,8 @@ def _as_sent(filename: str, index: int, doc):
         raise K8slabError(problems=[Problem(filename, f"{where}: nested too deeply to read")])
     # go-yaml v2 refuses a document whose aliases make up too much of what it decodes
     # (decode.go, allowedAliasRatio): 99% up to 400,000 values, falling to 10% at 4,000,000.
+    if unshared:
+        return out
     expanded = _expanded_size(out, MAX_EXPANDED_VALUES)
     aliased = expanded - values[0]
     if expanded > MAX_EXPANDED_VALUES or (aliased > 100 and expanded > 1000

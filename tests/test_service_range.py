@@ -454,3 +454,22 @@ def test_a_beta_servicecidr_from_a_1_31_cluster_is_read_too():
     """
     assert problems(text) == []
     assert cluster(text).facts.service_range.cidrs == ("10.43.0.0/16",)
+
+
+def test_a_whole_clusters_list_is_no_alias_bomb(monkeypatch):
+    # A List of a cluster at Kubernetes' limits holds more than MAX_EXPANDED_VALUES values; from
+    # JSON (or the Rust parser) nothing is shared, so nothing is an alias (found with a
+    # 150,000-pod snapshot, which was refused as "excessive aliasing").
+    import json as _json
+    from k8slab import manifests
+    monkeypatch.setattr(manifests, "MAX_EXPANDED_VALUES", 50)
+    items = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "uid": str(i)},
+              "spec": {"clusterIP": f"10.96.0.{i + 20}", "ports": [{"port": 80}]}} for i in range(20)]
+    text = _json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    assert len(load_texts([("big.json", text)]).services) == 20
+    # A float makes the document go through the conversion: still no alias check for JSON.
+    assert len(load_texts([("big.json", text.replace('"port": 80', '"port": 80.0'))]).services) == 20
+    # YAML read by PyYAML can share values (anchors): there the bound stays.
+    bomb = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b]\n"
+    with pytest.raises(K8slabError, match="excessive aliasing"):
+        load_texts([("bomb.yaml", bomb)])
