@@ -380,6 +380,8 @@ _STRUCTS: dict[str, dict[str, str]] = {
     "v1.ServiceCIDRSpec": {"cidrs": "[]string"},
 }
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+#: List types whose items are plain strings in every struct table (decode's fast path).
+_STRING_LISTS = frozenset({"[]string"})
 
 
 def _not_strings(structs: dict) -> frozenset:
@@ -464,8 +466,21 @@ class _Report:
 
     def decode(self, value, gotype: str, path: str, jpath: str, struct: str | None):
         """value as Go would decode it into gotype; None when absent, null or undecodable."""
-        if type(value) is str and gotype not in self.not_strings:
+        t = type(value)
+        if t is str and gotype not in self.not_strings:
             return value                    # the common case, first: a string into a string type
+        # Then the other common well-typed cases, without the generic walk below (issue 22:
+        # decoding was most of a 5,000-object snapshot's load): an int in range, a bool, a list
+        # of plain strings.
+        if t is int:
+            bounds = _INT_BOUNDS.get(gotype)
+            if bounds is not None and bounds[0] <= value <= bounds[1]:
+                return value
+        elif t is bool:
+            if gotype == "bool":
+                return value
+        elif t is list and gotype in _STRING_LISTS and all(type(v) is str for v in value):
+            return list(value)
         value = _as_json(value)
         if value is None:
             return None  # null leaves a Go field at its zero value
