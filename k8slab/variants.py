@@ -116,7 +116,7 @@ def with_replicas(cluster: Cluster, service: Service, replicas: int, ready: int 
                     and p in keep else p)
     pods += [replace(p, **states[p.name]) for p in new]
     return Cluster(cluster.nodes, pods, cluster.services, cluster.slices, cluster.proxy,
-                   cluster.cloud_provider, cluster.notes, cluster.sources)
+                   cluster.cloud_provider, cluster.notes, cluster.sources, facts=cluster.facts)
 
 
 def _free_pod_ip(cluster: Cluster, node_name: str, used: set[str]) -> str:

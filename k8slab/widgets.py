@@ -453,7 +453,7 @@ class Explorer:
                 if mode != cached.proxy.mode:
                     cached = Cluster(cached.nodes, cached.pods, cached.services, cached.slices,
                                      replace(cached.proxy, mode=mode), cached.cloud_provider,
-                                     cached.notes, cached.sources)
+                                     cached.notes, cached.sources, facts=cached.facts)
             if len(self._clusters) > 256:          # a long session: forget the oldest copies
                 self._clusters.clear()
             self._clusters[key] = cached

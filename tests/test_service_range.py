@@ -473,3 +473,27 @@ def test_a_whole_clusters_list_is_no_alias_bomb(monkeypatch):
     bomb = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b]\n"
     with pytest.raises(K8slabError, match="excessive aliasing"):
         load_texts([("bomb.yaml", bomb)])
+
+
+def test_a_changed_copy_keeps_what_the_input_said():
+    # variants (the explorer's replica slider) and replace_service copy the cluster: the learned
+    # range, and so the cluster DNS address, must come along.
+    from dataclasses import replace as _replace
+    from k8slab.variants import with_replicas
+    text = textwrap.dedent(k3s_service()) + textwrap.dedent("""\
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: ServiceCIDR
+    metadata: {name: kubernetes, uid: a1}
+    spec: {cidrs: [10.43.0.0/16]}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web-1, labels: {app: web}}
+    spec: {containers: [{name: c, image: x}]}
+    """)
+    c = load_texts([("snap.yaml", text)])
+    scaled = with_replicas(c, c.service("web"), 2)
+    assert scaled.facts == c.facts and dns.cluster_dns_ip(scaled) == "10.43.0.10"
+    changed = c.replace_service(_replace(c.service("web"), session_affinity="ClientIP"))
+    assert changed.facts == c.facts
