@@ -497,3 +497,15 @@ def test_a_changed_copy_keeps_what_the_input_said():
     assert scaled.facts == c.facts and dns.cluster_dns_ip(scaled) == "10.43.0.10"
     changed = c.replace_service(_replace(c.service("web"), session_affinity="ClientIP"))
     assert changed.facts == c.facts
+
+
+def test_an_ipv6_only_node_of_a_snapshot_is_named_not_refused():
+    node = """
+    apiVersion: v1
+    kind: Node
+    metadata: {name: six%s}
+    status: {addresses: [{type: InternalIP, address: "fd00::12"}]}
+    """
+    c = cluster(node % ", uid: n1")
+    assert c.node("six").address.startswith("192.0.2.")
+    assert any("IPv6-only node(s)" in n and "six" in n for n in c.notes)
