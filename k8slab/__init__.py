@@ -13,10 +13,13 @@ __all__ = ["Cluster", "K8slabError", "Problem", "load", "demo_cluster", "draw", 
 __version__ = "0.1.0"
 
 
-def load(*paths: str, cloud: bool | None = None) -> Cluster:
-    """A cluster from YAML files: manifests, multi-document files, `kubectl get -o yaml` output."""
+def load(*paths: str, cloud: bool | None = None, service_cidr: str | None = None) -> Cluster:
+    """A cluster from YAML files: manifests, multi-document files, `kubectl get -o yaml` output.
+
+    `service_cidr`: the cluster's Service range, for files that do not say it (no ServiceCIDR
+    objects, no default/kubernetes Service)."""
     from .manifests import load as _load
-    return _load(*paths, cloud=cloud)
+    return _load(*paths, cloud=cloud, service_cidr=service_cidr)
 
 
 def demo_cluster() -> Cluster:

@@ -27,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["NODE_PORT_RANGE", "FieldProblem", "validate_object", "validate_together", "validate_proxy_config",
-           "unusable", "unknown_fields"]
+           "unusable", "unknown_fields",
+           "is_stored", "check_objects"]
 
 NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver's default --service-node-port-range
 #: kube-apiserver's --service-cluster-ip-range as kubeadm sets it (single-stack IPv4); its
@@ -297,7 +298,8 @@ _SELECTED = {"selector": "v1.LabelSelector", "template": "v1.PodTemplateSpec"}
 _STRUCTS: dict[str, dict[str, str]] = {
     "v1.ObjectMeta": {"name": "string", "generateName": "string", "namespace": "string",
                       "labels": "map[string]string", "annotations": "map[string]string",
-                      "deletionTimestamp": "v1.Time", "ownerReferences": "[]v1.OwnerReference"},
+                      "deletionTimestamp": "v1.Time", "ownerReferences": "[]v1.OwnerReference",
+                      "uid": "types.UID", "resourceVersion": "string", "creationTimestamp": "v1.Time"},
     "v1.OwnerReference": {"apiVersion": "string", "kind": "string", "name": "string", "uid": "types.UID",
                           "controller": "bool", "blockOwnerDeletion": "bool"},
     "v1.LabelSelector": {"matchLabels": "map[string]string",
@@ -383,8 +385,17 @@ _STRUCTS: dict[str, dict[str, str]] = {
                              "ipBlock": "v1.IPBlock"},
     "v1.IPBlock": {"cidr": "string", "except": "[]string"},
     "v1.Namespace": {**_META},
+    "v1.Endpoints": {**_META, "subsets": "[]v1.EndpointSubset"},
+    "v1.EndpointSubset": {"addresses": "[]v1.EndpointAddress", "notReadyAddresses": "[]v1.EndpointAddress",
+                          "ports": "[]v1.EndpointPort"},
+    "v1.EndpointAddress": {"ip": "string", "hostname": "string", "nodeName": "string",
+                           "targetRef": "v1.ObjectReference"},
+    "v1.ServiceCIDR": {**_META, "spec": "v1.ServiceCIDRSpec"},
+    "v1.ServiceCIDRSpec": {"cidrs": "[]string"},
 }
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+#: List types whose items are plain strings in every struct table (decode's fast path).
+_STRING_LISTS = frozenset({"[]string"})
 
 
 def _not_strings(structs: dict) -> frozenset:
@@ -469,8 +480,21 @@ class _Report:
 
     def decode(self, value, gotype: str, path: str, jpath: str, struct: str | None):
         """value as Go would decode it into gotype; None when absent, null or undecodable."""
-        if type(value) is str and gotype not in self.not_strings:
+        t = type(value)
+        if t is str and gotype not in self.not_strings:
             return value                    # the common case, first: a string into a string type
+        # Then the other common well-typed cases, without the generic walk below (issue 22:
+        # decoding was most of a 5,000-object snapshot's load): an int in range, a bool, a list
+        # of plain strings.
+        if t is int:
+            bounds = _INT_BOUNDS.get(gotype)
+            if bounds is not None and bounds[0] <= value <= bounds[1]:
+                return value
+        elif t is bool:
+            if gotype == "bool":
+                return value
+        elif t is list and gotype in _STRING_LISTS and all(type(v) is str for v in value):
+            return list(value)
         value = _as_json(value)
         if value is None:
             return None  # null leaves a Go field at its zero value
@@ -495,9 +519,14 @@ class _Report:
             if not isinstance(value, dict):
                 return self._mismatch(value, gotype, path, jpath, struct)
             name, out = gotype.partition(".")[2], {}
+            not_strings = self.not_strings
             for key, ftype in self.structs[gotype].items():
                 if key in value:
-                    item = self.decode(value[key], ftype, _join(path, key), _join(jpath, key), name)
+                    item = value[key]
+                    if type(item) is str and ftype not in not_strings:
+                        out[key] = item      # the common case, without building its path
+                        continue
+                    item = self.decode(item, ftype, _join(path, key), _join(jpath, key), name)
                     if item is not None:
                         out[key] = item
             return out
@@ -832,7 +861,7 @@ def _service(r: _Report, svc: dict, node_port_range: tuple[int, int]) -> None:
     distributions = ("PreferClose", "PreferSameNode", "PreferSameZone")
     if s.get("trafficDistribution", "PreferClose") not in distributions:
         r.add("spec.trafficDistribution", _not_supported(s["trafficDistribution"], distributions))
-    _node_port_allocation(r, v, health, node_port_range)
+    _node_port_allocation(r, v, health, node_port_range, is_stored(svc))
     _load_balancer_status(r, svc.get("status", {}).get("loadBalancer", {}), "status.loadBalancer")
 
 
@@ -851,11 +880,16 @@ def _load_balancer_status(r: _Report, status: dict, path: str) -> None:
                 r.add(f"{at}.hostname", _invalid(ingress["hostname"], "must be a DNS name, not an IP address"))
 
 
-def _node_port_allocation(r: _Report, v: _ServiceView, health: int, node_port_range: tuple[int, int]) -> None:
+def _node_port_allocation(r: _Report, v: _ServiceView, health: int, node_port_range: tuple[int, int],
+                          stored: bool = False) -> None:
     """What the port allocator (R) refuses within one Service: ports outside the range, and a
     health-check port that one of the Service's own ports already took."""
     lo, hi = node_port_range
     out_of_range = f"provided port is not in the valid range. The range of valid ports is {lo}-{hi}"
+    # A stored object's ports were allocated by its own API server, whose
+    # --service-node-port-range k8slab does not know: the range is a create-time check only.
+    if stored:
+        lo, hi = -1, 1 << 31
     for i, node_port in v.node_ports():
         if not lo <= node_port <= hi:
             r.add(f"spec.ports[{i}].nodePort", _invalid(node_port, out_of_range))
@@ -1308,6 +1342,54 @@ def unknown_fields(obj: dict) -> list[str]:
 
     walk(obj, "v1.NetworkPolicy", "")
     return found
+def _endpoints(r: _Report, ep: dict, _node_port_range) -> None:
+    """ValidateEndpoints (C): the legacy v1 Endpoints, deprecated since 1.33 but still served."""
+    _object_meta(r, ep.get("metadata", {}), _dns1123_subdomain, True)
+    for i, subset in enumerate(ep.get("subsets", [])):
+        at = f"subsets[{i}]"
+        for key in ("addresses", "notReadyAddresses"):
+            for j, address in enumerate(subset.get(key, [])):
+                path = f"{at}.{key}[{j}]"
+                ip = address.get("ip", "")
+                for msg in _ip_errors(ip) or _endpoint_ip_errors(ip):
+                    r.add(f"{path}.ip", _invalid(ip, msg))
+                for msg in _dns1123_subdomain(address["nodeName"]) if address.get("nodeName") else []:
+                    r.add(f"{path}.nodeName", _invalid(address["nodeName"], msg))
+                for msg in _dns1123_label(address["hostname"]) if address.get("hostname") else []:
+                    r.add(f"{path}.hostname", _invalid(address["hostname"], msg))
+        ports = subset.get("ports", [])
+        for j, port in enumerate(ports):
+            path = f"{at}.ports[{j}]"
+            name = port.get("name", "")
+            if len(ports) > 1 and not name:
+                r.add(f"{path}.name", _required())
+            for msg in _dns1123_label(name) if name else []:
+                r.add(f"{path}.name", _invalid(name, msg))
+            for msg in _port_num(port.get("port", 0)):
+                r.add(f"{path}.port", _invalid(port.get("port", 0), msg))
+            protocol = port.get("protocol", "TCP")
+            if protocol not in _PROTOCOLS:
+                r.add(f"{path}.protocol", _not_supported(protocol, _PROTOCOLS))
+
+
+def _service_cidr(r: _Report, obj: dict, _node_port_range) -> None:
+    """ValidateServiceCIDR (pkg/apis/networking/validation/validation.go)."""
+    _object_meta(r, obj.get("metadata", {}), _dns1123_subdomain, False)
+    cidrs = obj.get("spec", {}).get("cidrs", [])
+    if not cidrs:
+        r.add("spec.cidrs", _required("at least one CIDR required"))
+        return
+    if len(cidrs) > 2:
+        r.add("spec.cidrs", _invalid(obj.get("spec"), "may only hold up to 2 values"))
+        return
+    parsed = [_parse_cidr(c) for c in cidrs]
+    if len(cidrs) == 2 and (None in parsed or (_as_v4(parsed[0]) is None) == (_as_v4(parsed[1]) is None)):
+        r.add("spec.cidrs", _invalid(obj.get("spec"), "may specify no more than one IP for each IP family, "
+                                                      "i.e 192.168.0.0/24 and 2001:db8::/64"))
+        return
+    for i, (text, ip) in enumerate(zip(cidrs, parsed)):
+        if ip is None:
+            r.add(f"spec.cidrs[{i}]", _invalid(text, _CIDR_MSG))
 
 
 # --- Dispatch ----------------------------------------------------------------------------------
@@ -1333,6 +1415,8 @@ _KINDS = {
     "EndpointSlice": _Kind("discovery.k8s.io/v1", "endpointslices.discovery.k8s.io", True, _endpoint_slice),
     "NetworkPolicy": _Kind("networking.k8s.io/v1", "networkpolicies.networking.k8s.io", True, _network_policy),
     "Namespace": _Kind("v1", "namespaces", False, _namespace),
+    "Endpoints": _Kind("v1", "endpoints", True, _endpoints),
+    "ServiceCIDR": _Kind("networking.k8s.io/v1", "servicecidrs.networking.k8s.io", False, _service_cidr),
 }
 
 
@@ -1369,28 +1453,51 @@ def validate_object(obj: dict, *, node_port_range: tuple[int, int] = NODE_PORT_R
     return _check(obj, node_port_range)[2].problems
 
 
-def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None):
+def check_objects(objs: list, *, node_port_range: tuple[int, int] = NODE_PORT_RANGE) -> list[tuple]:
+    """validate_object for each of objs, once: (kind, decoded object, problems) per object, to
+    hand to validate_together(checked=...) so that no object is decoded twice."""
+    out = []
+    for obj in objs:
+        kind, decoded, report = _check(obj, node_port_range)
+        out.append((kind, decoded, report.problems))
+    return out
+
+
+def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None, stored: bool = False):
     """(error, IPs, ports) the Service allocator (R) would reserve for svc, given what earlier
-    Services hold; it stops at the first thing already taken."""
+    Services hold; it stops at the first thing already taken. A stored Service (stored=True) was
+    allocated by its own API server: only a clash with another object is still an error."""
     spec = svc.get("spec", {})
     v = _ServiceView.of(spec)
     ips, ports = set(), set()
     if v.type == "ExternalName":
         return None, ips, ports
+    if stored:
+        for text in [] if v.headless else v.cluster_ips:
+            ip = _parse_ip(text)
+            if ip in taken_ips:
+                why = f"failed to allocate IP {text}: provided IP is already allocated"
+                return FieldProblem("spec.clusterIPs", _invalid(v.cluster_ips, why)), ips, ports
+            ips.add(ip)
+        service_cidr, v = None, _ServiceView(v.type, v.ports, [], v.external_ips, v.etp)
     # The IP families come first (pkg/registry/core/service/storage/alloc.go,
-    # initIPFamilyFields): this cluster is single-stack IPv4.
-    if spec.get("ipFamilyPolicy") == "RequireDualStack":
+    # initIPFamilyFields): this cluster is single-stack IPv4. A headless Service without a
+    # selector is its special case: it defaults to RequireDualStack with both families and may
+    # keep them even on a single-stack cluster, so no family check applies to it.
+    any_families = stored or (v.headless and not spec.get("selector"))
+    if spec.get("ipFamilyPolicy") == "RequireDualStack" and not any_families:
         return FieldProblem("spec.ipFamilyPolicy", _invalid(
             "RequireDualStack", "this cluster is not configured for dual-stack services")), ips, ports
-    for i, family in enumerate(spec.get("ipFamilies") or []):
+    for i, family in enumerate([] if any_families else spec.get("ipFamilies") or []):
         if family != "IPv4":
             return FieldProblem(f"spec.ipFamilies[{i}]", _invalid(family, "not configured on this cluster")), ips, ports
     for text in [] if v.headless else v.cluster_ips:
         ip = _parse_ip(text)
-        if service_cidr is not None and isinstance(ip, ipaddress.IPv4Address) and ip not in service_cidr:
+        if service_cidr is not None and isinstance(ip, ipaddress.IPv4Address) and not any(
+                ip in net for net in service_cidr):
             # pkg/registry/core/service/ipallocator: ErrNotInRange
             why = (f"failed to allocate IP {text}: the provided IP ({text}) is not in the valid "
-                   f"range. The range of valid IPs is {service_cidr}")
+                   f"range. The range of valid IPs is {', '.join(map(str, service_cidr))}")
             return FieldProblem("spec.clusterIPs", _invalid(v.cluster_ips, why)), ips, ports
         if ip in taken_ips:
             why = f"failed to allocate IP {text}: provided IP is already allocated"
@@ -1408,30 +1515,44 @@ def _allocate(svc: dict, taken_ips: set, taken_ports: set, service_cidr=None):
     return None, ips, ports
 
 
-def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NODE_PORT_RANGE
-                      ) -> list[tuple[int, FieldProblem]]:
+def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NODE_PORT_RANGE,
+                      service_range: tuple[list[str] | None, str] | None = None,
+                      checked: list[tuple] | None = None) -> list[tuple[int, FieldProblem]]:
     """Create objs one after another, as `kubectl create -f` would, and report what the server
     refuses because an earlier object got there first: a name, a cluster IP, a node port.
-    Objects that validate_object rejects are never created, so they hold nothing."""
+    Objects that validate_object rejects are never created, so they hold nothing.
+
+    `service_range` is the cluster's Service range as the caller learned it: (its CIDRs, or None
+    when only its first address is known, then only clashes count; that first address, which
+    default/kubernetes holds). Objects that were stored (see is_stored) get no range checks."""
     problems: list[tuple[int, FieldProblem]] = []
     created: set[tuple[str, str, str]] = set()
     # The API server's own Service holds the range's first address from the start. The range
     # is kubeadm's default, unless a snapshot's default/kubernetes sits elsewhere: then the
     # cluster's range is another one, which k8slab does not know, and only clashes count.
-    first, service_cidr = KUBERNETES_SERVICE_IP, SERVICE_CIDR
-    for obj in objs if isinstance(objs, (list, tuple)) else []:
+    first, service_cidr = KUBERNETES_SERVICE_IP, [SERVICE_CIDR]
+    learned = service_range is not None
+    if learned:
+        cidrs, first_text = service_range
+        first = _parse_ip(first_text)
+        service_cidr = None if cidrs is None else [ipaddress.ip_network(c, strict=False) for c in cidrs]
+    for obj in [] if learned else objs if isinstance(objs, (list, tuple)) else []:
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         if (isinstance(meta, dict) and obj.get("kind") == "Service" and meta.get("name") == "kubernetes"
                 and (meta.get("namespace") or "default") == "default"):
             spec = obj.get("spec")          # any JSON value: its own check reports a bad one
             ip = _parse_ip(str((spec if isinstance(spec, dict) else {}).get("clusterIP") or ""))
             if isinstance(ip, ipaddress.IPv4Address) and ip not in SERVICE_CIDR:
-                first, service_cidr = ip, None
+                first, service_cidr, learned = ip, None, True
     taken_ips: set = {first}
     taken_ports: set[int] = set()
     for index, obj in enumerate(objs if isinstance(objs, (list, tuple)) else []):
-        kind, decoded, report = _check(obj, node_port_range)
-        if kind is None or report.problems:
+        if checked is not None:
+            kind, decoded, found = checked[index]
+        else:
+            kind, decoded, report = _check(obj, node_port_range)
+            found = report.problems
+        if kind is None or found:
             continue
         meta = decoded.get("metadata", {})
         name = meta.get("name", "")
@@ -1442,7 +1563,10 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
         if kind == "Service":
             # default/kubernetes itself (in a snapshot) is the holder of that first address.
             own = {first} if (namespace, name) == ("default", "kubernetes") else set()
-            problem, ips, ports = _allocate(decoded, taken_ips - own, taken_ports, service_cidr)
+            stored = is_stored(obj)
+            if stored and not learned:
+                own = {first}   # the range is assumed, so is its first address: no clash with it
+            problem, ips, ports = _allocate(decoded, taken_ips - own, taken_ports, service_cidr, stored)
         key = (kind, namespace, name)
         if problem is None and name and key in created:
             exists = f"{_KINDS[kind].resource} {_go_quote(name)} already exists"
@@ -1454,6 +1578,19 @@ def validate_together(objs: list[dict], *, node_port_range: tuple[int, int] = NO
         taken_ips |= ips
         taken_ports |= ports
     return problems
+
+
+def is_stored(obj) -> bool:
+    """Whether obj carries the marks of having been stored by an API server (a `kubectl get`
+    snapshot): metadata.uid, resourceVersion or creationTimestamp, or a status. Such an object
+    is taken as it is: what its own server allocated (cluster IPs, node ports) is not checked
+    against create-time rules whose settings (ranges, families) k8slab cannot see."""
+    if not isinstance(obj, dict):
+        return False
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and any(meta.get(k) for k in ("uid", "resourceVersion", "creationTimestamp")):
+        return True
+    return isinstance(obj.get("status"), dict)
 
 
 # --- KubeProxyConfiguration (kube-proxy's own checks at start) ------------------------------------

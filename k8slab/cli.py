@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace, diagnose and reach over YAML files."""
+"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace, diagnose, reach and request over YAML files, and snapshot."""
 
 from __future__ import annotations
 
@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
     p.add_argument("--json", action="store_true", help="print the lookup as JSON")
     _request_parser(sub)
+    _snapshot_parser(sub)
+    _service_cidr_option(sub)
     return parser
 
 
@@ -146,6 +148,34 @@ def _request(args, quiet: bool = False) -> int:
     return 0
 
 
+
+
+def _snapshot_parser(sub) -> None:
+    p = sub.add_parser("snapshot", help="read your cluster with your kubectl (read-only `get`) into one file")
+    p.add_argument("--context", metavar="C", help="the kubeconfig context (default: kubectl's current one)")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", metavar="NS", help="only this namespace's objects (nodes stay cluster-wide)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write it (JSON, which is YAML)")
+
+
+def _snapshot(args) -> int:
+    from .snapshot import snapshot
+    print(snapshot(args.output, context=args.context, namespace=args.namespace,
+                   all_namespaces=args.all_namespaces).text())
+    return 0
+
+
+def _service_cidr_option(sub) -> None:
+    """--service-cidr on every command that reads FILEs (issue 22): the cluster's Service range
+    when the files do not say it (ServiceCIDR objects or default/kubernetes come first)."""
+    for p in sub.choices.values():
+        if any(a.dest == "files" for a in p._actions) and not any(a.dest == "service_cidr" for a in p._actions):
+            p.add_argument("--service-cidr", metavar="CIDR",
+                           help="the cluster's Service range when the files do not say it "
+                                "(default: kubeadm's 10.96.0.0/12)")
+
+
 def _dial_options(p, dial_help: str) -> None:
     """FILE..., --client, --dial HOST:PORT and --protocol: what trace and diagnose share."""
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -181,7 +211,8 @@ def _diagnose(args) -> int:
     if problems:
         raise K8slabError(problems=problems)
     try:
-        report = diagnose_texts(texts, args.client, args.dial, protocol=args.protocol)
+        report = diagnose_texts(texts, args.client, args.dial, protocol=args.protocol,
+                                service_cidr=args.service_cidr)
     except DialError as e:
         print(f"k8slab diagnose: {e}", file=sys.stderr)
         return 2
@@ -383,17 +414,17 @@ def _cluster(args):
     texts, problems = read_inputs(args.files)
     if problems:
         raise K8slabError(problems=problems)
-    return load_texts(texts)
+    return load_texts(texts, service_cidr=getattr(args, "service_cidr", None))
 
 
-def _validate(files) -> tuple[list[Problem], int]:
+def _validate(files, service_cidr: str | None = None) -> tuple[list[Problem], int]:
     """Every problem in the FILE arguments, and how many files were read."""
     from . import manifests
     paths = _expand(files)
     if STDIN not in paths:
-        return manifests.validate_files(paths), len(paths)
+        return manifests.validate_files(paths, service_cidr), len(paths)
     texts, problems = read_inputs(paths)
-    return problems + manifests.validate_texts(texts), len(paths)
+    return problems + manifests.validate_texts(texts, service_cidr), len(paths)
 
 
 def _notes(cluster) -> None:
@@ -490,7 +521,7 @@ def _command(args) -> int:
         print(json.dumps(r.to_dict(), indent=2) if args.json else r.text())
         return 0
     if args.command == "validate":
-        problems, count = _validate(args.files)
+        problems, count = _validate(args.files, args.service_cidr)
         for line in shown_problems(problems):      # the first hundred, then how many more
             print(line)
         if problems:
@@ -532,6 +563,8 @@ def _command(args) -> int:
         return _request(args)
     if args.command == "reach":
         return _reach(args)
+    if args.command == "snapshot":
+        return _snapshot(args)
     if args.command == "dns":
         from .dns import lookup
         cluster = _cluster(args)

@@ -230,7 +230,7 @@ def diagnose_yaml(text: str, client: str, dial: str, protocol: str = "tcp") -> R
 
 
 def diagnose_texts(texts: list[tuple[str, str]], client: str, dial: str,
-                   protocol: str = "tcp") -> Report:
+                   protocol: str = "tcp", service_cidr: str | None = None) -> Report:
     """diagnose over (filename, YAML) pairs, the way `kubectl apply` would leave the cluster.
 
     Objects that fail the API server's validation are refused (they never exist): each is
@@ -238,13 +238,13 @@ def diagnose_texts(texts: list[tuple[str, str]], client: str, dial: str,
     """
     parse_dial(dial)                       # a usage error before anything is read
     try:
-        return diagnose(manifests.load_texts(texts), client, dial, protocol)
+        return diagnose(manifests.load_texts(texts, service_cidr=service_cidr), client, dial, protocol)
     except K8slabError as e:
         refused = [p for p in e.problems if p.kind]
         if not refused or len(refused) != len(e.problems):
             raise                          # broken YAML: nothing to apply at all
     keep = _without(texts, {(p.kind, p.name) for p in refused})
-    cluster = manifests.load_texts(keep)
+    cluster = manifests.load_texts(keep, service_cidr=service_cidr)
     report = diagnose(cluster, client, dial, protocol)
     first = [Finding("invalid", "error", f"{p.kind}/{p.name}" if p.name else p.kind,
                      p.path or "(object)", f"the API server refuses it: {p.message}",
@@ -533,7 +533,8 @@ class _Diagnosis:
             return self.pod_address(pod)
         self.check("service", False, f"{ip} belongs to no Service, node or pod of this cluster",
                    "kubectl get svc -A -o wide")
-        in_cidr = ipaddress.IPv4Address(ip) in ipaddress.IPv4Network("10.96.0.0/12")
+        in_cidr = any(ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(cidr)
+                      for cidr in c.facts.service_range.cidrs)
         self.problem("no-such-service", "Service/?", "spec.clusterIP",
                      f"no Service has the address {ip}"
                      + (" (it is in the Service range, but nothing was given it)" if in_cidr else ""),

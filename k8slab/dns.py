@@ -252,7 +252,7 @@ class _Index:
             self.slices.setdefault(sl.service, []).append(sl)
         dns_service = self.services.get(("kube-system", "kube-dns"))
         self.dns_ip = (dns_service.cluster_ip if dns_service and dns_service.cluster_ip
-                       and dns_service.cluster_ip != "None" else CLUSTER_DNS_IP)
+                       and dns_service.cluster_ip != "None" else cluster.facts.service_range.dns_ip)
         self._endpoints: dict[str, tuple[DnsEndpoint, ...]] = {}
         self._reverse: dict[str, list[tuple[Service, DnsEndpoint]]] | None = None
 
@@ -323,17 +323,20 @@ def _index(cluster: Cluster) -> _Index:
 
 def cluster_services(cluster: Cluster) -> list[Service]:
     """The cluster's Services plus the two every cluster has, unless the input gives them:
-    `default/kubernetes` (10.96.0.1, the API server) and `kube-system/kube-dns` (10.96.0.10)."""
+    `default/kubernetes` (the API server) and `kube-system/kube-dns`, at the first and tenth
+    address of the cluster's Service range (10.96.0.1 and 10.96.0.10 with kubeadm's)."""
     services = list(cluster.services)
     keys = {s.key for s in services}
     ips = {s.cluster_ip for s in services}
-    if "default/kubernetes" not in keys and KUBERNETES_IP not in ips:
+    # The range the input says (ServiceCIDR, default/kubernetes, --service-cidr; issue 22).
+    kubernetes_ip, dns_ip = cluster.facts.service_range.kubernetes_ip, cluster.facts.service_range.dns_ip
+    if "default/kubernetes" not in keys and kubernetes_ip not in ips:
         # No selector: the API server keeps its endpoints itself (not modelled here).
-        services.append(Service(name="kubernetes", namespace="default", cluster_ip=KUBERNETES_IP,
+        services.append(Service(name="kubernetes", namespace="default", cluster_ip=kubernetes_ip,
                                 ports=(ServicePort(443, 6443, "TCP", "https"),),
                                 labels={"component": "apiserver", "provider": "kubernetes"}))
-    if "kube-system/kube-dns" not in keys and CLUSTER_DNS_IP not in ips:
-        services.append(Service(name="kube-dns", namespace="kube-system", cluster_ip=CLUSTER_DNS_IP,
+    if "kube-system/kube-dns" not in keys and dns_ip not in ips:
+        services.append(Service(name="kube-dns", namespace="kube-system", cluster_ip=dns_ip,
                                 selector={"k8s-app": "kube-dns"},
                                 ports=(ServicePort(53, 53, "UDP", "dns"),
                                        ServicePort(53, 53, "TCP", "dns-tcp"),

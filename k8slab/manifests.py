@@ -19,15 +19,15 @@ from . import _gateway_manifests
 from .errors import K8slabError, Problem
 from .kube_names import ipv4
 from .model import (
-    Cluster, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig, ProxyConfig,
-    Service, ServicePort, LabelSelector, Namespace, IPBlock, PolicyPeer, PolicyPort, PolicyRule,
-    NetworkPolicy,
+    CONTROLLER, Cluster, ClusterFacts, ContainerPort, Endpoint, EndpointSlice, Node, Pod, PodDNSConfig,
+    ProxyConfig, Service, ServicePort, ServiceRange, LabelSelector, Namespace, IPBlock, PolicyPeer,
+    PolicyPort, PolicyRule, NetworkPolicy,
 )
 
 __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
            "service_to_yaml", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
            "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
-           "with_service_type"]
+           "with_service_type", "learn_service_range"]
 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
@@ -60,7 +60,9 @@ KINDS = {
     "DaemonSet": "apps/v1", "EndpointSlice": "discovery.k8s.io/v1",
     "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
     "NetworkPolicy": "networking.k8s.io/v1", "Namespace": "v1",
+    "Endpoints": "v1", "ServiceCIDR": "networking.k8s.io/v1",
 }
+_SERVICECIDR_BETA = "networking.k8s.io/v1beta1"
 #: What a problem says when k8slab's own checks failed: never expected, always a bug.
 INTERNAL = "k8slab could not check this object (a bug in k8slab; please report it)"
 CONTROLLERS = ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet", "DaemonSet")
@@ -124,6 +126,7 @@ def _yaml_documents(filename: str, text: str) -> list:
                           f"position {e.start}")])
         text = text.removeprefix("\ufeff")   # a byte-order mark, as some Windows editors write
     docs = None
+    unshared = True        # JSON and the Rust parser never share a value between two places
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:                                   # `kubectl get -o json`: JSON is YAML, and fast
@@ -134,11 +137,58 @@ def _yaml_documents(filename: str, text: str) -> list:
         docs = _fast_yaml_documents(filename, text)
     if docs is None:
         docs = _pyyaml_documents(filename, text)
+        unshared = False                       # PyYAML gives an alias the anchor's own object
     if len(docs) > MAX_DOCUMENTS:
         raise K8slabError(problems=[Problem(
             filename, f"{len(docs):,} YAML documents; k8slab reads up to {MAX_DOCUMENTS:,} in one file "
                       "(a whole cluster at Kubernetes' limits is one `kubectl get -o yaml` List)")])
-    return [_as_sent(filename, i, d) for i, d in enumerate(docs)]
+    # A document that is already what kubectl would send is taken as it is (a snapshot always
+    # is): checking costs a fraction of copying it. Anything else is converted, value by value.
+    return [d if unshared and _already_sent(d) else _as_sent(filename, i, d, unshared)
+            for i, d in enumerate(docs)]
+
+
+def _already_sent(doc) -> bool:
+    """Whether an unshared document needs no conversion by _as_sent: string keys, text without
+    lone surrogates, 64-bit integers, no floats or other types, nesting within bounds. (Its size
+    is bounded by MAX_FILE_BYTES: with no aliases, nothing expands.)"""
+    if type(doc) is not dict and type(doc) is not list:
+        return doc is None or (type(doc) is str and (doc.isascii() or _no_surrogates(doc) is doc))
+    stack = [(doc, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v, depth = pop()
+        if depth >= MAX_DEPTH:
+            return False
+        if type(v) is dict:
+            for k, item in v.items():
+                if type(k) is not str or not (k.isascii() or _no_surrogates(k) is k):
+                    return False
+                t = type(item)
+                if t is str:
+                    if not item.isascii() and _no_surrogates(item) is not item:
+                        return False
+                elif t is dict or t is list:
+                    push((item, depth + 1))
+                elif t is int:
+                    if not -(2**63) <= item < 2**64:
+                        return False
+                elif item is not None and t is not bool:
+                    return False
+        else:
+            for item in v:
+                t = type(item)
+                if t is str:
+                    if not item.isascii() and _no_surrogates(item) is not item:
+                        return False
+                elif t is dict or t is list:
+                    push((item, depth + 1))
+                elif t is int:
+                    if not -(2**63) <= item < 2**64:
+                        return False
+                elif item is not None and t is not bool:
+                    return False
+    return True
 
 
 def _pyyaml_documents(filename: str, text: str) -> list:
@@ -244,9 +294,11 @@ class _Unreadable(Exception):
         self.path, self.message = path, message
 
 
-def _as_sent(filename: str, index: int, doc):
+def _as_sent(filename: str, index: int, doc, unshared: bool = False):
     """One parsed document as the JSON kubectl would send: string keys, whole numbers as integers,
-    no lone surrogates, no self-containing aliases, nesting and alias expansion bounded."""
+    no lone surrogates, no self-containing aliases, nesting and alias expansion bounded.
+    `unshared`: the parser never shares a value (JSON, the Rust parser), so there are no aliases
+    to bound, and a whole cluster's List of more than MAX_EXPANDED_VALUES values is no bomb."""
     values = [0]
     memo: dict[int, Any] = {}
     active: set[int] = set()
@@ -310,6 +362,8 @@ def _as_sent(filename: str, index: int, doc):
         raise K8slabError(problems=[Problem(filename, f"{where}: nested too deeply to read")])
     # go-yaml v2 refuses a document whose aliases make up too much of what it decodes
     # (decode.go, allowedAliasRatio): 99% up to 400,000 values, falling to 10% at 4,000,000.
+    if unshared:
+        return out
     expanded = _expanded_size(out, MAX_EXPANDED_VALUES)
     aliased = expanded - values[0]
     if expanded > MAX_EXPANDED_VALUES or (aliased > 100 and expanded > 1000
@@ -379,7 +433,9 @@ def _fast_yaml_documents(filename: str, text: str) -> list | None:
     except ImportError:
         return None
     try:
-        docs = yaml_rs.loads(text)
+        # parse_datetime=False: a timestamp stays the text it is, quoted or not, as go-yaml v2
+        # leaves it when decoding into interface{} (yaml_rs would turn even quoted ones into datetimes).
+        docs = yaml_rs.loads(text, parse_datetime=False)
     except yaml_rs.YAMLDecodeError as e:
         first = str(e).splitlines()[0] if str(e) else "YAML error"
         raise K8slabError(problems=[Problem(filename, f"YAML syntax error: {first}")])
@@ -538,8 +594,11 @@ def _type_name(v) -> str:
 # Validation
 # ---------------------------------------------------------------------------------------
 
-def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
+def _validate(objects: list[_Object], service_range: ServiceRange | None = None
+              ) -> tuple[list[Problem], list[str]]:
     from . import _validation
+    if service_range is None:
+        service_range = learn_service_range(objects)
     problems: list[Problem] = []
     skipped: dict[str, int] = {}
     known: list[_Object] = []
@@ -553,6 +612,8 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
             problems.extend(_gateway_problems(o))     # Gateway API and Ingress: their own module
             continue
         if kind not in KINDS:
+            if kind == "ConfigMap" and o.name == "cilium-config":
+                continue            # read for its kube-proxy-replacement setting only
             conf = _kube_proxy_configmap(o.obj) if kind == "ConfigMap" else None
             if conf is not None:
                 known.append(o)
@@ -564,6 +625,11 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
         if not isinstance(api, str) or not api:
             problems.append(Problem(o.file, "apiVersion: Required value", kind, o.name))
             continue
+        if kind == "ServiceCIDR" and api == _SERVICECIDR_BETA:
+            # 1.31 and 1.32 serve ServiceCIDR as v1beta1, with the same fields as v1 (GA in 1.33):
+            # a snapshot of such a cluster is read as v1.
+            o.obj = {**o.obj, "apiVersion": KINDS["ServiceCIDR"]}
+            api = KINDS["ServiceCIDR"]
         if api != KINDS[kind]:
             problems.append(Problem(o.file, f'apiVersion: Unsupported value: "{api}": '
                                             f'supported values: "{KINDS[kind]}"', kind, o.name))
@@ -573,15 +639,30 @@ def _validate(objects: list[_Object]) -> tuple[list[Problem], list[str]]:
             problems.extend(Problem(o.file, fp.message, kind, o.name, fp.path)
                             for fp in _validation.validate_proxy_config(o.obj))
             continue
-        try:
-            found = _validation.validate_object(o.obj) or _validation.unusable(o.obj)
-        except Exception as e:  # noqa: BLE001 - a checker bug must not become a traceback
-            found = [_validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {_shorten(str(e))}")]
-        for fp in found:
-            problems.append(Problem(o.file, fp.message, kind, o.name, fp.path))
     checked = [o for o in known if o.obj.get("kind") in KINDS]
+    # Each object is decoded and checked once; validate_together reuses what it found.
+    results = []
+    for o in checked:
+        try:
+            [result] = _validation.check_objects([o.obj])
+            found = result[2] or _validation.unusable(o.obj)
+            if o.kind == "Node" and _validation.is_stored(o.obj):
+                # An IPv6-only node of a real cluster is read, not refused: the builder names it
+                # as not modelled (k8slab models IPv4) and gives it a stand-in address.
+                found = [fp for fp in found if fp.path != "status.addresses"]
+        except Exception as e:  # noqa: BLE001 - a checker bug must not become a traceback
+            result = (None, None, [])
+            found = [_validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {_shorten(str(e))}")]
+        results.append(result if not found or result[2] else (result[0], result[1], found))
+        for fp in found:
+            problems.append(Problem(o.file, fp.message, o.kind, o.name, fp.path))
     try:
-        together = _validation.validate_together([o.obj for o in checked])
+        together = _validation.validate_together(
+            [o.obj for o in checked], checked=results,
+            # Nothing learned: the validator's own default (kubeadm's range, or where a
+            # default/kubernetes outside it says the range starts).
+            service_range=None if service_range.source == "kubeadm" else
+            (list(service_range.cidrs) if service_range.exact else None, service_range.kubernetes_ip))
     except Exception as e:  # noqa: BLE001
         together = [(0, _validation.FieldProblem("", f"{INTERNAL}: {type(e).__name__}: {e}"))] if checked else []
     for index, fp in together:
@@ -602,20 +683,26 @@ def _gateway_problems(o: _Object) -> list[Problem]:
     return [Problem(o.file, fp.message, o.kind, o.name, fp.path) for fp in found]
 
 
-def validate_files(paths: Iterable[str]) -> list[Problem]:
-    """Every problem in these files, as `kubectl apply` would report them (empty: all valid)."""
+def validate_files(paths: Iterable[str], service_cidr: str | None = None) -> list[Problem]:
+    """Every problem in these files, as `kubectl apply` would report them (empty: all valid).
+
+    `service_cidr` is the cluster's Service range when the files do not say it (see load)."""
     texts, problems = _read_files(paths)
+    if not problems and _built_before(texts, service_cidr):
+        return []
     objects, bad = _read_all(texts)
-    more, _ = _validate(objects)
+    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
     if not (problems or bad or more):
         more = _beyond_limits(objects)
     return problems + bad + more
 
 
-def validate_texts(texts: list[tuple[str, str]]) -> list[Problem]:
+def validate_texts(texts: list[tuple[str, str]], service_cidr: str | None = None) -> list[Problem]:
     """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
+    if _built_before(texts, service_cidr):
+        return []
     objects, bad = _read_all(texts)
-    more, _ = _validate(objects)
+    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
     if not (bad or more):
         more = _beyond_limits(objects)
     return bad + more
@@ -675,24 +762,106 @@ def _expanding_controllers(by_kind: dict[str, list[_Object]]) -> list[tuple[_Obj
 # Building the cluster
 # ---------------------------------------------------------------------------------------
 
-def load(*paths: str, cloud: bool | None = None) -> Cluster:
+def load(*paths: str, cloud: bool | None = None, service_cidr: str | None = None) -> Cluster:
     """A cluster from YAML files (manifests, multi-document files, `kubectl get -o yaml` Lists).
 
     `cloud` says whether a cloud provider gives LoadBalancer Services an address; by default
-    yes, unless the nodes say the cluster is kind, minikube or k3s.
+    yes, unless the nodes say the cluster is kind, minikube or k3s. `service_cidr` is the
+    cluster's Service range (kube-apiserver's --service-cluster-ip-range) for input that does
+    not say it: ServiceCIDR objects or default/kubernetes in the files come first.
     """
     if not paths:
         raise K8slabError("no files given")
     texts, problems = _read_files(paths)
     if problems:
         raise K8slabError(problems=problems)
-    return load_texts(texts, cloud=cloud)
+    return load_texts(texts, cloud=cloud, service_cidr=service_cidr)
 
 
-def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Cluster:
-    """A cluster from (filename, YAML text) pairs; K8slabError lists every problem found."""
+def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None,
+               service_cidr: str | None = None) -> Cluster:
+    """A cluster from (filename, YAML text) pairs; K8slabError lists every problem found.
+
+    A large input (a whole cluster's snapshot, CACHE_MIN_BYTES or more) is built once and kept
+    in K8SLAB_CACHE_DIR (default ~/.cache/k8slab; K8SLAB_CACHE=0 turns it off), so that every
+    later command on the same text starts at once; small inputs never touch the disk."""
+    cache = _cache_file(texts, cloud, service_cidr)
+    cluster = _cached(cache)
+    if cluster is None:
+        cluster = _load_texts(texts, cloud, service_cidr)
+        _keep(cache, cluster)
+    return cluster
+
+
+#: Inputs at least this large are cached (see load_texts): below it, loading takes < 0.2 s.
+CACHE_MIN_BYTES = 1 << 20
+_CACHE_KEEP = 4      # newest entries kept (a 150,000-pod cluster takes ~100 MB); older ones are deleted
+
+
+def _cache_file(texts, cloud, service_cidr) -> str | None:
+    """Where the cluster these inputs make is kept, or None when it is not (small, or off)."""
+    if os.environ.get("K8SLAB_CACHE", "1") in ("0", "off", "no", "false"):
+        return None
+    if sum(len(t) for _, t in texts) < CACHE_MIN_BYTES:
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.blake2b(digest_size=20)
+    # What the code is: its files' sizes and times, so that any change to k8slab misses.
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py"):
+            st = os.stat(os.path.join(here, name))
+            h.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    h.update(repr((cloud, service_cidr, [f for f, _ in texts])).encode())
+    for _, text in texts:
+        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    root = os.environ.get("K8SLAB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "k8slab")
+    return os.path.join(root, h.hexdigest() + ".pickle")
+
+
+def _built_before(texts, service_cidr) -> bool:
+    """Whether a cluster was built from exactly these texts: then they had no problem at all."""
+    path = _cache_file(texts, None, service_cidr) if texts else None
+    return path is not None and os.path.exists(path)
+
+
+def _cached(path: str | None) -> Cluster | None:
+    if path is None:
+        return None
+    import pickle
+    try:
+        with open(path, "rb") as f:
+            cluster = pickle.load(f)
+        return cluster if isinstance(cluster, Cluster) else None
+    except Exception:  # noqa: BLE001 - a missing or damaged entry is simply rebuilt
+        return None
+
+
+def _keep(path: str | None, cluster: Cluster) -> None:
+    if path is None:
+        return
+    import pickle
+    import tempfile
+    try:
+        root = os.path.dirname(path)
+        os.makedirs(root, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(cluster, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)            # atomic: a reader sees the whole entry or none
+        entries = sorted((e for e in os.scandir(root) if e.name.endswith(".pickle")),
+                         key=lambda e: e.stat().st_mtime_ns, reverse=True)
+        for e in entries[_CACHE_KEEP:]:
+            os.unlink(e.path)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written costs time, never an answer
+        pass
+
+
+def _load_texts(texts, cloud, service_cidr) -> Cluster:
     objects, problems = _read_all(texts)
-    more, notes = _validate(objects)
+    service_range = learn_service_range(objects, service_cidr)
+    more, notes = _validate(objects, service_range)
     problems.extend(more)
     if not problems:
         problems = _beyond_limits(objects)
@@ -700,7 +869,7 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Clust
         # Never a half-loaded cluster: a learner would take it for the whole one.
         raise K8slabError(problems=problems)
     try:
-        return _Builder(objects, notes, cloud, [f for f, _ in texts]).build()
+        return _Builder(objects, notes, cloud, [f for f, _ in texts], service_range).build()
     except K8slabError:
         raise
     except Exception as e:  # noqa: BLE001 - last resort: bad input must never show a traceback
@@ -708,6 +877,68 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None) -> Clust
             ", ".join(f for f, _ in texts),
             f"could not build a cluster from this input ({type(e).__name__}: {e}); "
             "`k8slab validate` may say more")]) from e
+
+
+def learn_service_range(objects: list[_Object], given: str | None = None) -> ServiceRange:
+    """The cluster's Service range, learned as the issue 22 order says: its ServiceCIDR objects
+    (networking.k8s.io/v1, GA in 1.33; the API server makes one named `kubernetes` from its
+    flags), else default/kubernetes's cluster IP (the range's first address), else `given`
+    (--service-cidr), else kubeadm's 10.96.0.0/12. IPv4 only: k8slab models IPv4."""
+    cidrs: list[ipaddress.IPv4Network] = []
+    for o in sorted((o for o in objects if o.kind == "ServiceCIDR"), key=lambda o: o.name != "kubernetes"):
+        if o.obj.get("apiVersion") not in (KINDS["ServiceCIDR"], _SERVICECIDR_BETA):
+            continue
+        for text in _dig(o.obj, "spec", "cidrs", default=[]) or []:
+            try:
+                net = ipaddress.ip_network(str(text), strict=False)
+            except ValueError:
+                continue                    # validation reports it
+            if net.version == 4 and net not in cidrs:
+                cidrs.append(net)
+    if cidrs:
+        return ServiceRange(tuple(map(str, cidrs)), "ServiceCIDR", True)
+    for o in objects:
+        if o.kind == "Service" and o.name == "kubernetes" and o.namespace == "default":
+            try:
+                ip = ipaddress.IPv4Address(str(_dig(o.obj, "spec", "clusterIP", default="")))
+            except ValueError:
+                continue
+            network = int(ip) - 1
+            # The first address is the range's .1, so the range starts one below it. Its size is
+            # written nowhere: take the smallest block (a /24 at least) that starts there and
+            # holds every stored Service's cluster IP, and no larger than the largest block that
+            # starts there, nor than a /12 (kube-apiserver refuses larger IPv4 Service ranges:
+            # "the mask must be >= 12", cmd/kube-apiserver/app/options/validation.go).
+            aligned = 12
+            while aligned < 32 and network & ((1 << (32 - aligned)) - 1):
+                aligned += 1
+            ips = []
+            for other in objects:
+                if other.kind == "Service" and _validation_is_stored(other.obj):
+                    try:
+                        ips.append(int(ipaddress.IPv4Address(str(_dig(other.obj, "spec", "clusterIP", default="")))))
+                    except ValueError:
+                        pass
+            prefix = 24
+            while prefix > aligned and not all(network <= a < network + (1 << (32 - prefix)) for a in ips):
+                prefix -= 1
+            prefix = max(prefix, aligned)
+            return ServiceRange((f"{ipaddress.IPv4Address(network)}/{prefix}",), "default/kubernetes", False)
+    if given:
+        try:
+            net = ipaddress.ip_network(given.strip(), strict=False)
+        except ValueError:
+            net = None
+        if net is None or net.version != 4 or net.prefixlen > 30:
+            raise K8slabError(f"--service-cidr {given!r}: give an IPv4 CIDR such as 10.43.0.0/16 "
+                              "(kube-apiserver's --service-cluster-ip-range)")
+        return ServiceRange((str(net),), "given", True)
+    return ServiceRange()
+
+
+def _validation_is_stored(obj) -> bool:
+    from ._validation import is_stored
+    return is_stored(obj)
 
 
 def _dig(d, *keys, default=None):
@@ -766,7 +997,10 @@ def _kube_proxy_configmap(obj: dict) -> dict | None:
 class _Builder:
     """Turns validated objects into a Cluster, filling in what a real cluster would add."""
 
-    def __init__(self, objects: list[_Object], notes: list[str], cloud: bool | None, files):
+    def __init__(self, objects: list[_Object], notes: list[str], cloud: bool | None, files,
+                 service_range: ServiceRange | None = None):
+        self.service_range = service_range or ServiceRange()
+        self.not_modelled: dict[str, list[str]] = {}     # what -> names, for one note each
         self.objects = objects
         self.notes = list(notes)
         self.cloud = cloud
@@ -787,9 +1021,22 @@ class _Builder:
         pods = self._pods(raw_pods, nodes, taints)
         services = self._services(nodes)
         slices = self._slices()
+        for what, names in self.not_modelled.items():
+            shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+            self.notes.append(f"not modelled: {len(names)} {what} ({shown}); k8slab models IPv4, as "
+                              "kube-proxy's IPv4 proxier does, and answers everything else as usual")
+        replacement = self._proxy_replacement()
+        if replacement:
+            self.notes.append(
+                f"this cluster runs {replacement} in kube-proxy's place: the rules, traces and "
+                "probabilities k8slab shows are what kube-proxy would write for these objects, not "
+                "what runs there (the Service semantics are the same; the mechanism, eBPF programs "
+                "instead of iptables chains, is not)")
+        facts = ClusterFacts(service_range=self.service_range, proxy_replacement=replacement,
+                             not_modelled=tuple(sorted(self.not_modelled)))
         policies, namespaces = _policies(self.of("NetworkPolicy"), self.notes), _namespaces(self.of("Namespace"))
         cluster = Cluster(nodes, pods, services, slices, proxy, self._cloud(nodes), self.notes,
-                          self.files, policies=policies, namespaces=namespaces)
+                          self.files, facts=facts, policies=policies, namespaces=namespaces)
         cluster.gateway_objects = _gateway_manifests.read(
             (o.kind, o.namespace, o.obj) for o in self.objects
             if o.kind in _gateway_manifests.API_VERSIONS or o.kind == "Namespace")
@@ -814,6 +1061,28 @@ class _Builder:
             node_port_addresses=tuple(str(a) for a in c.get("nodePortAddresses") or []
                                       if isinstance(c.get("nodePortAddresses"), list)),
         )
+
+    def _proxy_replacement(self) -> str | None:
+        """What a snapshot shows running instead of kube-proxy, if anything. Cilium says it in
+        its cilium-config ConfigMap (kube-proxy-replacement: "true", or "strict" before 1.14);
+        a Cilium agent with no kube-proxy in sight is the same in practice."""
+        for o in self.of("ConfigMap"):
+            if o.name == "cilium-config":
+                value = str(_dig(o.obj, "data", "kube-proxy-replacement", default="")).lower()
+                if value in ("true", "strict"):
+                    return f"Cilium's kube-proxy replacement (cilium-config: kube-proxy-replacement: {value})"
+                if value in ("false", "disabled", "partial", "probe"):
+                    return None
+        def labelled(o, app):
+            return (_dig(o.obj, "metadata", "labels", "k8s-app") == app
+                    or _dig(o.obj, "spec", "template", "metadata", "labels", "k8s-app") == app)
+        objs = self.of("Pod") + self.of("DaemonSet")
+        cilium = any(labelled(o, "cilium") for o in objs)
+        kube_proxy = any(labelled(o, "kube-proxy") or (o.name or "").startswith("kube-proxy") for o in objs)
+        kube_proxy = kube_proxy or any(_kube_proxy_configmap(o.obj) for o in self.of("ConfigMap"))
+        if cilium and not kube_proxy:
+            return "Cilium with no kube-proxy in the snapshot (its kube-proxy replacement)"
+        return None
 
     def _cloud(self, nodes: list[Node]) -> bool:
         if self.cloud is not None:
@@ -856,6 +1125,12 @@ class _Builder:
                        and ":" not in str(a["address"])),
                       None) or _take(ip_pool, origin.get(name), "Node", name, "status.addresses",
                                      "node IP", FILL_IN["node_ips"])
+            if any(isinstance(a, dict) and a.get("type") == "InternalIP" and ":" in str(a.get("address"))
+                   for a in _dig(obj, "status", "addresses", default=[]) or []) and not any(
+                    isinstance(a, dict) and a.get("type") == "InternalIP" and a.get("address")
+                    and ":" not in str(a["address"]) for a in _dig(obj, "status", "addresses", default=[]) or []):
+                self.not_modelled.setdefault(f"IPv6-only node(s), given a stand-in IPv4 address from "
+                                             f"{FILL_IN['node_ips']}", []).append(name)
             self.max_pods[name] = _max_pods(obj)
             labels = _str_map(_dig(obj, "metadata", "labels"))
             labels.setdefault("kubernetes.io/hostname", name)
@@ -1060,6 +1335,13 @@ class _Builder:
         if isinstance(status, dict) and status:
             # As a snapshot says: an IP only if it has one, Ready only if the condition says so.
             ip = status.get("podIP")
+            if ip and ":" in str(ip):
+                # IPv6 first on a dual-stack cluster: status.podIPs holds the IPv4 one too.
+                v4 = [str(a.get("ip")) for a in status.get("podIPs") or []
+                      if isinstance(a, dict) and a.get("ip") and ":" not in str(a.get("ip"))]
+                if not v4 and not host_network:
+                    self.not_modelled.setdefault("IPv6-only pod(s)", []).append(f"{ns}/{meta.get('name')}")
+                ip = v4[0] if v4 else None
             phase = status.get("phase") or "Pending"
             ready = any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
                         for c in status.get("conditions") or [])
@@ -1081,7 +1363,22 @@ class _Builder:
         given = self.of("Service")
         used_ips = {str(_dig(o.obj, "spec", "clusterIP")) for o in given
                     if _dig(o.obj, "spec", "clusterIP") not in (None, "", "None")}
-        ip_pool = _address_pool(FILL_IN["service_cidr"], start=11, used=used_ips)
+        cidr = self.service_range.cidrs[0]
+        ip_pool = _address_pool(cidr, start=11, used=used_ips)
+        self._service_cidr_text = cidr
+        keys = {f"{o.namespace}/{o.name}" for o in given}
+        fills = (not {"default/kubernetes", "kube-system/kube-dns"} <= keys
+                 or any(not _dig(o.obj, "spec", "clusterIP") and _dig(o.obj, "spec", "type") != "ExternalName"
+                        for o in given))
+        if self.service_range.source == "kubeadm" and fills:
+            outside = sorted(o.name for o in given if _outside(_dig(o.obj, "spec", "clusterIP"), cidr))
+            if outside:
+                self.notes.append(
+                    f"{len(outside)} Service(s) have cluster IPs outside {cidr} ({', '.join(outside[:3])}"
+                    f"{' ...' if len(outside) > 3 else ''}): the input does not say the cluster's Service "
+                    "range (no ServiceCIDR, no default/kubernetes), so the addresses k8slab fills in "
+                    "(kube-dns's and kubernetes's included) come from kubeadm's; give --service-cidr "
+                    "(or service_cidr=) to say it")
         used_ports = set()
         for o in given:
             for p in _dig(o.obj, "spec", "ports", default=[]) or []:
@@ -1095,7 +1392,18 @@ class _Builder:
                    if isinstance(i, dict) and i.get("ip")}
         lb_pool = _address_pool(FILL_IN["load_balancer_ips"], start=10, used=lb_used)
         cloud = self._cloud(nodes)
-        return [self._service(o, ip_pool, port_pool, lb_pool, cloud) for o in given]
+        out = []
+        for o in given:
+            ips = _dig(o.obj, "spec", "clusterIPs", default=None) or [_dig(o.obj, "spec", "clusterIP")]
+            ips = [str(i) for i in ips if i not in (None, "", "None")]
+            if ips and all(":" in i for i in ips):
+                self.not_modelled.setdefault("IPv6-only Service(s)", []).append(f"{o.namespace}/{o.name}")
+                continue
+            if any(":" in i for i in ips):
+                self.not_modelled.setdefault("dual-stack Service(s) whose IPv6 side is left out",
+                                             []).append(f"{o.namespace}/{o.name}")
+            out.append(self._service(o, ip_pool, port_pool, lb_pool, cloud))
+        return out
 
     def _service(self, o: _Object, ip_pool, port_pool, lb_pool, cloud: bool) -> Service:
         spec = o.obj.get("spec") or {}
@@ -1115,11 +1423,14 @@ class _Builder:
                 protocol=p.get("protocol") or "TCP", name=p.get("name") or None,
                 node_port=node_port if external else None))
         cluster_ip = spec.get("clusterIP")
+        if cluster_ip and ":" in str(cluster_ip):
+            # IPv6 primary, IPv4 secondary: the IPv4 proxier serves the IPv4 one.
+            cluster_ip = next((str(i) for i in spec.get("clusterIPs") or [] if ":" not in str(i)), cluster_ip)
         if svc_type == "ExternalName":
             cluster_ip = None
         elif not cluster_ip:
             cluster_ip = _take(ip_pool, o, "Service", o.name, "spec.clusterIP", "cluster IP",
-                               FILL_IN["service_cidr"])
+                               self._service_cidr_text)
         # The policy applies to externally-accessible Services, which include a ClusterIP
         # Service with externalIPs (pkg/api/v1/service/util.go, ExternallyAccessible).
         reachable_from_outside = external or (svc_type == "ClusterIP" and bool(spec.get("externalIPs")))
@@ -1170,6 +1481,10 @@ class _Builder:
         out = []
         for o in self.of("EndpointSlice"):
             owner = _dig(o.obj, "metadata", "labels", "kubernetes.io/service-name")
+            if o.obj.get("addressType") == "IPv6":
+                # The IPv6 proxier reads these; k8slab models the IPv4 one.
+                self.not_modelled.setdefault("IPv6 EndpointSlice(s)", []).append(f"{o.namespace}/{o.name}")
+                continue
             if not owner:
                 self.notes.append(f"EndpointSlice {o.name} has no kubernetes.io/service-name "
                                   "label: no Service uses it")
@@ -1200,6 +1515,44 @@ class _Builder:
                 f"{o.namespace}/{owner}", o.name, ports, tuple(endpoints),
                 address_type=str(o.obj.get("addressType") or "IPv4"),
                 managed_by=_dig(o.obj, "metadata", "labels", "endpointslice.kubernetes.io/managed-by")))
+        return out + self._legacy_endpoints({sl.service for sl in out})
+
+    def _legacy_endpoints(self, sliced: set[str]) -> list[EndpointSlice]:
+        """v1 Endpoints, for Services the input gives no EndpointSlice of: as the slices the
+        EndpointSlice controller (selector) or its mirroring controller (no selector) would
+        make of them. kube-proxy reads only slices; Endpoints is deprecated since 1.33."""
+        selectors = {f"{o.namespace}/{o.name}": bool(_dig(o.obj, "spec", "selector")) for o in self.of("Service")}
+        out, used = [], []
+        for o in self.of("Endpoints"):
+            key = f"{o.namespace}/{o.name}"
+            if key in sliced:
+                continue
+            used.append(key)
+            for i, subset in enumerate(o.obj.get("subsets") or []):
+                if not isinstance(subset, dict):
+                    continue
+                ports = tuple((p.get("name") or None, p.get("port"), p.get("protocol") or "TCP")
+                              for p in subset.get("ports") or [] if isinstance(p, dict) and p.get("port"))
+                endpoints = []
+                for ready, field_name in ((True, "addresses"), (False, "notReadyAddresses")):
+                    for a in subset.get(field_name) or []:
+                        if not isinstance(a, dict) or not a.get("ip") or ":" in str(a.get("ip")):
+                            continue
+                        ref = a.get("targetRef") if isinstance(a.get("targetRef"), dict) else {}
+                        endpoints.append(Endpoint(
+                            address=str(a["ip"]), port=0,
+                            pod=ref.get("name") if ref.get("kind") == "Pod" else None,
+                            node=a.get("nodeName"), ready=ready, serving=ready,
+                            hostname=a.get("hostname") if isinstance(a.get("hostname"), str) else None))
+                out.append(EndpointSlice(
+                    key, f"{o.name}-endpoints-{i}", ports, tuple(endpoints),
+                    managed_by=CONTROLLER if selectors.get(key) else "endpointslicemirroring-controller.k8s.io"))
+        if used:
+            self.notes.append(
+                f"read {len(used)} v1 Endpoints as their Services' endpoints ({', '.join(used[:3])}"
+                f"{' ...' if len(used) > 3 else ''}): the input has no EndpointSlices for them. Endpoints is "
+                "deprecated since Kubernetes 1.33 and kube-proxy reads EndpointSlices: add "
+                "`kubectl get endpointslices -A -o yaml` to the snapshot")
         return out
 
 
@@ -1285,6 +1638,12 @@ def _policies(objects, notes: list[str]) -> list[NetworkPolicy]:
 
 def _namespaces(objects) -> list[Namespace]:
     return [Namespace(o.name or "", _str_map(_dig(o.obj, "metadata", "labels"))) for o in objects]
+def _outside(ip, cidr: str) -> bool:
+    """Whether ip is an IPv4 address outside cidr (None, "None" and IPv6 are not)."""
+    try:
+        return ipaddress.IPv4Address(str(ip)) not in ipaddress.ip_network(cidr)
+    except ValueError:
+        return False
 
 
 def _owner_of(pod: dict) -> str | None:

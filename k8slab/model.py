@@ -13,6 +13,7 @@ __all__ = [
     "IngressBackend", "IngressPath", "IngressRule", "Ingress", "GatewayObjects",
     "NAMESPACE_NAME_LABEL", "LabelSelector", "Namespace", "IPBlock", "PolicyPeer", "PolicyPort",
     "PolicyRule", "NetworkPolicy",
+    "ServiceRange", "ClusterFacts",
 ]
 
 #: The well-known node label topology-aware routing reads.
@@ -229,7 +230,8 @@ class Cluster:
     gateway_objects: "GatewayObjects | None" = None
 
     def __init__(self, nodes=(), pods=(), services=(), slices=(), proxy: ProxyConfig | None = None,
-                 cloud_provider: bool = True, notes=(), sources=(), *, policies=(), namespaces=()):
+                 cloud_provider: bool = True, notes=(), sources=(), *, policies=(), namespaces=(),
+                 facts: "ClusterFacts | None" = None):
         self.nodes: tuple[Node, ...] = tuple(sorted(nodes, key=lambda n: n.name))
         self.pods: tuple[Pod, ...] = tuple(pods)
         self.services: tuple[Service, ...] = tuple(services)
@@ -240,6 +242,8 @@ class Cluster:
         self.sources: tuple[str, ...] = tuple(sources)
         self.policies: tuple[NetworkPolicy, ...] = tuple(policies)
         self.namespaces: tuple[Namespace, ...] = tuple(namespaces)
+        #: what the input says about the cluster as a whole (its Service range, its proxy)
+        self.facts: ClusterFacts = facts or ClusterFacts()
         self._node_by_name = {n.name: n for n in self.nodes}
         self._service_by_key = {s.key: s for s in self.services}
         self._pod_by_key = {p.key: p for p in self.pods}
@@ -267,24 +271,35 @@ class Cluster:
         """The EndpointSlices written for `service` (empty: its endpoints come from its pods)."""
         return tuple(self._slices_by_service.get(service.key, ()))
 
+    #: The parts `copy` carries over, by the name `__init__` takes them.
+    PARTS = ("nodes", "pods", "services", "slices", "proxy", "cloud_provider", "notes", "sources",
+             "policies", "namespaces", "facts", "gateway_objects")
+
+    def copy(self, **changes) -> "Cluster":
+        """A copy of this cluster with some parts changed (`copy(pods=...)`, `copy(proxy=...)`):
+        every other part, the Gateway objects and what the input said of the cluster as a whole
+        (its Service range) included, is carried over. The one way to derive a cluster, so that
+        a part added later cannot be dropped by one copy site."""
+        unknown = sorted(set(changes) - set(self.PARTS))
+        if unknown:
+            raise TypeError(f"Cluster.copy: no part named {', '.join(unknown)}")
+        parts = {name: changes.get(name, getattr(self, name)) for name in self.PARTS}
+        gateway_objects = parts.pop("gateway_objects")
+        copy = Cluster(**parts)
+        copy.gateway_objects = gateway_objects
+        return copy
+
     def replace_service(self, service: Service) -> "Cluster":
         """A copy of this cluster with one Service replaced (or added)."""
         services = [service if s.key == service.key else s for s in self.services]
         if service.key not in self._service_by_key:
             services.append(service)
-        copy = Cluster(self.nodes, self.pods, services, self.slices, self.proxy,
-                       self.cloud_provider, self.notes, self.sources,
-                       policies=self.policies, namespaces=self.namespaces)
-        copy.gateway_objects = self.gateway_objects
-        return copy
+        return self.copy(services=services)
 
     def with_policies(self, policies, namespaces=None) -> "Cluster":
         """A copy of this cluster with other NetworkPolicies (and Namespace labels, if given)."""
-        copy = Cluster(self.nodes, self.pods, self.services, self.slices, self.proxy,
-                       self.cloud_provider, self.notes, self.sources, policies=policies,
-                       namespaces=self.namespaces if namespaces is None else namespaces)
-        copy.gateway_objects = self.gateway_objects
-        return copy
+        return self.copy(policies=policies,
+                         namespaces=self.namespaces if namespaces is None else namespaces)
 
     def namespace_labels(self, name: str) -> Mapping[str, str]:
         """A namespace's labels, with the one the API server sets on every namespace."""
@@ -684,3 +699,45 @@ class NetworkPolicy:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+@dataclass(frozen=True)
+class ServiceRange:
+    """The cluster's Service IP range (--service-cluster-ip-range, or its ServiceCIDR objects).
+
+    `source` says where it was learned: "ServiceCIDR" (exact), "default/kubernetes" (its
+    cluster IP is the range's first address; the prefix length is not known, so `exact` is
+    False), "given" (--service-cidr), or "kubeadm" (nothing said: kubeadm's default)."""
+
+    cidrs: tuple[str, ...] = ("10.96.0.0/12",)    # IPv4 ones only: k8slab models IPv4
+    source: str = "kubeadm"
+    exact: bool = True
+
+    def _nth(self, n: int) -> str:
+        # IPv4 only: "a.b.c.d/len" -> the n-th address after the network address.
+        net = self.cidrs[0].split("/")[0]
+        value = 0
+        for part in net.split("."):
+            value = value * 256 + int(part)
+        value += n
+        return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+    @property
+    def kubernetes_ip(self) -> str:
+        """The first address: the API server's own Service, default/kubernetes."""
+        return self._nth(1)
+
+    @property
+    def dns_ip(self) -> str:
+        """The tenth address: where kubeadm, k3s, kind and minikube put kube-dns."""
+        return self._nth(10)
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What the input says about the cluster as a whole, beyond its objects."""
+
+    service_range: ServiceRange = ServiceRange()
+    #: What runs in kube-proxy's place (e.g. "Cilium's kube-proxy replacement"), when the
+    #: input shows one: then the rules k8slab prints are kube-proxy's, not what runs there.
+    proxy_replacement: str | None = None
+    #: Kinds and objects read but not modelled (IPv6 Services and pods, ...), for notes.
+    not_modelled: tuple[str, ...] = ()

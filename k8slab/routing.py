@@ -1035,6 +1035,14 @@ class _Router:
             reason = (f"The cluster DNS answers {svc.dns_name} with a CNAME to {svc.external_name}"
                       f"{node_note}; the client then looks that name up and connects to it directly. "
                       "No kube-proxy rule and no pod of this cluster is involved.")
+            inside = [r["value"] for r in dns["records"] if r["type"] == "A"]
+            if inside:
+                # A target inside cluster.local: CoreDNS follows the CNAME itself and adds the
+                # target's records (plugin/kubernetes backend_lookup.go, A); issue 22.
+                reason = (f"The cluster DNS answers {svc.dns_name} with a CNAME to {svc.external_name}, "
+                          f"a name inside the cluster, and follows it itself: the answer ends in "
+                          f"{', '.join(inside)}. The client connects there, so that Service's own "
+                          "route (its kube-proxy rules, or its pods if headless) decides which pod answers.")
             return self.answer("ok", "DNS", reason, dns=dns, source=True, port=sp)
         probe = sp or ServicePort(port=0, target_port=0)
         everyone = self.endpoints(probe)

@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import re
@@ -121,7 +122,9 @@ class _Walker:
         # table ip kube-proxy in nftables mode (ipvs clusters are walked as iptables, as before).
         self.mode = "nftables" if getattr(cluster.proxy, "mode", None) == "nftables" else "iptables"
         walks = nftables_walk if self.mode == "nftables" else iptables_walk
-        self.parse = nftables_walk.parse_ruleset if self.mode == "nftables" else parse_rules
+        # iptables text is parsed lazily, a rule when the walk first reaches it (issue 22).
+        self.parse = (nftables_walk.parse_ruleset if self.mode == "nftables"
+                      else functools.partial(parse_rules, lazy=True))
         self.tables = walks.Tables(self.rules, self.local)
 
     # -- what the network knows -------------------------------------------------------------

@@ -115,9 +115,7 @@ def with_replicas(cluster: Cluster, service: Service, replicas: int, ready: int 
         pods.append(replace(p, **states[p.name]) if p.name in states and p.namespace == service.namespace
                     and p in keep else p)
     pods += [replace(p, **states[p.name]) for p in new]
-    return Cluster(cluster.nodes, pods, cluster.services, cluster.slices, cluster.proxy,
-                   cluster.cloud_provider, cluster.notes, cluster.sources,
-                   policies=cluster.policies, namespaces=cluster.namespaces)
+    return cluster.copy(pods=pods)
 
 
 def _free_pod_ip(cluster: Cluster, node_name: str, used: set[str]) -> str:

@@ -464,10 +464,7 @@ class Explorer:
                     cached = cached.replace_service(replace(svc, session_affinity=affinity,
                                                             session_affinity_timeout=timeout))
                 if mode != cached.proxy.mode:
-                    cached = Cluster(cached.nodes, cached.pods, cached.services, cached.slices,
-                                     replace(cached.proxy, mode=mode), cached.cloud_provider,
-                                     cached.notes, cached.sources, policies=cached.policies,
-                                     namespaces=cached.namespaces)
+                    cached = cached.copy(proxy=replace(cached.proxy, mode=mode))
             if len(self._clusters) > 256:          # a long session: forget the oldest copies
                 self._clusters.clear()
             self._clusters[key] = cached

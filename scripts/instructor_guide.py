@@ -44,8 +44,9 @@ READER_MINUTES = {
     "06": "40",
     "07": "40",
     "08": "60",
+    "09": "30",
 }
-EXPECTED_ONLY = {"02", "04", "05", "06", "07", "08"}
+EXPECTED_ONLY = {"02", "04", "05", "06", "07", "08", "09"}
 
 # Feedback ids that are not misconceptions: unparseable answers and the catch-all.
 NOT_MISCONCEPTIONS = {"format", "other", "unanswered", "invalid"}

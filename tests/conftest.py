@@ -16,3 +16,17 @@ def demo():
 @pytest.fixture
 def make_cluster():
     return cluster_from
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_cluster_cache(tmp_path_factory):
+    """Large inputs are cached on disk (manifests.load_texts): tests keep theirs in a temp dir,
+    never in the user's ~/.cache, and start from an empty one."""
+    import os
+    old = os.environ.get("K8SLAB_CACHE_DIR")
+    os.environ["K8SLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("k8slab-cache"))
+    yield
+    if old is None:
+        os.environ.pop("K8SLAB_CACHE_DIR", None)
+    else:
+        os.environ["K8SLAB_CACHE_DIR"] = old

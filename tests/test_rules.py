@@ -59,6 +59,8 @@ def _node_port_range(lo: int, hi: int):
                            functools.partial(_validation.validate_object, node_port_range=(lo, hi))), \
          mock.patch.object(_validation, "validate_together",
                            functools.partial(_validation.validate_together, node_port_range=(lo, hi))), \
+         mock.patch.object(_validation, "check_objects",
+                           functools.partial(_validation.check_objects, node_port_range=(lo, hi))), \
          mock.patch.object(_validation, "SERVICE_CIDR", ipaddress.IPv4Network("172.30.0.0/16")):
         # ... and proxier_test's cluster IPs come from 172.30.0.0/16.
         yield

@@ -14,9 +14,12 @@ from . import start_here, who_is_calling, which_pod_answers, traffic_policies  #
 from . import names_and_dns, what_kube_proxy_writes, who_may_talk  # noqa: F401,E402
 from . import after_the_load_balancer  # noqa: F401,E402
 from . import why_doesnt_it_work  # noqa: F401,E402
+from . import your_own_cluster  # noqa: F401,E402
 from .names_and_dns import EXTERNALNAME_CAUSES
 from .who_is_calling import BROKEN_SERVICE
 from .which_pod_answers import SPREAD_FIXES
+from .your_own_cluster import STORED_OR_WRITTEN
 
 __all__ = ["Feedback", "Solution", "Exercise", "EXERCISES", "check", "hint", "solution",
-           "exercise", "BROKEN_SERVICE", "NODE_PORT_RANGE", "SPREAD_FIXES", "EXTERNALNAME_CAUSES"]
+           "exercise", "BROKEN_SERVICE", "NODE_PORT_RANGE", "SPREAD_FIXES", "EXTERNALNAME_CAUSES",
+           "STORED_OR_WRITTEN"]

@@ -185,10 +185,9 @@ def _check_ndots_cost(answer) -> Feedback:
 # -- 4. who is in a headless answer ---------------------------------------------------------------
 def _maintenance_cluster():
     """The shop cluster with db-2's readiness probe failing."""
-    from ..model import Cluster
     c = shop_cluster()
     pods = [dataclasses.replace(p, ready=False) if p.key == "shop/db-2" else p for p in c.pods]
-    return Cluster(c.nodes, pods, c.services, c.slices, c.proxy, c.cloud_provider, c.notes, c.sources)
+    return c.copy(pods=pods)
 
 
 def _headless_key() -> dict:

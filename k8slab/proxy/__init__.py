@@ -69,9 +69,6 @@ def with_mode(cluster, mode: str):
     what the modes write and do: every view follows the cluster's mode."""
     import dataclasses
 
-    from ..model import Cluster
     if not isinstance(mode, str) or mode not in MODES:
         raise K8slabError(f"mode {mode!r}: kube-proxy's modes are {', '.join(MODES)}")
-    return Cluster(cluster.nodes, cluster.pods, cluster.services, cluster.slices,
-                   dataclasses.replace(cluster.proxy, mode=mode), cluster.cloud_provider,
-                   cluster.notes, cluster.sources)
+    return cluster.copy(proxy=dataclasses.replace(cluster.proxy, mode=mode))

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field, replace
@@ -91,7 +92,10 @@ class Ruleset:
         return self.tables.get(table, {}).get(chain)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _net(text: str) -> ipaddress.IPv4Network:
+    # Cached: a node's rules name each cluster IP and pod address several times, and
+    # ipaddress parses slowly (issue 22: most of a 5,000-Service trace went here).
     try:
         return ipaddress.IPv4Network(text if "/" in text else text + "/32", strict=False)
     except ValueError:
@@ -209,8 +213,36 @@ def _parse_rule(table: str, line: str) -> Rule:
     return Rule(**f)
 
 
-def parse_rules(text: str) -> Ruleset:
-    """Read `iptables-save` text (the filter and nat tables) into a Ruleset."""
+class _LazyChain:
+    """A chain's rules, each parsed when the walk first reaches it: a node of a cluster with
+    thousands of Services has tens of thousands of rules, and a packet meets a few of them
+    (issue 22: parsing them all was most of a trace's time)."""
+
+    __slots__ = ("table", "lines", "parsed")
+
+    def __init__(self, table: str):
+        self.table, self.lines, self.parsed = table, [], []
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self.lines)))]
+        if i < 0:
+            i += len(self.lines)
+        while len(self.parsed) <= i:
+            self.parsed.append(_parse_rule(self.table, self.lines[len(self.parsed)]))
+        return self.parsed[i]
+
+    def __iter__(self):
+        for i in range(len(self.lines)):
+            yield self[i]
+
+
+def parse_rules(text: str, lazy: bool = False) -> Ruleset:
+    """Read `iptables-save` text (the filter and nat tables) into a Ruleset. `lazy` leaves each
+    rule unparsed until it is first read (a malformed rule is then reported when it is reached)."""
     rs = Ruleset()
     table = None
     for number, raw in enumerate(text.splitlines(), 1):
@@ -225,10 +257,16 @@ def parse_rules(text: str) -> Ruleset:
         elif line.startswith(":"):
             if table is None:
                 raise K8slabError(f"trace: line {number}: chain {line!r} outside a table")
-            rs.tables[table].setdefault(line[1:].split()[0], [])
+            rs.tables[table].setdefault(line[1:].split()[0], _LazyChain(table) if lazy else [])
         elif line.startswith("-A"):
             if table is None:
                 raise K8slabError(f"trace: line {number}: rule outside a table")
+            if lazy:
+                words = line.split(None, 2)
+                if len(words) < 2:
+                    raise K8slabError(f"trace: a rule must start with -A CHAIN: {line!r}")
+                rs.tables[table].setdefault(words[1], _LazyChain(table)).lines.append(line)
+                continue
             rule = _parse_rule(table, line)
             rs.tables[table].setdefault(rule.chain, []).append(rule)
         else:

@@ -1,0 +1,97 @@
+"""Issue 22: the snapshots notebook 09 ships validate and route with the values they carry."""
+
+from pathlib import Path
+
+import pytest
+
+import k8slab
+from k8slab import dns
+from k8slab.exercises import check
+from k8slab.manifests import validate_files
+
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "notebooks" / "manifests" / "snapshots"
+DATA = Path(k8slab.__file__).resolve().parent / "data"
+
+
+@pytest.mark.parametrize("path", sorted(SNAPSHOTS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_snapshot_validates_and_cites_its_source(path):
+    assert validate_files([str(path)]) == []
+    head = path.read_text(encoding="utf-8").split("\napiVersion", 1)[0]
+    assert "https://github.com/" in head, "each snapshot names where it was published"
+    assert path.name in (SNAPSHOTS / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["openshift3", "xcluster-mconnect"])
+def test_the_exercises_copies_are_the_notebooks_files(name):
+    assert (DATA / f"snapshot-{name}.yaml").read_bytes() == (SNAPSHOTS / f"{name}.yaml").read_bytes()
+
+
+def test_openshift3_keeps_its_addresses_and_learns_its_range():
+    c = k8slab.load(str(SNAPSHOTS / "openshift3.yaml"))
+    assert c.facts.service_range.cidrs == ("172.30.0.0/16",) and c.facts.service_range.source == "default/kubernetes"
+    assert c.service("router-1", "zjj-project").cluster_ip == "172.30.210.0"
+    assert c.service("kubernetes").cluster_ip == "172.30.0.1"
+    assert {p.name: (p.ip, p.node, p.ready) for p in c.pods} == {
+        "hello-pod": ("10.1.0.3", "node2.ose.com", False),            # no Ready condition published
+        "router-1-1-w27o2": ("10.66.208.229", "node1.ose.com", False)}
+    assert c.pod("router-1-1-w27o2").host_network
+    r = c.route(client="node/node1.ose.com", service="router-1", namespace="zjj-project")
+    assert r.code == "no-endpoints" and r.hops[-1]["address"] == "172.30.210.0:80"
+    assert dns.cluster_dns_ip(c) == "172.30.0.10"
+
+
+def test_gke_keeps_its_cluster_ip_and_says_the_range_is_unknown():
+    c = k8slab.load(str(SNAPSHOTS / "gke.yaml"))
+    assert c.service("nginx-svc").cluster_ip == "34.118.239.12"
+    assert any("outside 10.96.0.0/12" in n for n in c.notes)
+    given = k8slab.load(str(SNAPSHOTS / "gke.yaml"), service_cidr="34.118.224.0/20")
+    assert dns.cluster_dns_ip(given) == "34.118.224.10" and not any("outside" in n for n in given.notes)
+    assert given.route(client="node/node-a", service="nginx-svc").code == "no-endpoints"
+
+
+def test_xcluster_ipv6_is_read_and_named_not_modelled():
+    c = k8slab.load(str(SNAPSHOTS / "xcluster-ipv6.yaml"))
+    assert c.services == () and c.facts.not_modelled == ("IPv6-only Service(s)",)
+    assert sum("default/mconnect-ipv6" in n for n in c.notes) == 1
+
+
+def test_xcluster_mconnect_reproduces_the_recorded_loop():
+    from k8slab.simulate import simulate
+    c = k8slab.load(str(SNAPSHOTS / "xcluster-mconnect.yaml"))
+    assert c.proxy.mode == "ipvs" and c.facts.service_range.cidrs[0].startswith("12.0.0.0/")
+    lb = c.route(client="internet", service="mconnect").to_dict()
+    assert lb["reachable"] and lb["hops"][1]["address"] == "10.0.0.0:5001"
+    r = c.route(client="node/vm-003", service="mconnect")
+    # The published mconnect run: 100 connections from vm-003, 25 to each of the four pods.
+    counts = simulate(r, 100, clients=1, seed=0).to_dict()["pods"]
+    assert sorted(counts) == sorted(["mconnect-deployment-54f999b8c9-rtxkt", "mconnect-deployment-54f999b8c9-7lrf7",
+                                     "mconnect-deployment-54f999b8c9-ggj8w", "mconnect-deployment-54f999b8c9-njrjg"])
+    assert set(counts.values()) == {25}
+
+
+@pytest.mark.parametrize("ex, answer, misconception", [
+    ("stored-or-written", "b", None), ("stored-or-written", "a", "stored-rechecked"),
+    ("stored-or-written", "c", "one-true-range"), ("stored-or-written", "d", "ip-never-checked"),
+    ("learned-address", "172.30.0.11", None), ("learned-address", "10.96.0.11", "kubeadm-everywhere"),
+    ("learned-address", "172.30.0.1", "first-address-free"), ("learned-address", 5, "format"),
+    ("recorded-split", 25, None), ("recorded-split", "25", None), ("recorded-split", 100, "one-pod-gets-all"),
+    ("recorded-split", 20, "uneven"),
+])
+def test_notebook_09_exercises(ex, answer, misconception):
+    fb = check(ex, answer)
+    assert fb.correct == (misconception is None)
+    if misconception:
+        assert fb.misconception == misconception and fb.hint
+
+
+def test_notebook_09_checks_every_exercise_and_frames_the_lesson():
+    import json
+    import re
+    nb = json.loads((SNAPSHOTS.parent.parent / "09-your-own-cluster.ipynb").read_text(encoding="utf-8"))
+    sources = ["".join(c["source"]) for c in nb["cells"]]
+    code = "\n".join(s for s, c in zip(sources, nb["cells"]) if c["cell_type"] == "code")
+    checked = set(re.findall(r'exercises\.check\("([\w-]+)"', code))
+    assert checked == {"stored-or-written", "learned-address", "recorded-split"}
+    assert checked <= set(re.findall(r'exercises\.solution\("([\w-]+)"\)', code))
+    assert "you will be able to" in sources[0].lower() and "## Summary" in sources[-1]
+    assert nb["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
