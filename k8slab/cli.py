@@ -1,4 +1,4 @@
-"""The `k8slab` command: route, validate, draw, rules, simulate, dns, trace, diagnose, reach and request over YAML files, and snapshot."""
+"""The `k8slab` command: every subcommand (route, rules, trace, diagnose, reach, request, ...)."""
 
 from __future__ import annotations
 
