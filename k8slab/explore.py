@@ -21,7 +21,7 @@ from .errors import K8slabError
 from .model import Cluster, Service
 from .variants import MAX_WHAT_IF_REPLICAS, pod_counts, with_replicas
 
-__all__ = ["State", "View", "Subject", "explore", "CHOICES", "CLIENT_CHOICES", "TYPES", "POLICIES",
+__all__ = ["State", "View", "Subject", "explore", "CHOICES", "LABELS", "CLIENT_CHOICES", "TYPES", "POLICIES",
            "DIALS", "MODES", "UNMODELLED_MODES", "SITE_MODES", "AFFINITIES", "SIM_CONNECTIONS", "SIM_CLIENTS",
            "SIM_SEED", "hop_chain", "choice_text", "why_dial", "lookup_text", "why_html",
            "status_note", "type_label", "small_simulation"]
@@ -57,6 +57,13 @@ CHOICES = {
     "mode": tuple((m, m) for m in MODES),
     "session_affinity": tuple((a, a) for a in AFFINITIES),
 }
+
+#: What each control is called on screen, by State field.
+LABELS = {"client": "Who calls", "service_type": "Service type",
+          "external_traffic_policy": "externalTrafficPolicy", "entry": "The client dials",
+          "via_node": "Node IP it targets", "mode": "kube-proxy mode",
+          "session_affinity": "sessionAffinity", "pods": "Pods of the Service",
+          "name": "The name it types"}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@
   var LABELS = {kind: "Who calls", type: "Service type", policy: "externalTrafficPolicy",
                 dial: "The client dials", via: "Node IP it targets", mode: "kube-proxy mode",
                 affinity: "sessionAffinity", pods: "Pods of the Service"};
+  // Axes with many values are drop-downs; a new axis (a control added to k8slab's explorer
+  // state) gets radio buttons and the label the bundle carries.
   var SELECTS = {dial: true, via: true, pods: true};
   var loading = {};
   var form = document.getElementById("controls");
@@ -24,13 +26,13 @@
       var box = document.createElement("fieldset");
       box.dataset.axis = axis;
       var legend = document.createElement("legend");
-      legend.textContent = LABELS[axis] || axis;
+      legend.textContent = (bundle.labels || {})[axis] || LABELS[axis] || axis;
       box.appendChild(legend);
       if (SELECTS[axis]) {
         var select = document.createElement("select");
         select.name = axis;
         select.id = "ctl-" + axis;
-        select.setAttribute("aria-label", LABELS[axis] || axis);
+        select.setAttribute("aria-label", (bundle.labels || {})[axis] || LABELS[axis] || axis);
         bundle.axes[axis].forEach(function (opt) {
           var o = document.createElement("option");
           o.value = opt[1];
