@@ -12,6 +12,7 @@
   // state) gets radio buttons and the label the bundle carries.
   var SELECTS = {dial: true, via: true, pods: true};
   var loading = {};
+  var fullUrl = null;
   var form = document.getElementById("controls");
   var $ = function (id) { return document.getElementById(id); };
 
@@ -87,7 +88,7 @@
         "<span class='bar' style='width:" + Math.round(p[3] * 80) + "px'></span>";
       var sim = info.simulated ? "<td>" + (p[4] === null ? "-" : p[4].toLocaleString("en")) + "</td>" : "";
       return "<tr><td>" + esc(p[0]) + "</td><td>" + esc(p[1]) + "</td><td><code>" + esc(p[2]) +
-        "</code></td><td>" + chance + "</td><td aria-hidden='true'>" + bar + "</td>" + sim + "</tr>";
+        "</code></td><td>" + chance + "</td><td class='bar-cell' aria-hidden='true'>" + bar + "</td>" + sim + "</tr>";
     });
     info.excluded.forEach(function (x) {
       rows.push("<tr class='excluded'><td>" + esc(x[0]) + "</td><td>" + esc(x[1]) +
@@ -95,7 +96,7 @@
         "'>cannot answer: " + esc(x[3]) + "</td></tr>");
     });
     var head = "<tr><th scope='col'>pod</th><th scope='col'>node</th><th scope='col'>address</th>" +
-      "<th scope='col'>chance</th><th scope='col'><span class='visually-hidden'>bar</span></th>" +
+      "<th scope='col'>chance</th><th scope='col' class='bar-cell'><span class='visually-hidden'>bar</span></th>" +
       (info.simulated ? "<th scope='col'>of 1,000*</th>" : "") + "</tr>";
     var note = info.pods.length ? "" :
       "<p class='note'>No pod answers this client: the request never reaches one.</p>";
@@ -156,6 +157,7 @@
       $("reason").textContent = "";
       $("diagram").removeAttribute("src");
       $("diagram").alt = "";
+      $("diagram-full").hidden = true;
       ["hops", "choice", "route-text"].forEach(function (id) { $(id).textContent = ""; });
       $("pods").innerHTML = "";
     } else {
@@ -168,12 +170,19 @@
       $("reason").innerHTML = "<strong>Why:</strong> " + esc(info.reason);
       var svg = entry[0] >= 0 ? states.svgs[entry[0]] : "";
       var img = $("diagram");
+      var full = $("diagram-full");
+      if (fullUrl) { URL.revokeObjectURL(fullUrl); fullUrl = null; }
       if (svg) {
         img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
         img.alt = "Route diagram: " + info.reason;
+        // A blob: URL opens in a new tab where a data: URL would be blocked.
+        fullUrl = URL.createObjectURL(new Blob([svg], {type: "image/svg+xml"}));
+        full.href = fullUrl;
+        full.hidden = false;
       } else {
         img.removeAttribute("src");
         img.alt = "";
+        full.hidden = true;
       }
       $("hops").textContent = info.hops;
       $("pods").innerHTML = podsTable(info);
