@@ -19,8 +19,18 @@ $(VENV)/.test-installed: requirements.txt requirements-test.txt pyproject.toml |
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-lab: $(VENV)/.lab-installed
-	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks
+# JupyterLab's news pop-up covers the lower right of the first picture, and its update check
+# calls out: both off, for this venv's JupyterLab only (overrides.json: defaults a user's own
+# settings still beat), as the browser tests have them.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(LAB_OVERRIDES):
+	mkdir -p $(dir $@)
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+lab: $(VENV)/.lab-installed $(LAB_OVERRIDES)
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks \
+	  --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
 
 test: $(VENV)/.test-installed
 	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider
