@@ -32,8 +32,13 @@ lab: $(VENV)/.lab-installed $(LAB_OVERRIDES)
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks \
 	  --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
 
+# In parallel (pytest-xdist): one worker per CPU (TEST_WORKERS=1: one process). Each test
+# file, and each notebook, stays whole on one worker; conftest.py sends the slow ones first.
+# Every check still runs.
+TEST_WORKERS ?= auto
+
 test: $(VENV)/.test-installed
-	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # The static site: every notebook with its saved outputs and the explorer without a kernel,
 # fully offline (open site/index.html, or serve the folder anywhere).

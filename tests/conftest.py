@@ -16,3 +16,4 @@ def demo():
 @pytest.fixture
 def make_cluster():
     return cluster_from
+
