@@ -116,6 +116,17 @@ class Subject:
         self.nodes = tuple(n.name for n in cluster.nodes)
         self._copies: dict[tuple, Cluster] = {}
         self._scaled: dict[tuple[int, int, int], Cluster] = {}
+        self._yaml: dict[Service, str] = {}
+
+    def yaml_for(self, service: Service) -> str:
+        """The Service as YAML, then what the API server filled in (the same Service, the same
+        text: a cache, since the explorer's states share a handful of Services)."""
+        text = self._yaml.get(service)
+        if text is None:
+            if len(self._yaml) > 256:
+                self._yaml.clear()
+            text = self._yaml[service] = manifests.service_to_yaml(service) + status_note(service)
+        return text
 
     # -- the state, checked and resolved --------------------------------------------------------
     def start(self, **settings) -> State:
@@ -322,7 +333,7 @@ class View:
     @cached_property
     def yaml(self) -> str:
         """The Service as `kubectl apply -f` takes it, then what the API server fills in."""
-        return manifests.service_to_yaml(self.service) + status_note(self.service)
+        return self.subject.yaml_for(self.service)
 
     @cached_property
     def why_html(self) -> str:
