@@ -17,11 +17,13 @@ import pytest
 #: order matters; a file not listed keeps its place after them.
 SLOW = {
     "tests/browser/test_site.py": 240.0,          # builds the whole site (a module fixture)
+    # These two share one JupyterLab when they land on the same worker, and test_first_look
+    # leaves notebooks open: test_explorer_in_lab goes first, as in their file order.
+    "tests/browser/test_explorer_in_lab.py": 161.0,
     "tests/browser/test_first_look.py": 160.0,    # every notebook opened in JupyterLab, Chromium
     "tests/test_cli.py": 90.0,                    # a non-editable install into a fresh venv
     "tests/test_explorer_states.py": 90.0,
     "tests/test_draw.py": 80.0,
-    "tests/browser/test_explorer_in_lab.py": 40.0,
     "tests/kernel/": 40.0,                        # network namespaces, a kernel's own netfilter
     "tests/test_diagnose.py": 35.0,
     "tests/test_fuzz.py": 25.0,
