@@ -38,7 +38,7 @@ lab: $(VENV)/.lab-installed $(LAB_OVERRIDES)
 TEST_WORKERS ?= auto
 
 test: $(VENV)/.test-installed
-	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The static site: every notebook with its saved outputs and the explorer without a kernel,
 # fully offline (open site/index.html, or serve the folder anywhere).

@@ -7,8 +7,10 @@
 # module's fixtures are built once. (`--dist loadgroup` would let files that share a session
 # fixture share a worker, but xdist 3.8 marks a group by rewriting `item._nodeid`, which
 # pytest 9 no longer reads: every test, every notebook cell, is then scheduled apart.)
-# xdist hands files out in collection order, so the slow files (marked `slow`, still run) come
-# first: the longest jobs start first and the workers finish together.
+# With `--no-loadscope-reorder` (xdist's default reorders files by their number of tests),
+# xdist hands files out in collection order, one at a time as a worker runs dry, so the slow
+# files (marked `slow`, still run) come first: the longest jobs start first and the workers
+# finish together.
 
 import pytest
 

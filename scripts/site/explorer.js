@@ -12,7 +12,16 @@
   // state) gets radio buttons and the label the bundle carries.
   var SELECTS = {dial: true, via: true, pods: true};
   var loading = {};
+  var currentSvg = "";
   var fullUrl = null;
+
+  // "Open the picture at full size": a blob: URL (a new tab may not open a data: URL), made
+  // when the link is followed, so switching states costs nothing for it.
+  function openFull() {
+    if (fullUrl) { URL.revokeObjectURL(fullUrl); }
+    fullUrl = URL.createObjectURL(new Blob([currentSvg], {type: "image/svg+xml"}));
+    this.href = fullUrl;
+  }
   var form = document.getElementById("controls");
   var $ = function (id) { return document.getElementById(id); };
 
@@ -171,13 +180,10 @@
       var svg = entry[0] >= 0 ? states.svgs[entry[0]] : "";
       var img = $("diagram");
       var full = $("diagram-full");
-      if (fullUrl) { URL.revokeObjectURL(fullUrl); fullUrl = null; }
+      currentSvg = svg;
       if (svg) {
         img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
         img.alt = "Route diagram: " + info.reason;
-        // A blob: URL opens in a new tab where a data: URL would be blocked.
-        fullUrl = URL.createObjectURL(new Blob([svg], {type: "image/svg+xml"}));
-        full.href = fullUrl;
         full.hidden = false;
       } else {
         img.removeAttribute("src");
@@ -196,5 +202,6 @@
   }
 
   build();
+  $("diagram-full").addEventListener("click", openFull);
   show();
 })();

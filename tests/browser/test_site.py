@@ -252,6 +252,18 @@ def test_explorer_panels_are_not_cut(site, browser, width):
     assert page.evaluate(_CUT) == [], (w, "six pods")
 
 
+def test_the_picture_opens_at_full_size(site, browser):
+    page = browser.new_page(viewport={"width": 375, "height": 812})
+    page.goto((site[0] / "explorer.html").as_uri())
+    pick(page, kind="internet", type="LoadBalancer")
+    with page.expect_popup() as popup:
+        page.click("#diagram-full")
+    tab = popup.value
+    assert tab.url.startswith("blob:")
+    tab.wait_for_load_state()
+    assert tab.locator("svg").count() >= 1
+
+
 def test_the_explorer_offers_only_modelled_modes(site):
     from k8slab.explore import SITE_MODES
     b = bundle(site[0])
