@@ -19,11 +19,26 @@ $(VENV)/.test-installed: requirements.txt requirements-test.txt pyproject.toml |
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-lab: $(VENV)/.lab-installed
-	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks
+# JupyterLab's news pop-up covers the lower right of the first picture, and its update check
+# calls out: both off, for this venv's JupyterLab only (overrides.json: defaults a user's own
+# settings still beat), as the browser tests have them.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(LAB_OVERRIDES):
+	mkdir -p $(dir $@)
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+lab: $(VENV)/.lab-installed $(LAB_OVERRIDES)
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks \
+	  --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
+
+# In parallel (pytest-xdist): one worker per CPU (TEST_WORKERS=1: one process). Each test
+# file, and each notebook, stays whole on one worker; conftest.py sends the slow ones first.
+# Every check still runs.
+TEST_WORKERS ?= auto
 
 test: $(VENV)/.test-installed
-	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The static site: every notebook with its saved outputs and the explorer without a kernel,
 # fully offline (open site/index.html, or serve the folder anywhere).

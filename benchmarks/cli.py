@@ -1,6 +1,6 @@
 """How long the `k8slab` command takes, whole process, next to KubeDiagrams drawing the same file.
 
-    python benchmarks/cli.py [--repeat N] [--kube-diagrams PATH] [--input FILE]
+    python benchmarks/cli.py [--repeat N] [--kube-diagrams PATH | --install-kube-diagrams] [--input FILE]
 
 Issue 10's budgets: `k8slab draw` on a bookinfo-sized manifest (about 10 KB) in at most half
 the time KubeDiagrams 0.8 takes to draw it, and `k8slab route` in at most 150 ms. Every
@@ -18,6 +18,8 @@ Graphviz's `dot` for it to call:
     python3 -m venv /tmp/kd-venv && /tmp/kd-venv/bin/pip install KubeDiagrams==0.8.0
     python benchmarks/cli.py --kube-diagrams /tmp/kd-venv/bin/kube-diagrams
 
+or let the benchmark do it: `--install-kube-diagrams` makes that venv in a temp folder
+(KubeDiagrams==0.8.0; pygraphviz needs gcc and libgraphviz-dev) and removes it afterwards.
 Without it (not found, or `dot` missing) the KubeDiagrams figures are skipped with a message.
 """
 
@@ -61,6 +63,19 @@ def find_kube_diagrams(given: str | None) -> tuple[list[str] | None, str]:
     return [found], ""
 
 
+def install_kube_diagrams(where: str) -> str:
+    """KubeDiagrams 0.8.0 in a venv of its own under `where`; its kube-diagrams script."""
+    venv = os.path.join(where, "kd-venv")
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    pip = subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "KubeDiagrams==0.8.0"],
+                         capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise SystemExit("installing KubeDiagrams failed (pygraphviz needs gcc and "
+                         "libgraphviz-dev: apt-get install -y libgraphviz-dev gcc):\n"
+                         + pip.stderr[-1500:])
+    return os.path.join(venv, "bin", "kube-diagrams")
+
+
 def timed(argv: list[str], env: dict, cwd: str) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the process and its waited-for children) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -78,6 +93,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7, help="timed runs of each command (median of them)")
     ap.add_argument("--kube-diagrams", metavar="PATH", help="KubeDiagrams' kube-diagrams script")
+    ap.add_argument("--install-kube-diagrams", action="store_true",
+                    help="install KubeDiagrams 0.8.0 into a temporary venv for this run")
     ap.add_argument("--input", default=str(BOOKSTORE), metavar="FILE", help="the manifest to draw")
     args = ap.parse_args()
 
@@ -93,7 +110,10 @@ def main() -> None:
         "k8slab route": [*k8slab, "route", source, "--service", "productpage", "--client", "laptop"],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
-    kd, why_not = find_kube_diagrams(args.kube_diagrams)
+    given = args.kube_diagrams
+    if args.install_kube_diagrams and not given:
+        given = install_kube_diagrams(out)
+    kd, why_not = find_kube_diagrams(given)
     if kd:
         commands["KubeDiagrams (png, its default)"] = [*kd, "-o", os.path.join(out, "kd.png"), source]
         commands["KubeDiagrams (svg)"] = [*kd, "-o", os.path.join(out, "kd.svg"), "-f", "svg", source]

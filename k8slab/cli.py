@@ -13,18 +13,21 @@ from .errors import K8slabError, Problem, shown_problems
 __all__ = ["main", "console", "run", "read_inputs", "STDIN", "INPUT_SUFFIXES"]
 
 CLIENT_HELP = "pod/NAME, pod/NAMESPACE/NAME, node/NAME, laptop, other-cluster or internet"
+FILE_HELP = ("YAML or JSON manifests, `kubectl get -o yaml` output, a directory of them, "
+             "or - for standard input")
 
 
 def _route_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
-    p.add_argument("--service", required=True, metavar="NAME")
-    p.add_argument("--namespace", default="default", metavar="NS")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILE_HELP)
+    p.add_argument("--service", required=True, metavar="NAME", help="the Service's name")
+    p.add_argument("--namespace", default="default", metavar="NS",
+                   help="the Service's namespace (default: default)")
     p.add_argument("--port", metavar="NAME|NUMBER", help="a Service port, by number or name (default: the first)")
     p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
     p.add_argument("--entry", choices=("ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"),
                    help="force the way in (default: what such a client would use)")
     p.add_argument("--via-node", metavar="NODE", help="the node whose IP an outside client dials")
-    p.add_argument("--protocol", type=str.upper, choices=("TCP", "UDP", "SCTP"),
+    p.add_argument("--protocol", type=_upper, choices=("TCP", "UDP", "SCTP"),
                    help="the client's protocol (default: the Service port's own)")
     p.add_argument("--name", metavar="NAME",
                    help="the name a pod or node client types for the Service (web, web.shop, ...): "
@@ -43,31 +46,33 @@ def _parser() -> argparse.ArgumentParser:
     _route_options(p)
     p.add_argument("--json", action="store_true", help="print the route as JSON")
     p = sub.add_parser("validate", help="check files as the API server would; one line per problem")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILE_HELP)
     p = sub.add_parser("draw", help="draw a route as SVG, PNG or DOT")
     _route_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.svg, OUT.png or OUT.dot")
     _draw_request_options(p)
     p = sub.add_parser("rules", help="the rules kube-proxy writes on a node (iptables-save or nft -f text)")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--node", required=True, metavar="NODE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILE_HELP)
+    p.add_argument("--node", required=True, metavar="NODE", help="the node whose kube-proxy writes them")
     p.add_argument("--mode", choices=("iptables", "ipvs", "nftables"),
                    help="print as this kube-proxy mode would (default: the cluster's mode)")
     p.add_argument("--explain", action="store_true", help="say which hop of a route each chain implements")
     p = sub.add_parser("simulate", help="send N requests along a route and count where they land (seeded)")
     _route_options(p)
-    p.add_argument("--requests", type=_positive, required=True, metavar="N")
+    p.add_argument("--requests", type=_positive, required=True, metavar="N",
+                   help="how many requests to send")
     p.add_argument("--connections", type=_positive, metavar="C",
                    help="connections in all; requests follow their connection (default: one per request)")
     p.add_argument("--clients", type=_positive, default=100, metavar="K",
                    help="distinct client source addresses (default: 100)")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S",
+                   help="the random seed: the same seed gives the same counts (default: 0)")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     _trace_parser(sub)
     _diagnose_parser(sub)
     _reach_parser(sub)
     p = sub.add_parser("dns", help="what a pod's (or node's) DNS lookup of a name gets, try by try")
-    p.add_argument("files", nargs="+", metavar="FILE", help="YAML manifests or `kubectl get -o yaml` output")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILE_HELP)
     p.add_argument("--client", required=True, metavar="CLIENT", help="pod/NAME, pod/NAMESPACE/NAME or node/NAME")
     p.add_argument("--name", required=True, metavar="NAME", help="the name as the client types it: web, web.shop, ...")
     p.add_argument("--type", default="A", metavar="TYPE", help="A, AAAA, SRV, CNAME, PTR or ANY (default: A)")
@@ -75,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     _request_parser(sub)
     _snapshot_parser(sub)
     _service_cidr_option(sub)
+    _summaries(sub)
     return parser
 
 
@@ -176,12 +182,32 @@ def _service_cidr_option(sub) -> None:
                                 "(default: kubeadm's 10.96.0.0/12)")
 
 
+def _summaries(sub) -> None:
+    """Each subcommand's --help opens with the one-line summary the command list shows (argparse
+    shows `help=` only in the list): every subcommand, whoever adds it."""
+    for action in sub._choices_actions:
+        p = sub.choices[action.dest]
+        if p.description is None and action.help:
+            p.description = action.help[:1].upper() + action.help[1:] + "."
+
+
+def _upper(text: str) -> str:
+    """--protocol in any case (tcp, TCP, Tcp), as the API server's TCP/UDP/SCTP spell it."""
+    return text.upper()
+
+
+def _lower(text: str) -> str:
+    """--protocol in any case, for the commands that print it in lower case (trace, diagnose)."""
+    return text.lower()
+
+
 def _dial_options(p, dial_help: str) -> None:
     """FILE..., --client, --dial HOST:PORT and --protocol: what trace and diagnose share."""
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILE_HELP)
     p.add_argument("--client", required=True, metavar="CLIENT", help=CLIENT_HELP)
     p.add_argument("--dial", required=True, metavar="HOST:PORT", type=_dial, help=dial_help)
-    p.add_argument("--protocol", default="tcp", choices=("tcp", "udp", "sctp"))
+    p.add_argument("--protocol", default="tcp", type=_lower, choices=("tcp", "udp", "sctp"),
+                   help="the client's protocol, in any case (default: tcp)")
 
 
 def _trace_parser(sub) -> None:
@@ -388,11 +414,25 @@ def _read_stdin() -> str:
         raise K8slabError(problems=[Problem(
             STDIN_NAME, f"more than {MAX_FILE_BYTES // 2**20} MiB; k8slab reads inputs up to that size")])
     if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise K8slabError(problems=[Problem(STDIN_NAME, f"not UTF-8 text (byte {e.start})")]) from None
+        text = data.removeprefix("\ufeff")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise K8slabError(problems=[Problem(STDIN_NAME, f"not UTF-8 text (byte {e.start})")]) from None
+    if _empty(text):
+        # Most often the command before the pipe failed (`kubectl get ... -o yaml | k8slab ...`):
+        # say so, rather than "no Service" or "ok: no problems".
+        raise K8slabError(problems=[Problem(
+            STDIN_NAME, "the input was empty: standard input held no manifests (did the "
+                        "command before the | fail? kubectl says no objects passed to apply)")])
+    return text
+
+
+def _empty(text: str) -> bool:
+    """No YAML object at all: only blank lines, comments and document markers."""
+    return all(not line.strip() or line.lstrip().startswith("#") or line.strip() in ("---", "...")
+               for line in text.splitlines())
 
 
 def read_inputs(files) -> tuple[list[tuple[str, str]], list[Problem]]:
@@ -499,6 +539,14 @@ def run(argv: list[str]) -> int:
     `{"error": ..., "problems": [...]}` on stdout). A usage mistake exits 2 as argparse does
     (SystemExit), after the same JSON when --json was asked for; so do --help and --version (0)."""
     want_json = _wants_json(argv)
+    if not [a for a in argv if not a.startswith("-")] and not {"-h", "--help", "--version"} & set(argv):
+        # `k8slab` alone: the commands, each with its one line, rather than "COMMAND is required".
+        parser = _parser()
+        parser.print_help(sys.stderr)
+        print("\nk8slab: give a command; `k8slab COMMAND --help` says more about each", file=sys.stderr)
+        if want_json:
+            _print_json_error("give a command")
+        raise _UsageExit("give a command")
     try:
         args = _parser().parse_args(argv)
     except _UsageExit as e:

@@ -754,7 +754,11 @@ def _client(cluster: Cluster, text: str, namespace: str) -> tuple[str, Pod | Non
             anywhere = [p for p in cluster.pods if p.name == name]
             pod = anywhere[0] if len(anywhere) == 1 else None
         if pod is None:
-            raise K8slabError(f"client {text}: no pod {name!r} in namespace {ns or namespace!r}")
+            import difflib           # only for a typo: not on every lookup's path
+            names = [p.name for p in cluster.pods if p.namespace == (ns or namespace)]
+            close = difflib.get_close_matches(name, names, n=3)
+            hint = "; did you mean " + " or ".join(close) + "?" if close else ""
+            raise K8slabError(f"client {text}: no pod {name!r} in namespace {ns or namespace!r}{hint}")
         if pod.ip is None:
             raise K8slabError(f"client {text}: the pod is Pending (no node, no IP): it runs no "
                               "resolver yet")
@@ -762,7 +766,12 @@ def _client(cluster: Cluster, text: str, namespace: str) -> tuple[str, Pod | Non
     if text in ("laptop", "other-cluster", "internet"):
         raise K8slabError(f"client {text}: only pods and nodes of this cluster can ask its DNS "
                           "(its address is a cluster IP); give pod/NAME, pod/NAMESPACE/NAME or node/NAME")
-    raise K8slabError(f"client {text!r}: give pod/NAME, pod/NAMESPACE/NAME or node/NAME")
+    import difflib
+    known = [*(f"node/{n.name}" for n in cluster.nodes),
+             *(f"pod/{p.name}" for p in cluster.pods if p.namespace == namespace)]
+    close = difflib.get_close_matches(text, known, n=3)
+    hint = "; did you mean " + " or ".join(close) + "?" if close else ""
+    raise K8slabError(f"client {text!r}: give pod/NAME, pod/NAMESPACE/NAME or node/NAME{hint}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -199,6 +199,9 @@ def _pyyaml_documents(filename: str, text: str) -> list:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = " ".join(x for x in (e.context, e.problem) if x)
+        if "'\\t'" in (e.problem or "") or (mark and text[mark.index:mark.index + 1] == "\t"):
+            # PyYAML's words ("found character '\t' that cannot start any token") hide the cause.
+            what = "a tab character: YAML indents with spaces only, never tabs (replace it with spaces)"
         raise K8slabError(problems=[Problem(filename, f"YAML syntax error at {where}{_shorten(what)}")])
     except yaml.reader.ReaderError as e:
         raise K8slabError(problems=[Problem(

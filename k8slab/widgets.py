@@ -1,9 +1,10 @@
 """The ipywidgets explorer: pick a client and a Service type, watch the route."""
 
-# The explorer never computes routing itself: every change rewrites a copy of the cluster
-# (the Service through manifests.with_service_type, as the API server would; kube-proxy's
-# mode; the Service's pods through with_replicas), asks routing for the route, draw for the
-# picture, proxy for the rules and simulate for a small seeded run, and shows what they answer.
+# The explorer computes nothing itself: its controls make an explore.State, and
+# explore.explore turns that into everything shown (the rewritten cluster, the route, the
+# picture, the simulation, the panels' text); this module only renders the View. The static
+# site precomputes the same Views (scripts/build_site.py), so the two cannot drift. A new
+# control is a State field (see k8slab/explore.py) plus its widget here.
 #
 # Output widgets are filled with `out.outputs = ()` then `out.append_display_data(obj)`,
 # never `with out:`, so nothing leaks into the cell's own outputs (strict nbval compares
@@ -13,47 +14,30 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import replace
 
 import ipywidgets as w
 
-from . import manifests, proxy, routing
-from . import policy as netpol
-from .variants import pod_counts, with_replicas  # re-exported: notebooks import them from here
 from .errors import K8slabError
+from .explore import (NETWORK_POLICIES, AFFINITIES, CLIENT_CHOICES, DIALS, MODES, POLICIES, SIM_CLIENTS,
+                      SIM_CONNECTIONS, SIM_SEED, TYPES, State, Subject, View, choice_text,
+                      explore, hop_chain, lookup_text, type_label, why_dial, why_html)
 from .inline_image import img_html
-from .model import Cluster, Service
+from .model import Cluster
+from .variants import pod_counts, with_replicas  # re-exported: notebooks import them from here
 
 __all__ = ["Explorer", "explorer", "CLIENT_CHOICES", "TYPES", "POLICIES", "DIALS", "MODES",
-           "AFFINITIES", "MAX_PODS", "with_replicas", "pod_counts", "choice_text", "progress"]
+           "AFFINITIES", "MAX_PODS", "with_replicas", "pod_counts", "choice_text", "progress",
+           "hop_chain", "why_dial", "why_html", "lookup_text"]
 
-#: The five kinds of client, as the toggle shows them (label, kind).
-CLIENT_CHOICES = (("pod", "pod"), ("node", "node"), ("laptop", "laptop"),
-                  ("other cluster", "other-cluster"), ("internet", "internet"))
 _CLIENT_TIPS = ("a pod in this cluster", "a process on one of the cluster's nodes (host network)",
                 "a machine outside the cluster that can reach the nodes' IPs",
                 "a pod in a different Kubernetes cluster (it can reach node IPs)",
                 "a client that can reach only a load balancer's public address")
-#: The Service types the toggle switches between.
-TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
-#: externalTrafficPolicy values (only NodePort and LoadBalancer Services have one).
-POLICIES = ("Cluster", "Local")
-#: How the client dials the Service (label, entry); None is the way such a client would.
-DIALS = (("its usual way", None), ("the cluster IP", "ClusterIP"), ("a node port", "NodePort"),
-         ("the load balancer", "LoadBalancer"))
-
-#: kube-proxy's Linux modes, as the mode toggle offers them.
-MODES = proxy.MODES
 _MODE_TIPS = ("random rules tried top to bottom (kube-proxy's default)",
               "the kernel's IP Virtual Server: round robin by default (deprecated since Kubernetes 1.35)",
               "one random number per new connection picks the pod (GA since Kubernetes 1.33)")
-#: sessionAffinity values.
-AFFINITIES = ("None", "ClientIP")
 #: The pod sliders go up to this many pods (or the Service's own count, if larger).
 MAX_PODS = 8
-#: The small simulation the explorer runs on every change: new connections, client addresses, seed.
-SIM_CONNECTIONS, SIM_CLIENTS, SIM_SEED = 1000, 10, 0
-
 _USUAL = "usual"
 _GOOD, _BAD = "#1b7837", "#c1121f"
 _CSS = """<style>
@@ -81,23 +65,6 @@ def explorer(cluster: Cluster, service: str | None = None, namespace: str = "def
     return Explorer(cluster, service=service, namespace=namespace, **settings)
 
 
-def _pick_service(cluster: Cluster, name: str | None, namespace: str) -> Service:
-    if name is not None:
-        svc = cluster.service(name, namespace)
-        if svc is None:
-            raise K8slabError(f"no Service {name!r} in namespace {namespace!r}")
-        return svc
-    svc = cluster.service("web", namespace)
-    if svc is not None and svc.proxied:
-        return svc
-    for s in cluster.services:
-        if s.proxied and s.ports:
-            return s
-    if cluster.services:
-        return cluster.services[0]
-    raise K8slabError("the cluster has no Service to explore")
-
-
 def _client_text(pod) -> str:
     return f"pod/{pod.name}" if pod.namespace == "default" else f"pod/{pod.namespace}/{pod.name}"
 
@@ -120,19 +87,14 @@ class Explorer:
                  session_affinity: str | None = None, replicas: int | None = None,
                  ready: int | None = None, terminating: int | None = None):
         self.base = cluster
-        self._original = _pick_service(cluster, service, namespace)
-        self._clusters: dict[tuple, Cluster] = {}
-        self._scaled: dict[tuple[int, int, int], Cluster] = {}
+        self.subject = Subject(cluster, service, namespace)     # the what-if copies live there
+        self._original = self.subject.service
         self._holding = False
-        self.route = None
-        self.diagram = None
-        self.simulation = None
-        self.cluster = cluster
-        self.service = self._original
+        self.view: View | None = None       # what explore.explore answered for the controls
         self.last_update_ms = 0.0
-        self._base_mode = cluster.proxy.mode if cluster.proxy.mode in MODES else "iptables"
-        self._base_pods = pod_counts(cluster, self._original)
-        self._scalable = bool(self._base_pods[0]) and self._original.key not in cluster._slices_by_service
+        self._base_mode = self.subject.base_mode
+        self._base_pods = self.subject.base_pods
+        self._scalable = self.subject.scalable
         self._build()
         self._holding = True
         try:
@@ -148,8 +110,7 @@ class Explorer:
 
     # -- building the widgets ---------------------------------------------------------------
     def _default_type(self) -> str:
-        t = self._original.type
-        return t if t in TYPES else "ClusterIP"
+        return self.subject.default_type()
 
     def _build(self) -> None:
         c = self.base
@@ -182,7 +143,7 @@ class Explorer:
                                                   "a client address keeps its pod (3 hours by default)"],
                                         style={"button_width": "112px"}),
             # NetworkPolicy in the Service's namespace (issue 20; k8slab.policy.lockdown).
-            "netpol": w.ToggleButtons(options=list(netpol.LOCKDOWN_CHOICES),
+            "netpol": w.ToggleButtons(options=list(NETWORK_POLICIES),
                                       tooltips=["the policies the cluster has",
                                                 "every pod of the namespace isolated, both directions",
                                                 "default deny, plus DNS and the Service allowed"],
@@ -287,57 +248,36 @@ class Explorer:
         when `ready` is not given, every pod that is not terminating is ready).
         """
         ctl = self.controls
-        values: dict[str, object] = {}        # checked first, so a bad setting changes nothing
+        starting = self.view is None
+        if starting:                          # the Service's and the cluster's own values
+            external_traffic_policy = external_traffic_policy or self._original.external_traffic_policy
+            mode = mode or self._base_mode
+            session_affinity = session_affinity or self._original.session_affinity
+        changes = {k: v for k, v in (("client", client), ("service_type", service_type),
+                                     ("via_node", via_node), ("mode", mode),
+                                     ("external_traffic_policy", external_traffic_policy),
+                                     ("session_affinity", session_affinity),
+                                     ("network_policy", network_policy)) if v is not None}
+        if entry is not ...:
+            changes["entry"] = entry
+        # Checked first (by explore, which owns the rules), so a bad setting changes nothing.
+        self.subject.check(State().with_(**changes))
+        values: dict[str, object] = {}
         if client is not None:
-            kind = client.partition("/")[0] if isinstance(client, str) else None
-            if kind not in routing.CLIENT_KINDS:
-                raise K8slabError(f"client {client!r}: give one of pod/NAME, node/NAME, "
-                                  "laptop, other-cluster, internet")
+            kind = client.partition("/")[0]
             if kind in ("pod", "node") and "/" in client:
                 known = [v for _, v in ctl[kind].options]
                 if client not in known:
                     raise K8slabError(f"client {client!r}: not one of {', '.join(known)}")
                 values[kind] = client
             values["kind"] = kind
-        if service_type is not None:
-            if service_type not in TYPES:
-                raise K8slabError(f"type {service_type!r}: give one of {', '.join(TYPES)}")
-            values["type"] = service_type
-        if via_node is not None:
-            if via_node not in ctl["via"].options:
-                raise K8slabError(f"via node {via_node!r}: give one of {', '.join(ctl['via'].options)}")
-            values["via"] = via_node
-        starting = self.route is None
-        if external_traffic_policy is None and starting:
-            external_traffic_policy = self._original.external_traffic_policy   # the starting value
-        if external_traffic_policy is not None:
-            if external_traffic_policy not in POLICIES:
-                raise K8slabError(f"externalTrafficPolicy {external_traffic_policy!r}: give "
-                                  f"{' or '.join(POLICIES)}")
-            values["policy"] = external_traffic_policy
-        if entry is not ...:
-            allowed = [v for _, v in DIALS]
-            if entry not in allowed:
-                raise K8slabError(f"entry {entry!r}: give one of {', '.join(map(str, allowed))}")
-            values["dial"] = entry or _USUAL
-        if mode is None and starting:
-            mode = self._base_mode
-        if mode is not None:
-            if mode not in MODES:
-                raise K8slabError(f"mode {mode!r}: give one of {', '.join(MODES)}")
-            values["mode"] = mode
-        if session_affinity is None and starting:
-            session_affinity = self._original.session_affinity
-        if session_affinity is not None:
-            if session_affinity not in AFFINITIES:
-                raise K8slabError(f"sessionAffinity {session_affinity!r}: give "
-                                  f"{' or '.join(AFFINITIES)}")
-            values["affinity"] = session_affinity
-        if network_policy is not None:
-            if network_policy not in netpol.LOCKDOWN_CHOICES:
-                raise K8slabError(f"network_policy {network_policy!r}: give one of "
-                                  f"{', '.join(netpol.LOCKDOWN_CHOICES)}")
-            values["netpol"] = network_policy
+        for field, control in (("service_type", "type"), ("via_node", "via"), ("mode", "mode"),
+                               ("external_traffic_policy", "policy"),
+                               ("session_affinity", "affinity"), ("network_policy", "netpol")):
+            if field in changes:
+                values[control] = changes[field]
+        if "entry" in changes:
+            values["dial"] = changes["entry"] or _USUAL
         if (replicas, ready, terminating) != (None, None, None):
             pods = self._pod_values(replicas, ready, terminating)
             values.update(zip(("replicas", "ready", "terminating"), pods))
@@ -364,20 +304,11 @@ class Explorer:
         for name, value in (("replicas", n), ("terminating", t)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise K8slabError(f"{name}: give a whole number from 0 up, not {value!r}")
-        if n > 64:
-            raise K8slabError(f"replicas: at most 64 in a what-if, not {n}")
-        if t > n:
-            raise K8slabError(f"terminating: at most the {n} pods there are, not {t}")
         if ready is None:
             # "Every pod that is not terminating is ready" stays so; otherwise keep the number.
             ready = n - t if r0 == n0 - t0 else min(r0, n - t)
-        if isinstance(ready, bool) or not isinstance(ready, int) or not 0 <= ready <= n - t:
-            raise K8slabError(f"ready: give a number from 0 to {n - t} (the pods that are not "
-                              f"terminating), not {ready!r}")
-        if not self._scalable and (n, ready, t) != (n0, r0, t0):
-            raise K8slabError(f"Service {self._original.name}: its pods cannot be changed here "
-                              "(it selects no running pod to copy, or its endpoints are given "
-                              "as EndpointSlices)")
+        if (n, ready, t) != (n0, r0, t0):
+            self.subject.check(State(pods=(n, ready, t)))
         return n, ready, t
 
     def _limit_pod_sliders(self) -> None:
@@ -420,10 +351,7 @@ class Explorer:
         (the default way in, or ClusterIP). A node's process dials the cluster IP (its own
         resolver knows no cluster names: the Name lookup panel shows why); outside clients
         dial an address."""
-        name = self.name_input.value.strip() if hasattr(self, "name_input") else ""
-        if name and self.controls["kind"].value == "pod" and self.dial in (None, "ClusterIP"):
-            return name
-        return None
+        return self.view.typed_name if self.view else None
 
     @property
     def client(self) -> str:
@@ -444,121 +372,89 @@ class Explorer:
         ctl = self.controls
         return ctl["replicas"].value, ctl["ready"].value, ctl["terminating"].value
 
-    def _cluster_for(self, service_type: str, policy: str | None, mode: str | None = None,
-                     affinity: str | None = None, pods: tuple[int, int, int] | None = None) -> Cluster:
-        mode = mode or self._base_mode
-        affinity = affinity or self._original.session_affinity
-        pods = pods or self._base_pods
-        key = (service_type, policy, mode, affinity, pods)
-        cached = self._clusters.get(key)
-        if cached is None:
-            cached = self._scaled_cluster(pods)
-            svc = self._original
-            if svc.proxied:
-                cached = manifests.with_service_type(cached, svc, service_type,
-                                                     external_traffic_policy=policy)
-                svc = cached.service(svc.name, svc.namespace)
-                if affinity != svc.session_affinity:
-                    timeout = (svc.session_affinity_timeout or proxy.DEFAULT_AFFINITY_TIMEOUT
-                               if affinity == "ClientIP" else None)
-                    cached = cached.replace_service(replace(svc, session_affinity=affinity,
-                                                            session_affinity_timeout=timeout))
-                if mode != cached.proxy.mode:
-                    cached = cached.copy(proxy=replace(cached.proxy, mode=mode))
-            if len(self._clusters) > 256:          # a long session: forget the oldest copies
-                self._clusters.clear()
-            self._clusters[key] = cached
-        return cached
-
-    def _scaled_cluster(self, pods: tuple[int, int, int]) -> Cluster:
-        if pods == self._base_pods:
-            return self.base
-        cached = self._scaled.get(pods)
-        if cached is None:
-            n, r, t = pods
-            cached = with_replicas(self.base, self._original, n, ready=r, terminating=t)
-            self._scaled[pods] = cached
-        return cached
+    def current(self) -> State:
+        """The explore.State the controls say now."""
+        ctl = self.controls
+        return State(client=self.client, service_type=ctl["type"].value,
+                     external_traffic_policy=ctl["policy"].value, entry=self.dial,
+                     via_node=ctl["via"].value, mode=ctl["mode"].value,
+                     session_affinity=ctl["affinity"].value, pods=self.pods,
+                     name=self.name_input.value if hasattr(self, "name_input") else None,
+                     network_policy=ctl["netpol"].value)
 
     def update(self) -> None:
-        """Recompute the route for the controls' values and redraw every output in place."""
+        """Ask explore for the controls' state and redraw every output in place."""
         started = time.perf_counter()
-        ctl = self.controls
+        self.view = explore(self.subject, self.current())
+        self._follow(self.view)
+        ctl, v = self.controls, self.view
         kind = ctl["kind"].value
-        proxied = self._original.proxied
-        service_type = ctl["type"].value if proxied else self._original.type
-        external = service_type in ("NodePort", "LoadBalancer")
-        policy = ctl["policy"].value if external else None
-        self.cluster = netpol.lockdown(
-            self._cluster_for(service_type, policy, ctl["mode"].value, ctl["affinity"].value, self.pods),
-            self._original.namespace, ctl["netpol"].value, self._original.selector)
-        self.service = self.cluster.service(self._original.name, self._original.namespace)
-        self._follow_pods()
-        kind = ctl["kind"].value
-        if kind in ("pod", "node"):
-            self._which.children = [ctl[kind]]
-        else:
-            self._which.children = []
-        try:
-            self.route = self.cluster.route(client=self.client, service=self.service.name,
-                                            namespace=self.service.namespace,
-                                            entry=self.dial, via_node=ctl["via"].value,
-                                            name=self.typed_name)
-            error = None
-        except K8slabError as exc:          # e.g. a pod client in a cluster with no pods
-            self.route, error = None, str(exc)
-        self.simulation = _small_simulation(self.route)
-        ctl["type"].disabled = not proxied
-        ctl["policy"].disabled = not (proxied and external)
-        ctl["mode"].disabled = ctl["affinity"].disabled = not proxied
+        self._which.children = [ctl[kind]] if kind in ("pod", "node") else []
+        ctl["type"].disabled = "service_type" in v.disabled
+        ctl["policy"].disabled = "external_traffic_policy" in v.disabled
+        ctl["mode"].disabled = "mode" in v.disabled
+        ctl["affinity"].disabled = "session_affinity" in v.disabled
+        ctl["via"].disabled = "via_node" in v.disabled
         for name in ("replicas", "ready", "terminating"):
-            ctl[name].disabled = not self._scalable
-        r = self.route
-        ctl["via"].disabled = not (r is not None and kind in ("laptop", "other-cluster", "pod", "node")
-                                   and (r.entry == "NodePort" or self.dial == "NodePort"))
-        self._render(error)
+            ctl[name].disabled = "pods" in v.disabled
+        self._render(v)
         self.last_update_ms = (time.perf_counter() - started) * 1000
 
-    def _show_lookup(self) -> None:
-        """The lookup of the typed name from the current client, every search-list try shown."""
-        self._lookup.value = _pre(lookup_text(self.cluster, self.client, self.name_input.value))
-
-    def _follow_pods(self) -> None:
-        """Offer the pods this state's cluster has: fewer replicas remove some, more add some. A
-        chosen pod that no longer exists gives way to the first one left, so no state the
-        controls can reach shows "no such pod"."""
-        pods = [p for p in self.cluster.pods if p.node and p.ip]
+    def _follow(self, view: View) -> None:
+        """Offer the pods the view's cluster has: fewer replicas remove some, more add some. A
+        chosen pod that no longer exists gave way (in explore) to the first one left, or to a
+        node when none is left, so no state the controls can reach shows "no such pod"."""
+        pods = [p for p in view.cluster.pods if p.node and p.ip]
         options = [(f"{p.name} (on {p.node})", _client_text(p)) for p in pods] or [("(no running pod)", "")]
-        dropdown = self.controls["pod"]
-        if list(dropdown.options) == options:
-            return
-        value = dropdown.value if dropdown.value in {v for _, v in options} else options[0][1]
+        ctl = self.controls
         holding, self._holding = self._holding, True       # no redraw for this bookkeeping
         try:
-            dropdown.options = options
-            dropdown.value = value
-            if not value and self.controls["kind"].value == "pod":
-                # No pod is left to be the client (the sliders scaled them all away): a
-                # process on a node calls instead, rather than an error.
-                self.controls["kind"].value = "node"
+            if list(ctl["pod"].options) != options:
+                keep = ctl["pod"].value if ctl["pod"].value in {v for _, v in options} else options[0][1]
+                ctl["pod"].options = options
+                ctl["pod"].value = keep
+            kind = view.kind
+            if ctl["kind"].value != kind:
+                ctl["kind"].value = kind
+            if kind in ("pod", "node") and ctl[kind].value != view.state.client:
+                ctl[kind].value = view.state.client
         finally:
             self._holding = holding
 
+    # -- the view's parts, as attributes (what notebooks and tests read) ----------------------
+    @property
+    def route(self):
+        return self.view.route if self.view else None
+
+    @property
+    def cluster(self) -> Cluster:
+        """The rewritten copy of the cluster the controls describe."""
+        return self.view.cluster if self.view else self.base
+
+    @property
+    def service(self):
+        return self.view.service if self.view else self._original
+
+    @property
+    def diagram(self):
+        return self.view.diagram if self.view else None
+
+    @property
+    def simulation(self):
+        return self.view.simulation if self.view else None
+
     # -- showing it -----------------------------------------------------------------------------
-    def _render(self, error: str | None) -> None:
-        from .draw import draw      # the function, not k8slab.draw (a module of that name)
-        r = self.route
+    def _render(self, v: View) -> None:
+        r = v.route
+        self._lookup.value = _pre(v.lookup)       # a typed name that names another Service too
         if r is None:
-            self.diagram = None
-            self._headline.value = f"<b style='color:{_BAD}'>Cannot route: {html.escape(error)}</b>"
+            self._headline.value = f"<b style='color:{_BAD}'>Cannot route: {html.escape(v.error)}</b>"
             self._reason.value = ""
             _show(self._diagram, None)
             self._hops.value = self._pods.value = self._choice.value = self._why.value = ""
-            self._yaml.value = _pre(manifests.service_to_yaml(self.service))
-            self._show_lookup()         # a typed name that names another Service: its lookup
+            self._yaml.value = _pre(v.yaml)
             return
-        self.diagram = draw(r, caption=False)     # the headline and reason are printed above it
-        _show(self._diagram, self.diagram)
+        _show(self._diagram, v.diagram)       # the headline and reason are printed above it
         if r.reachable:
             head = f"<b style='color:{_GOOD}'>\u2714 Reachable</b> via {html.escape(r.entry)}"
         else:
@@ -567,76 +463,30 @@ class Explorer:
                     f"<code>{html.escape(r.code)}</code>{how}")
         self._headline.value = (f"<div style='font-size:14px;margin-top:6px'>{head} &nbsp; "
                                 f"<span class='k8slab-note'>{html.escape(r.client)} \u2192 "
-                                f"Service {html.escape(self.service.key)} "
-                                f"({html.escape(_type_label(self.service))})</span></div>")
+                                f"Service {html.escape(v.service.key)} "
+                                f"({html.escape(type_label(v.service))})</span></div>")
         self._reason.value = f"<div style='max-width:60em'><b>Why:</b> {html.escape(r.reason)}</div>"
-        self._hops.value = _pre(hop_chain(r))
-        self._pods.value = _pod_table(r, self.simulation)
-        self._choice.value = _pre(choice_text(r, self.simulation))
-        self._why.value = why_html(self.cluster, r)
-        self._show_lookup()
-        self._yaml.value = _pre(manifests.service_to_yaml(self.service) + _status_note(self.service))
+        self._hops.value = _pre(v.hops)
+        self._pods.value = _pod_table(r, v.simulation)
+        self._choice.value = _pre(v.choice)
+        self._why.value = v.why_html
+        self._yaml.value = _pre(v.yaml)
 
     @property
     def state(self) -> dict:
         """What the explorer shows, as plain data: the settings and the route's outcome."""
-        r, svc = self.route, self.service
-        return {
-            "client": self.client,
-            "service": svc.key,
-            "type": _type_label(svc),
-            "external_traffic_policy": svc.external_traffic_policy,
-            "dial": self.dial,
-            "name": self.typed_name,
-            "via_node": self.controls["via"].value,
-            "node_port": next((p.node_port for p in svc.ports if p.node_port), None),
-            "load_balancer": svc.load_balancer_ingress[0] if svc.load_balancer_ingress else None,
-            "reachable": r.reachable if r else False,
-            "code": r.code if r else None,
-            "entry": r.entry if r else None,
-            "hops": [h["kind"] for h in r.hops] if r else [],
-            "endpoints": ({e.endpoint.pod or e.endpoint.ip_port:
-                           None if e.probability is None else round(e.probability, 4)
-                           for e in r.endpoints} if r else {}),
-            "mode": self.cluster.proxy.mode,
-            "session_affinity": svc.session_affinity,
-            "pods": dict(zip(("replicas", "ready", "terminating"), self.pods)),
-            "simulated": dict(self.simulation.connections_per_pod) if self.simulation else None,
-        }
+        return self.view.data()
 
     def text(self) -> str:
         """A stable text view of the current state: the settings, then the route as the CLI prints it."""
-        s = self.state
-        policy = s["external_traffic_policy"] or "-"
-        dial = s["dial"] or "its usual way"
-        head = (f"client={s['client']}  Service {s['service']} type={s['type']}  "
-                f"externalTrafficPolicy={policy}  dials={dial}  via-node={s['via_node']}")
-        changed = self._what_if()
-        if changed:
-            head += "\nwhat if: " + changed
-        return head + "\n\n" + (self.route.text() if self.route else "no route")
-
-    def _what_if(self) -> str:
-        """The proxy and pod settings that differ from the cluster as given, in words."""
-        parts = []
-        if self.cluster.proxy.mode != self.base.proxy.mode:
-            parts.append(f"kube-proxy mode={self.cluster.proxy.mode}")
-        if self.service.session_affinity != self._original.session_affinity:
-            parts.append(f"sessionAffinity={self.service.session_affinity}")
-        if self.pods != self._base_pods:
-            n, r, t = self.pods
-            parts.append(f"pods={n} ({r} ready, {t} terminating, {n - r - t} starting)")
-        return "  ".join(parts)
+        return self.view.text()
 
     def choice_text(self) -> str:
         """How kube-proxy picks a pod for the current route, and the small simulation's counts."""
-        return choice_text(self.route, self.simulation) if self.route else "no route"
+        return self.view.choice
 
     def _summary(self) -> str:
-        s = self.state
-        outcome = (f"reachable via {s['entry']}" if s["reachable"]
-                   else f"not reachable ({s['code']})")
-        return f"<k8slab explorer: {s['client']} -> {s['service']} ({s['type']}): {outcome}>"
+        return self.view.summary()
 
     def __repr__(self) -> str:
         return self._summary()
@@ -652,8 +502,8 @@ class Explorer:
                "border-radius:4px;font-size:12px;line-height:1.35;white-space:pre-wrap;"
                "overflow-wrap:anywhere")
         picture = img_html(self.diagram.svg(), self.diagram.alt) if self.diagram else ""
-        hops = _pre(hop_chain(self.route)) if self.route else ""
-        yaml = _pre(manifests.service_to_yaml(self.service) + _status_note(self.service))
+        hops = _pre(self.view.hops) if self.route else ""
+        yaml = _pre(self.view.yaml)
         # The live view's HTML pieces carry class names for its CSS; here the styles are inline.
         def styled(fragment: str) -> str:
             return fragment.replace("<pre>", f"<pre style='{pre}'>").replace(
@@ -704,75 +554,8 @@ def _label(text: str, width: str = "170px", margin: str = "0 4px 0 0") -> w.HTML
                   layout=w.Layout(width=width, margin=margin))
 
 
-def _type_label(svc: Service) -> str:
-    return "headless" if svc.headless else svc.type
-
-
 def _pre(text: str) -> str:
     return f"<pre>{html.escape(text.rstrip())}</pre>"
-
-
-def why_dial(route) -> str:
-    """What the route's client types, as `k8slab diagnose --dial` takes it: the Service's name
-    when a pod uses its usual way in, else the first address the packet is sent to (a node's
-    own resolver knows no cluster names, so a process on a node dials the cluster IP)."""
-    port = route.port.port if route.port else (route.service.ports[0].port if route.service.ports else 80)
-    typed = (route.dns or {}).get("query") if (route.dns or {}).get("tried") else None
-    if typed:                    # the name the learner typed for the pod: diagnose that name
-        return f"{typed}:{port}"
-    if route.client_kind == "pod" and route.entry in (None, "ClusterIP", "DNS") and \
-            not any(h["kind"] in ("load-balancer", "external-ip", "node-port") for h in route.hops):
-        return f"{route.service.name}:{port}"
-    for h in route.hops:
-        if h["kind"] in ("load-balancer", "external-ip", "node-port", "service") and h.get("address"):
-            return str(h["address"])
-    return f"{route.service.name}:{port}"      # an outside client by name: the published address
-
-
-def lookup_text(cluster: Cluster, client: str, name: str) -> str:
-    """`k8slab dns`'s text for `name` looked up by `client` (outside clients ask no cluster DNS)."""
-    from . import dns            # loaded on first use, like diagnose for the Why? panel
-    if not client or not client.startswith(("pod/", "node/")):
-        return (f"{client or 'this client'} is outside the cluster: it cannot ask the cluster DNS, "
-                "so Service names mean nothing to it. It dials an address: a node IP and node "
-                "port, or the load balancer's.")
-    try:
-        return dns.lookup(cluster, client, (name or "").strip()).text()
-    except K8slabError as exc:
-        return str(exc)
-
-
-def why_html(cluster: Cluster, route) -> str:
-    """The explorer's "Why?" panel: diagnose's checks for the current state, as safe HTML."""
-    from . import diagnose      # loaded on first use: the panel is the only widget that needs it
-    try:
-        report = diagnose.diagnose(cluster, route.client, why_dial(route),
-                                   protocol=(route.port.protocol if route.port else "TCP").lower())
-    except K8slabError as exc:
-        return f"<div class='k8slab-note'>{html.escape(str(exc))}</div>"
-    return diagnose.explain_text(report, html_output=True)
-
-
-def _hop_words(h: dict) -> str:
-    try:
-        return routing.hop_detail(h)
-    except (KeyError, TypeError):
-        return ""
-
-
-_HOP_NAMES = {"client": "client", "load-balancer": "load balancer", "external-ip": "external IP",
-              "node-port": "node port", "service": "Service rules", "pod": "pod", "dns": "cluster DNS"}
-
-
-def hop_chain(route) -> str:
-    """The hop chain, one hop a line, marked where an unreachable route stops."""
-    lines = []
-    for i, h in enumerate(route.hops):
-        arrow = "   " if i == 0 else "-> "
-        name = h.get("kind", "?")
-        stop = "   <- stops here" if not route.reachable and route.stopped_at == i else ""
-        lines.append(f"{arrow}{name:<13} {_hop_words(h)}".rstrip() + stop)
-    return "\n".join(lines)
 
 
 def _pod_table(route, simulation=None) -> str:
@@ -807,145 +590,6 @@ def _pod_table(route, simulation=None) -> str:
         note += (f"<div class='k8slab-note'>* {SIM_CONNECTIONS:,} new connections from {SIM_CLIENTS} "
                  f"client addresses, simulated (seed {SIM_SEED}).</div>")
     return f"<table class='k8slab-pods'>{head}{''.join(rows)}</table>{note}"
-
-
-def _small_simulation(route):
-    """The explorer's seeded run for this route, or None where nothing can be simulated."""
-    if route is None or not route.reachable or not route.endpoints:
-        return None
-    if any(e.probability is None for e in route.endpoints):
-        return None                        # headless: the client picks, no kube-proxy rule
-    from .simulate import simulate
-    try:
-        return simulate(route, SIM_CONNECTIONS, clients=SIM_CLIENTS, seed=SIM_SEED)
-    except K8slabError:                    # e.g. an IPVS scheduler that depends on load
-        return None
-
-
-def _pick_lists(route) -> tuple[list[tuple[list[str], tuple]], bool]:
-    """[(node names, the endpoints each of them picks among)], nodes with the same list together."""
-    from .simulate import receivers
-    receivers, direct = receivers(route)
-    groups: dict[tuple, list[str]] = {}
-    lists: dict[tuple, tuple] = {}
-    for node, eps in receivers:
-        if node is None and route.client_node is not None:
-            node = route.client_node.name
-        key = tuple(e.ip_port for e in eps)
-        groups.setdefault(key, []).append(node or "the receiving node")
-        lists[key] = tuple(eps)
-    return [(groups[k], lists[k]) for k in groups], direct
-
-
-def _names_and(names) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _percent(x) -> str:
-    return f"{float(x):.1%}"
-
-
-def choice_text(route, simulation=None) -> str:
-    """How kube-proxy on the receiving node(s) picks a pod for `route`, as rules and numbers.
-
-    iptables: the Service chain's random rules in kube-proxy's order, with each rule's
-    probability, the share of new connections that reach it and the share it takes;
-    nftables: the numgen map; IPVS: the scheduler's turn order and long-run share. With
-    sessionAffinity: ClientIP, how each mode remembers a client. With a `simulation`
-    (simulate.Simulation), its counts close the text.
-    """
-    if not route.reachable or not route.endpoints:
-        return f"No pod is chosen: the request does not reach one ({route.code})."
-    if any(e.probability is None for e in route.endpoints):
-        return ("No kube-proxy rule is involved: the cluster DNS answers with one address per ready "
-                "pod, and the client itself picks one (most take the first).")
-    lists, direct = _pick_lists(route)
-    if direct:
-        return ("The load balancer sends straight to the pods' own IPs (allocateLoadBalancerNodePorts: "
-                "false): no kube-proxy rule picks, and the cloud spreads new connections evenly.")
-    cluster, svc = route.cluster, route.service
-    mode = cluster.proxy.mode if cluster.proxy.mode in MODES else "iptables"
-    timeout = proxy.affinity_timeout(svc)
-    receiving = [n for names, _ in lists for n in names]
-    lines = []
-    if len(receiving) > 1:
-        lines.append(f"The cloud load balancer sends each new connection to one of "
-                     f"{_names_and(receiving)} (1/{len(receiving)} each); kube-proxy there picks a pod.")
-    address = next((h.get("address") for h in route.hops
-                    if h["kind"] in ("load-balancer", "external-ip", "node-port", "service") and h.get("address")),
-                   f"{svc.cluster_ip}:{route.port.port if route.port else ''}")
-    for names, eps in lists:
-        where = f"kube-proxy on {_names_and(names)}"
-        if route.client_kind in ("pod", "node") and names == [route.client_node.name]:
-            where += " (the client's own node)"
-        n = len(eps)
-        if mode == "iptables":
-            lines.append(f"{where}, iptables mode: the Service's chain has one rule per pod, tried "
-                         "top to bottom; the first that matches wins.")
-            if timeout:
-                lines.append(f"  sessionAffinity: ClientIP: before them, one `recent` rule per pod "
-                             f"sends a client address that opened a connection in the last {timeout} s "
-                             "back to its pod; only other addresses reach the random rules.")
-            rules = proxy.cascade(eps, exact=True)
-            shares = proxy.cascade_shares(rules)
-            reach = 1
-            rows = [("RULE", "MATCHES", "POD", "REACHED", "TAKES")]
-            for i, (e, p) in enumerate(rules):
-                match = (f"random, probability {proxy.probability_text(n - i)}" if i < n - 1
-                         else "always (no condition)")
-                rows.append((str(i + 1), match, e.pod or e.ip_port, _percent(reach), _percent(shares[e])))
-                reach = reach * (1 - p)
-            lines += _table(rows, right={3, 4})
-        elif mode == "nftables":
-            lines.append(f"{where}, nftables mode: one rule draws a number per new connection, "
-                         f"`numgen random mod {n}`, and a map sends each number to one pod.")
-            if timeout:
-                lines.append(f"  sessionAffinity: ClientIP: before it, one set per pod (entries expire "
-                             f"{timeout} s after the client's last new connection) sends a known "
-                             "client address back to its pod.")
-            rows = [("NUMBER", "POD", "TAKES")]
-            rows += [(str(i), e.pod or e.ip_port, _percent(1 / n)) for i, e in proxy.numgen_map(eps)]
-            lines += _table(rows, right={2})
-        else:
-            sched = proxy.ipvs_scheduler(cluster.proxy.ipvs_scheduler)
-            persistent = f", persistent {timeout}" if timeout else ""
-            lines.append(f"{where}, ipvs mode: virtual server {address}, scheduler {sched.name} "
-                         f"({sched.title}){persistent}; every pod is a real server of weight 1.")
-            if timeout:
-                lines.append(f"  sessionAffinity: ClientIP: a client address keeps its pod while it "
-                             f"has a connection open and for {timeout} s after; only new addresses "
-                             "call the scheduler.")
-            if sched.name in ("rr", "wrr") and n == 1:
-                lines.append(f"  every new connection goes to the only pod, {eps[0].pod or eps[0].ip_port}: "
-                             "100.0%")
-            elif sched.name in ("rr", "wrr"):
-                turn = [e.pod or e.ip_port for e in proxy.round_robin(eps, n)]
-                lines.append("  new connections take turns: " + ", ".join(turn) + ", then the first again")
-                lines.append(f"  each pod gets exactly 1 of every {n} new connections: {_percent(1 / n)}")
-            else:
-                lines.append(f"  {sched.name} {sched.how}.")
-    if simulation is not None:
-        counts = ", ".join(f"{p} {c:,}" for p, c in simulation.connections_per_pod.items())
-        lines.append(f"Simulated: {simulation.connections:,} new connections from "
-                     f"{simulation.clients} client addresses (seed {simulation.seed}): {counts}.")
-    return "\n".join(_fill(line) for line in lines)
-
-
-def _fill(line: str, width: int = 92) -> str:
-    """Wrap a line of prose (tables are left alone); continuation lines indented."""
-    if len(line) <= width or line.startswith("  ") and "  " in line.strip():
-        return line
-    import textwrap
-    lead = line[:len(line) - len(line.lstrip())]
-    return textwrap.fill(line, width=width, initial_indent="", subsequent_indent=lead + "  ",
-                         break_on_hyphens=False, break_long_words=False)
-
-
-def _table(rows, right=frozenset()) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                             for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
 
 
 class _ProgressView:
@@ -996,12 +640,3 @@ def progress(iterable, total: int | None = None, description: str = "running"):
     if bar is not None:
         bar.bar_style = "success"
 
-
-def _status_note(svc: Service) -> str:
-    lines = []
-    if svc.cluster_ip and svc.cluster_ip != "None":
-        lines.append(f"# the API server fills in: clusterIP {svc.cluster_ip}")
-    if svc.type == "LoadBalancer":
-        external = ", ".join(svc.load_balancer_ingress) or "<pending> (no cloud has given one)"
-        lines.append(f"# kubectl get service shows EXTERNAL-IP: {external}")
-    return ("\n" + "\n".join(lines)) if lines else ""

@@ -79,35 +79,80 @@ EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*?\b(?:src|href)\s*=\
 SITE_MAX_PODS = 6
 
 
+#: The site's axes: its short name (the page's form fields) -> the explore.State field.
+#: Every other field in explore.CHOICES becomes an axis under its own name, so a control
+#: added to the explorer's state reaches the site without an edit here.
+AXES = {"kind": "client", "type": "service_type", "policy": "external_traffic_policy",
+        "dial": "entry", "via": "via_node", "mode": "mode", "affinity": "session_affinity",
+        "pods": "pods"}
+#: With other pod counts, only these axes vary (the rest stay at their starting values, and
+#: the page disables them): every combination would be ten times the states.
+VARY_WITH_PODS = ("kind", "type", "policy", "via")
+
+
+def site_axes(subject) -> tuple[dict, dict]:
+    """({axis: [(label, value)]}, {axis: State field}) for the site's explorer."""
+    from k8slab import explore
+    choices = dict(explore.CHOICES)
+    choices["mode"] = tuple((m, m) for m in explore.SITE_MODES)     # only modelled modes
+    pods = [(f"{n} pods, {r} ready", f"{n}:{r}") for n in range(SITE_MAX_PODS + 1)
+            for r in range(n, -1, -1)]
+    fields = dict(AXES)
+    fields.update({name: name for name in choices if name not in AXES.values()})
+    axes = {}
+    for axis, name in fields.items():
+        if axis == "kind":
+            axes[axis] = list(explore.CLIENT_CHOICES)
+        elif axis == "via":
+            axes[axis] = [(n, n) for n in subject.nodes]
+        elif axis == "pods":
+            axes[axis] = pods
+        else:
+            axes[axis] = [(label, "usual" if value is None else value)
+                          for label, value in choices[name]]
+    return axes, fields
+
+
+def site_state(subject, values: dict, fields: dict):
+    """The explore.State a combination of the site's axis values stands for."""
+    from k8slab import explore
+    kind = values["kind"]
+    first_pod = next((f"pod/{p.name}" if p.namespace == "default" else f"pod/{p.namespace}/{p.name}"
+                      for p in subject.cluster.pods if p.node and p.ip), "pod")
+    client = {"pod": first_pod, "node": f"node/{subject.nodes[0]}"}.get(kind, kind)
+    settings = {}
+    for axis, value in values.items():
+        name = fields[axis]
+        if axis == "kind":
+            continue
+        if axis == "pods":
+            n, r = map(int, value.split(":"))
+            value = (n, r, 0)
+        elif value == "usual":
+            value = None
+        settings[name] = value
+    return subject.start(**settings).with_(client=client)
+
+
 def explorer_states() -> tuple[dict, dict[str, dict]]:
     """(the main bundle, {pods value: chunk}): every combination of every control at the
     demo's own pods, and client x type x policy x via-node for each other pod count (the
-    remaining controls at their starting values), one chunk per pod count, loaded on demand."""
+    remaining controls at their starting values), one chunk per pod count, loaded on demand.
+    Each state is explore.explore's View, the very call the notebook's explorer renders."""
     import k8slab
-    from k8slab import manifests
-    from k8slab.widgets import (AFFINITIES, CLIENT_CHOICES, DIALS, MODES, POLICIES, TYPES,
-                                explorer, hop_chain)
+    from k8slab.explore import Subject, explore
 
-    ex = explorer(k8slab.demo_cluster(), "web")
-    via_nodes = list(ex.controls["via"].options)
-    base_n, base_ready, _ = ex.pods
-    pods = [(f"{n}:{r}", f"{n} pods, {r} ready") for n in range(SITE_MAX_PODS + 1)
-            for r in range(n, -1, -1)]
-    axes = {
-        "kind": [(label, kind) for label, kind in CLIENT_CHOICES],
-        "type": [(t, t) for t in TYPES],
-        "policy": [(p, p) for p in POLICIES],
-        "dial": [(label, entry or "usual") for label, entry in DIALS],
-        "via": [(n, n) for n in via_nodes],
-        "mode": [(m, m) for m in MODES],
-        "affinity": [(a, a) for a in AFFINITIES],
-        "pods": [(label, value) for value, label in pods],
-    }
-    start = {"kind": "laptop", "type": "ClusterIP", "policy": "Cluster", "dial": "usual",
-             "via": via_nodes[0], "mode": ex.cluster.proxy.mode, "affinity": "None",
+    _memoize_graphviz()
+    subject = Subject(k8slab.demo_cluster(), "web")
+    axes, fields = site_axes(subject)
+    first = subject.start()
+    base_n, base_ready, _ = subject.base_pods
+    start = {"kind": "laptop", "type": first.service_type, "policy": "Cluster", "dial": "usual",
+             "via": subject.nodes[0], "mode": first.mode, "affinity": first.session_affinity,
              "pods": f"{base_n}:{base_ready}"}
-    # With other pod counts, these stay at their starting values (the page disables them).
-    fixed_with_pods = ("dial", "mode", "affinity")
+    for axis in axes:
+        start.setdefault(axis, axes[axis][0][1])
+    fixed_with_pods = tuple(a for a in axes if a not in VARY_WITH_PODS and a != "pods")
     names = list(axes)
 
     def chunk(combos) -> dict:
@@ -124,14 +169,9 @@ def explorer_states() -> tuple[dict, dict[str, dict]]:
             return seen[key]
 
         for combo in combos:
-            v = dict(zip(names, combo))
-            n, r = map(int, v["pods"].split(":"))
-            ex.set(client=v["kind"], service_type=v["type"], external_traffic_policy=v["policy"],
-                   entry=None if v["dial"] == "usual" else v["dial"], via_node=v["via"],
-                   mode=v["mode"], session_affinity=v["affinity"], replicas=n, ready=r,
-                   terminating=0)
-            info = _state_info(ex, manifests, hop_chain)
-            svg = ex.diagram.svg() if ex.diagram is not None else ""
+            view = explore(subject, site_state(subject, dict(zip(names, combo)), fields))
+            info = state_info(view, fields)
+            svg = view.diagram.svg() if view.diagram is not None else ""
             states["|".join(combo)] = [intern(svgs, svg, "svg" + svg) if svg else -1,
                                        intern(infos, info, json.dumps(info, sort_keys=True))]
         return {"svgs": svgs, "infos": infos, "states": states}
@@ -145,32 +185,45 @@ def explorer_states() -> tuple[dict, dict[str, dict]]:
             chunks[pod_value] = chunk(itertools.product(
                 *[[start[n]] if n in fixed_with_pods else [pod_value] if n == "pods"
                   else values[n] for n in names]))
-    main.update({"axes": axes, "order": names, "start": start, "service": ex.service.key,
+    from k8slab.explore import LABELS
+    main.update({"axes": axes, "order": names, "start": start, "service": subject.service.key,
+                 "labels": {a: LABELS.get(fields[a], a) for a in names},
                  "fixed_with_pods": list(fixed_with_pods),
                  "chunks": {v: chunk_file(v) for v in chunks}})
     return main, chunks
+
+
+def _memoize_graphviz() -> None:
+    """Graphviz's SVG is a pure function of the DOT it is given, and the site's 3,870 states
+    draw under a thousand distinct pictures: render each DOT once for this build (half the
+    build's time went to rendering the same pictures again)."""
+    import functools
+    draw_module = sys.modules["k8slab.draw"]           # `k8slab.draw` is the function
+    if not hasattr(draw_module.render_svg, "cache_info"):
+        draw_module.render_svg = functools.lru_cache(maxsize=4096)(draw_module.render_svg)
 
 
 def chunk_file(pod_value: str) -> str:
     return "explorer-pods-" + pod_value.replace(":", "-") + ".js"
 
 
-def _state_info(ex, manifests, hop_chain) -> dict:
-    r, svc, state = ex.route, ex.service, ex.state
-    disabled = sorted(n for n in ("policy", "via", "mode", "affinity", "type")
-                      if ex.controls[n].disabled)
-    info = {"client": state["client"], "service": svc.key, "type": state["type"],
-            "disabled": disabled, "yaml": manifests.service_to_yaml(svc)}
+def state_info(view, fields: dict) -> dict:
+    """What the site's page shows for one View (the widget renders the same View's parts)."""
+    r, svc = view.route, view.service
+    axis_of = {name: axis for axis, name in fields.items()}
+    disabled = sorted(axis_of[name] for name in view.disabled if name in axis_of)
+    info = {"client": view.state.client, "service": svc.key, "type": view.data()["type"],
+            "disabled": disabled, "yaml": view.yaml}
     if r is None:
-        return {**info, "reachable": False, "error": ex.text().split("\n\n")[-1]}
-    sim = state["simulated"] or {}
+        return {**info, "reachable": False, "error": view.text().split("\n\n")[-1]}
+    sim = view.data()["simulated"] or {}
     pods = [[e.endpoint.pod or "-", e.endpoint.node or "-", e.endpoint.ip_port,
              None if e.probability is None else round(e.probability, 6),
              sim.get(e.endpoint.pod) if e.endpoint.pod else None] for e in r.endpoints]
     excluded = [[ep.pod or ep.address, ep.node or "-", ep.ip_port, why] for ep, why in r.excluded]
     return {**info, "reachable": r.reachable, "entry": r.entry, "code": r.code,
-            "reason": r.reason, "hops": hop_chain(r), "pods": pods, "excluded": excluded,
-            "simulated": bool(sim), "choice": ex.choice_text(), "route_text": r.text()}
+            "reason": r.reason, "hops": view.hops, "pods": pods, "excluded": excluded,
+            "simulated": bool(sim), "choice": view.choice, "route_text": r.text()}
 
 
 # -- the notebook pages --------------------------------------------------------------------

@@ -439,3 +439,81 @@ def test_the_console_script_exits_with_mains_code_and_prints_everything(tmp_path
     p = subprocess.run([sys.executable, "-m", "k8slab", "route", DEMO, "--service", "web", "--client", "laptop",
                         "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0 and json.loads(p.stdout)["service"], p.stderr
+
+
+# -- a newcomer's friction (issue 24.5) -------------------------------------------------------
+@pytest.mark.parametrize("stdin", ["", "\n\n", "# nothing but a comment\n---\n"])
+@pytest.mark.parametrize("argv", [["route", "-", "--service", "web", "--client", "laptop"],
+                                  ["validate", "-"]])
+def test_empty_standard_input_says_the_input_was_empty(capsys, monkeypatch, argv, stdin):
+    # `kubectl get svc -o yaml | k8slab route - ...` after kubectl failed: not "no Service
+    # 'web'", not "ok: no problems".
+    with_stdin(monkeypatch, stdin)
+    assert cli.run(argv) == 1
+    out, err = capsys.readouterr()
+    assert "<stdin>: the input was empty" in out + err
+    assert "no Service" not in out + err and "ok:" not in out
+
+
+def test_a_tab_in_yaml_is_named_a_tab(capsys, monkeypatch):
+    with_stdin(monkeypatch, "apiVersion: v1\nkind: Service\nmetadata:\n\tname: web\n")
+    assert cli.run(["validate", "-"]) == 1
+    out, err = capsys.readouterr()
+    assert "line 4, column 1: a tab character" in out + err and "spaces" in out + err
+
+
+def test_no_command_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as e:
+        main([])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    for command in ("route", "validate", "draw", "rules", "simulate", "trace", "diagnose", "dns"):
+        assert re.search(rf"^\s+{command}\s+\S", err, re.M), command
+    assert "give a command" in err
+
+
+def _subcommands():
+    parser = cli._parser()
+    sub = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction))
+    return sub.choices
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_every_subcommands_help_has_a_summary_and_help_for_each_option(command):
+    p = _subcommands()[command]
+    assert p.description and "\n" not in p.description.strip(), command
+    bare = [a.option_strings or [a.dest] for a in p._actions
+            if a.help is None and not isinstance(a, cli.argparse._HelpAction)]
+    assert not bare, f"{command}: options without help: {bare}"
+    text = p.format_help()
+    assert p.description.split(".")[0] in " ".join(text.split())
+
+
+@pytest.mark.parametrize("argv", [
+    ["route", DEMO, "--service", "web", "--client", "pod/client"],
+    ["simulate", DEMO, "--service", "web", "--client", "pod/client", "--requests", "10"],
+    ["trace", DEMO, "--client", "pod/client", "--dial", "10.96.0.11:80"],
+    ["diagnose", DEMO, "--client", "pod/client", "--dial", "web:80"],
+])
+def test_protocol_in_any_case(capsys, argv):
+    outs = []
+    for spelling in ("tcp", "TCP", "Tcp"):
+        assert main(argv + ["--protocol", spelling]) == 0, spelling
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] == outs[2]
+
+
+@pytest.mark.parametrize("argv, typo, meant", [
+    (["route", DEMO, "--service", "web"], "lapotp", "laptop"),
+    (["route", DEMO, "--service", "web"], "pod/clinet", "client"),
+    (["route", DEMO, "--service", "web"], "pods/client", "pod/client"),
+    (["trace", DEMO, "--dial", "10.96.0.11:80"], "intrenet", "internet"),
+    (["diagnose", DEMO, "--dial", "web:80"], "pod/clent", "client"),
+    (["dns", DEMO, "--name", "web"], "pod/clint", "client"),
+    (["dns", DEMO, "--name", "web"], "pods/client", "pod/client"),
+    (["simulate", DEMO, "--service", "web", "--requests", "5"], "node/node-d", "node-a"),
+])
+def test_a_misspelled_client_gets_did_you_mean(capsys, argv, typo, meant):
+    code = main(argv + ["--client", typo])
+    err = capsys.readouterr().err
+    assert code != 0 and "did you mean" in err and meant in err.split("did you mean", 1)[1], err

@@ -56,6 +56,24 @@ SCHEMA = {
             "startTimeout": {"type": ["integer", "null"]},
             "storage": {"type": "object", "properties": {"capacity": {"type": ["string", "null"]}}},
         }},
+        "hub": {"type": "object", "properties": {
+            "config": {"type": "object"},
+            "extraConfig": {"type": "object", "additionalProperties": {"type": "string"}},
+            "extraEnv": {"type": ["object", "array"]},
+        }},
+        "proxy": {"type": "object", "properties": {
+            "https": _object({
+                "enabled": {"type": "boolean"},
+                "type": {"enum": ["letsencrypt", "manual", "offload", "secret"]},
+                "letsencrypt": _object({"contactEmail": {"type": "string"},
+                                        "acmeServer": {"type": "string"}}),
+                "manual": _object({"key": {"type": ["string", "null"]},
+                                   "cert": {"type": ["string", "null"]}}),
+                "secret": _object({"name": {"type": "string"}, "key": {"type": "string"},
+                                   "crt": {"type": "string"}}),
+                "hosts": {"type": "array", "items": {"type": "string"}},
+            }),
+        }},
         "cull": {"type": "object", "additionalProperties": False, "required": ["enabled"],
                  "properties": {"enabled": {"type": "boolean"},
                                 "users": {"type": ["boolean", "null"]},
@@ -134,14 +152,48 @@ def test_sizes_cover_the_measured_kernel_in_docs(config):
         assert f"`{memory[key]}`" in docs, f"docs/classroom.md does not state memory {key}"
 
 
-def test_placeholders_can_be_evicted_and_images_are_prepulled(config):
+def test_placeholders_are_off_by_default_and_images_are_prepulled(config):
     scheduling = config["scheduling"]
-    # Without pod priority, placeholders are ordinary pods that real users cannot displace
+    # Placeholders cost a learner's guarantee each, arrivals or not: off unless an instructor
+    # turns them on (docs/classroom.md says when). Pod priority stays on, so that turning them
+    # on works: without it they are ordinary pods real users cannot displace
     # (templates/scheduling/user-placeholder/statefulset.yaml sets priorityClassName only then).
-    assert scheduling["userPlaceholder"]["enabled"] and scheduling["podPriority"]["enabled"]
-    assert scheduling["userPlaceholder"]["replicas"] > 0
+    assert scheduling["userPlaceholder"]["enabled"] is False
+    assert scheduling["userPlaceholder"]["replicas"] == 0
+    assert scheduling["podPriority"]["enabled"]
+    with open(CONFIG, encoding="utf-8") as f:
+        text = f.read()
+    assert "cost" in text.split("userPlaceholder:")[0].rsplit("userScheduler", 1)[1]
     assert config["prePuller"]["hook"]["enabled"] and config["prePuller"]["continuous"]["enabled"]
     assert config["cull"]["enabled"] and config["cull"]["every"] < config["cull"]["timeout"]
+
+
+def test_the_authenticator_is_not_anyone_with_any_password(config):
+    hub = config["hub"]
+    auth = hub["config"]["JupyterHub"]["authenticator_class"]
+    assert auth not in ("dummy", "jupyterhub.auth.DummyAuthenticator", "null")
+    assert auth == "shared-password"
+    # The password comes from a Secret, not from this file (which lives in git): a hub whose
+    # Secret is missing does not start, rather than starting open.
+    assert "SharedPasswordAuthenticator" not in hub["config"]
+    ref = hub["extraEnv"]["K8SLAB_CLASS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == "k8slab-class-password" and "optional" not in ref
+    code = "".join(hub["extraConfig"].values())
+    assert 'c.SharedPasswordAuthenticator.user_password = os.environ["K8SLAB_CLASS_PASSWORD"]' in code
+    compile(code, "extraConfig", "exec")
+    with open(CONFIG, encoding="utf-8") as f:
+        text = f.read()
+    assert f"secret generic {ref['name']}" in text and f"--from-literal={ref['key']}=" in text
+    with open(os.path.join(ROOT, "docs", "classroom.md"), encoding="utf-8") as f:
+        docs = f.read()
+    for option in ("shared-password", "OAuthenticator", "NativeAuthenticator"):
+        assert option in docs, f"docs/classroom.md does not document {option}"
+
+
+def test_https_is_on(config):
+    https = config["proxy"]["https"]
+    assert https["enabled"] and https["type"] == "letsencrypt" and https["hosts"]
+    assert "@" in https["letsencrypt"]["contactEmail"]
 
 
 def test_nbgitpuller_link_opens_the_first_notebook(config):

@@ -8,8 +8,20 @@
   var LABELS = {kind: "Who calls", type: "Service type", policy: "externalTrafficPolicy",
                 dial: "The client dials", via: "Node IP it targets", mode: "kube-proxy mode",
                 affinity: "sessionAffinity", pods: "Pods of the Service"};
+  // Axes with many values are drop-downs; a new axis (a control added to k8slab's explorer
+  // state) gets radio buttons and the label the bundle carries.
   var SELECTS = {dial: true, via: true, pods: true};
   var loading = {};
+  var currentSvg = "";
+  var fullUrl = null;
+
+  // "Open the picture at full size": a blob: URL (a new tab may not open a data: URL), made
+  // when the link is followed, so switching states costs nothing for it.
+  function openFull() {
+    if (fullUrl) { URL.revokeObjectURL(fullUrl); }
+    fullUrl = URL.createObjectURL(new Blob([currentSvg], {type: "image/svg+xml"}));
+    this.href = fullUrl;
+  }
   var form = document.getElementById("controls");
   var $ = function (id) { return document.getElementById(id); };
 
@@ -24,13 +36,13 @@
       var box = document.createElement("fieldset");
       box.dataset.axis = axis;
       var legend = document.createElement("legend");
-      legend.textContent = LABELS[axis] || axis;
+      legend.textContent = (bundle.labels || {})[axis] || LABELS[axis] || axis;
       box.appendChild(legend);
       if (SELECTS[axis]) {
         var select = document.createElement("select");
         select.name = axis;
         select.id = "ctl-" + axis;
-        select.setAttribute("aria-label", LABELS[axis] || axis);
+        select.setAttribute("aria-label", (bundle.labels || {})[axis] || LABELS[axis] || axis);
         bundle.axes[axis].forEach(function (opt) {
           var o = document.createElement("option");
           o.value = opt[1];
@@ -85,7 +97,7 @@
         "<span class='bar' style='width:" + Math.round(p[3] * 80) + "px'></span>";
       var sim = info.simulated ? "<td>" + (p[4] === null ? "-" : p[4].toLocaleString("en")) + "</td>" : "";
       return "<tr><td>" + esc(p[0]) + "</td><td>" + esc(p[1]) + "</td><td><code>" + esc(p[2]) +
-        "</code></td><td>" + chance + "</td><td aria-hidden='true'>" + bar + "</td>" + sim + "</tr>";
+        "</code></td><td>" + chance + "</td><td class='bar-cell' aria-hidden='true'>" + bar + "</td>" + sim + "</tr>";
     });
     info.excluded.forEach(function (x) {
       rows.push("<tr class='excluded'><td>" + esc(x[0]) + "</td><td>" + esc(x[1]) +
@@ -93,7 +105,7 @@
         "'>cannot answer: " + esc(x[3]) + "</td></tr>");
     });
     var head = "<tr><th scope='col'>pod</th><th scope='col'>node</th><th scope='col'>address</th>" +
-      "<th scope='col'>chance</th><th scope='col'><span class='visually-hidden'>bar</span></th>" +
+      "<th scope='col'>chance</th><th scope='col' class='bar-cell'><span class='visually-hidden'>bar</span></th>" +
       (info.simulated ? "<th scope='col'>of 1,000*</th>" : "") + "</tr>";
     var note = info.pods.length ? "" :
       "<p class='note'>No pod answers this client: the request never reaches one.</p>";
@@ -154,6 +166,7 @@
       $("reason").textContent = "";
       $("diagram").removeAttribute("src");
       $("diagram").alt = "";
+      $("diagram-full").hidden = true;
       ["hops", "choice", "route-text"].forEach(function (id) { $(id).textContent = ""; });
       $("pods").innerHTML = "";
     } else {
@@ -166,12 +179,16 @@
       $("reason").innerHTML = "<strong>Why:</strong> " + esc(info.reason);
       var svg = entry[0] >= 0 ? states.svgs[entry[0]] : "";
       var img = $("diagram");
+      var full = $("diagram-full");
+      currentSvg = svg;
       if (svg) {
         img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
         img.alt = "Route diagram: " + info.reason;
+        full.hidden = false;
       } else {
         img.removeAttribute("src");
         img.alt = "";
+        full.hidden = true;
       }
       $("hops").textContent = info.hops;
       $("pods").innerHTML = podsTable(info);
@@ -185,5 +202,6 @@
   }
 
   build();
+  $("diagram-full").addEventListener("click", openFull);
   show();
 })();

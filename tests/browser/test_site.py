@@ -212,6 +212,65 @@ def test_pages_fit_a_phone_and_a_laptop(site, browser, width, screenshot_dir):
             print(f"\nscreenshot: {shot}")
 
 
+_CUT = """() => {
+  const cut = [];
+  for (const id of ['hops', 'choice', 'yaml', 'route-text', 'pods']) {
+    const e = document.getElementById(id);
+    if (e.scrollWidth > e.clientWidth + 1) cut.push(`${id}: ${e.scrollWidth} px in ${e.clientWidth}`);
+    if (e.getBoundingClientRect().right > innerWidth) cut.push(`${id} ends past the window`);
+  }
+  const img = document.getElementById('diagram');
+  if (img.getBoundingClientRect().right > innerWidth) cut.push(`picture ${img.width} px wide`);
+  const chance = [...document.querySelectorAll('table.pods th')].find(x => x.textContent == 'chance');
+  if (chance && chance.getBoundingClientRect().right > innerWidth) cut.push('chance column hidden');
+  const table = document.querySelector('table.pods');
+  if (table && table.scrollWidth > table.parentElement.clientWidth + 1) cut.push('pod table scrolls');
+  if (document.documentElement.scrollWidth > innerWidth) cut.push('the page scrolls sideways');
+  return cut; }"""
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_explorer_panels_are_not_cut(site, browser, width):
+    # Issue 24.6: at 1366 px the hop chain and "How kube-proxy picks" were cut at the right; at
+    # 375 px the picture was 736 px wide and the pod table's chance column out of view.
+    w, h = WIDTHS[width]
+    page = browser.new_page(viewport={"width": w, "height": h})
+    page.goto((site[0] / "explorer.html").as_uri())
+    page.locator("details").evaluate("d => d.open = true")
+    for kind, service_type, policy in itertools.product(
+            ("pod", "node", "laptop", "internet"), ("ClusterIP", "NodePort", "LoadBalancer"),
+            ("Cluster", "Local")):
+        if service_type == "ClusterIP" and policy == "Local":
+            continue                       # a ClusterIP Service has no external traffic policy
+        pick(page, kind=kind, type=service_type, **({} if service_type == "ClusterIP" else
+                                                    {"policy": policy}))
+        assert page.evaluate(_CUT) == [], (w, kind, service_type, policy)
+    pick(page, kind="pod", type="LoadBalancer", policy="Cluster", affinity="ClientIP", mode="ipvs")
+    assert page.evaluate(_CUT) == [], (w, "ipvs, ClientIP")
+    pick(page, kind="internet", mode="iptables", affinity="None", pods="6:6")
+    page.wait_for_function("document.body.dataset.state.endsWith('|6:6')")
+    assert page.evaluate(_CUT) == [], (w, "six pods")
+
+
+def test_the_picture_opens_at_full_size(site, browser):
+    page = browser.new_page(viewport={"width": 375, "height": 812})
+    page.goto((site[0] / "explorer.html").as_uri())
+    pick(page, kind="internet", type="LoadBalancer")
+    with page.expect_popup() as popup:
+        page.click("#diagram-full")
+    tab = popup.value
+    assert tab.url.startswith("blob:")
+    tab.wait_for_load_state()
+    assert tab.locator("svg").count() >= 1
+
+
+def test_the_explorer_offers_only_modelled_modes(site):
+    from k8slab.explore import SITE_MODES
+    b = bundle(site[0])
+    assert [v for _, v in b["axes"]["mode"]] == list(SITE_MODES)
+    assert "nftables" not in SITE_MODES or "nftables" in [v for _, v in b["axes"]["mode"]]
+
+
 def _contrast(fg: str, bg: str) -> float:
     def lum(css: str) -> float:
         r, g, b = (int(x) / 255 for x in re.findall(r"\d+", css)[:3])
