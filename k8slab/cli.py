@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 def _request_parser(sub) -> None:
     """`k8slab request`: after the load balancer (DESIGN.md, "k8slab request")."""
     p = sub.add_parser("request", help="what a Gateway (Gateway API) or an Ingress does with one HTTP request")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILE_HELP)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--gateway", metavar="NS/NAME", help="the Gateway the request reaches")
     which.add_argument("--ingress", nargs="?", const="", metavar="CLASS",
@@ -249,12 +249,13 @@ def _diagnose(args) -> int:
 def _reach_parser(sub) -> None:
     """`k8slab reach`: who may talk to whom (DESIGN.md, "k8slab reach")."""
     p = sub.add_parser("reach", help="NetworkPolicy: every pod to every pod (a truth table), or one pair explained")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILE_HELP)
     p.add_argument("--from", dest="source", metavar="CLIENT", help=CLIENT_HELP + " (with --to: one pair)")
     p.add_argument("--to", dest="target", metavar="pod/NS/NAME|IP", help="the pod (or address) receiving")
     p.add_argument("--port", type=_positive, default=80, metavar="N",
                    help="the port the pod receives on (after DNAT: the targetPort; default 80)")
-    p.add_argument("--protocol", type=str.upper, default="TCP", choices=("TCP", "UDP", "SCTP"))
+    p.add_argument("--protocol", type=_upper, default="TCP", choices=("TCP", "UDP", "SCTP"),
+                   help="the connection's protocol, in any case (default: TCP)")
     p.add_argument("--json", action="store_true", help="print the table or the pair as JSON")
 
 
