@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .model import (
     Gateway, GatewayClass, GatewayObjects, HTTPBackendRef, HTTPMatchValue, HTTPRoute, HTTPRouteMatch,
-    HTTPRouteRule, Ingress, IngressBackend, IngressPath, IngressRule, LabelSelectorSpec, Listener,
+    HTTPRouteRule, Ingress, IngressBackend, IngressPath, IngressRule, LabelSelector, Listener,
     ParentRef, ReferenceGrant,
 )
 
@@ -579,13 +579,13 @@ def validate(obj: dict) -> list[CheckProblem]:
 
 
 # --- Reading (after validation: every field has the right type) ----------------------------------
-def _selector_spec(sel) -> LabelSelectorSpec | None:
+def _selector_spec(sel) -> LabelSelector | None:
     if not isinstance(sel, dict):
         return None
     labels = tuple(sorted((str(k), "" if v is None else str(v)) for k, v in (sel.get("matchLabels") or {}).items()))
     exprs = tuple((e.get("key"), e.get("operator"), tuple(str(v) for v in e.get("values") or ()))
                   for e in sel.get("matchExpressions") or ())
-    return LabelSelectorSpec(labels, exprs)
+    return LabelSelector(labels, exprs)
 
 
 def _listener(li: dict) -> Listener:

@@ -21,7 +21,7 @@ from . import proxy
 from .errors import K8slabError
 from .model import (
     Cluster, Gateway, GatewayObjects, HTTPBackendRef, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, Ingress,
-    IngressBackend, LabelSelectorSpec, Listener,
+    IngressBackend, LabelSelector, Listener,
 )
 
 __all__ = ["RequestError", "Request", "Answer", "BackendShare", "parse_request", "request", "ingress_request",
@@ -382,22 +382,8 @@ def _precedence(route: HTTPRoute, hostname: str | None, rule_i: int, match_i: in
 # Attachment
 # ---------------------------------------------------------------------------------------
 
-def _selects(sel: LabelSelectorSpec | None, labels: dict) -> bool:
-    if sel is None:
-        return True
-    for k, v in sel.match_labels:
-        if labels.get(k) != v:
-            return False
-    for key, op, values in sel.match_expressions:
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
+def _selects(sel: LabelSelector | None, labels: dict) -> bool:
+    return sel is None or sel.matches(labels)
 
 
 def _namespace_allowed(objs: GatewayObjects, gw: Gateway, li: Listener, ns: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Mapping
 __all__ = [
     "Node", "ContainerPort", "Pod", "ServicePort", "Service", "Endpoint",
     "ProxyConfig", "EndpointSlice", "Cluster", "ZONE_LABEL", "PodDNSConfig", "CONTROLLER",
-    "LabelSelectorSpec", "GatewayClass", "Listener", "Gateway", "ParentRef", "HTTPMatchValue",
+    "GatewayClass", "Listener", "Gateway", "ParentRef", "HTTPMatchValue",
     "HTTPRouteMatch", "HTTPBackendRef", "HTTPRouteRule", "HTTPRoute", "ReferenceGrant",
     "IngressBackend", "IngressPath", "IngressRule", "Ingress", "GatewayObjects",
     "NAMESPACE_NAME_LABEL", "LabelSelector", "Namespace", "IPBlock", "PolicyPeer", "PolicyPort",
@@ -413,14 +413,6 @@ def _with_port(e: Endpoint, port: int) -> Endpoint:
 # ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class LabelSelectorSpec:
-    """A metav1.LabelSelector: matchLabels plus (key, operator, values) expressions."""
-
-    match_labels: tuple[tuple[str, str], ...] = ()
-    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
-
-
-@dataclass(frozen=True)
 class GatewayClass:
     """A GatewayClass: which controller (implementation) programs the Gateways of this class."""
 
@@ -437,7 +429,7 @@ class Listener:
     protocol: str                                   # HTTP, HTTPS, TLS, TCP, UDP or a domain-prefixed one
     hostname: str | None = None
     allowed_from: str = "Same"                      # allowedRoutes.namespaces.from: Same, All, Selector, None
-    allowed_selector: LabelSelectorSpec | None = None
+    allowed_selector: LabelSelector | None = None   # the same metav1.LabelSelector as a NetworkPolicy's
     allowed_kinds: tuple[tuple[str, str], ...] = ()  # (group, kind); empty: the protocol's default kinds
 
 
