@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping
 
 __all__ = [
@@ -212,12 +212,6 @@ class EndpointSlice:
         return self.managed_by == CONTROLLER
 
 
-def _endpoint_order(e: Endpoint) -> str:
-    # kube-proxy keeps each Service port's endpoints sorted by their "IP:port" string
-    # (pkg/proxy/endpointslicecache.go, byEndpoint), so rules and probabilities follow that order.
-    return e.ip_port
-
-
 class Cluster:
     """A whole cluster: its nodes, pods, Services, endpoints and kube-proxy settings.
 
@@ -352,10 +346,13 @@ class Cluster:
         # terminating duplicate (pkg/proxy/endpointslicecache.go, addEndpoints).
         unique: dict[str, Endpoint] = {}
         for e in found:
-            seen = unique.get(e.ip_port)
+            key = f"{e.address}:{e.port}"          # e.ip_port
+            seen = unique.get(key)
             if seen is None or (seen.terminating and not e.terminating):
-                unique[e.ip_port] = e
-        result = tuple(sorted(unique.values(), key=_endpoint_order))
+                unique[key] = e
+        # kube-proxy keeps each Service port's endpoints sorted by their "IP:port" string
+        # (pkg/proxy/endpointslicecache.go, byEndpoint), so rules and probabilities follow that order.
+        result = tuple(unique[key] for key in sorted(unique))
         self._endpoint_cache[cache_key] = result
         return result
 
@@ -372,6 +369,12 @@ class Cluster:
 
     def _endpoints_from_pods(self, service: Service, port: ServicePort) -> list[Endpoint]:
         found = []
+        publish = service.publish_not_ready_addresses
+        # trafficDistribution makes the controller hint each ready endpoint for its own zone
+        # (PreferSameZone, and PreferClose, its deprecated name) and, for PreferSameNode,
+        # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
+        close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
+        same_node = service.traffic_distribution == "PreferSameNode"
         for pod in self.selected_pods(service):
             if not pod.ip or pod.phase in ("Succeeded", "Failed"):
                 continue         # the controller skips pods with no IP yet, and finished ones
@@ -384,27 +387,37 @@ class Cluster:
                 if number is None:
                     continue     # this pod has no container port of that name
             node = self.node(pod.node) if pod.node else None
-            ready = (pod.ready and not pod.terminating) or service.publish_not_ready_addresses
+            ready = (pod.ready and not pod.terminating) or publish
             zone = node.zone if node else None
-            # trafficDistribution makes the controller hint each ready endpoint for its own zone
-            # (PreferSameZone, and PreferClose, its deprecated name) and, for PreferSameNode,
-            # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
-            close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
-            same_node = service.traffic_distribution == "PreferSameNode" and ready and pod.node
-            found.append(Endpoint(
-                address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
-                serving=pod.ready or service.publish_not_ready_addresses,
-                terminating=pod.terminating,
-                hint_zones=(zone,) if close and ready and zone else None,
-                hint_nodes=(pod.node,) if same_node else None,
+            found.append(_endpoint(
+                pod.ip, number, pod.name, pod.node, zone, ready,
+                pod.ready or publish,                          # serving
+                pod.terminating,
+                (zone,) if close and ready and zone else None,          # hint_zones
+                (pod.node,) if same_node and ready and pod.node else None,  # hint_nodes
                 # The controller names the endpoint only for the Service the pod's subdomain
                 # names (pkg/controller/util/endpoint/controller_utils.go, ShouldSetHostname).
-                hostname=pod.hostname if pod.hostname and pod.subdomain == service.name else None))
+                pod.hostname if pod.hostname and pod.subdomain == service.name else None))
         return found
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
-    return replace(e, port=port)
+    copy = object.__new__(Endpoint)         # as `replace(e, port=port)`, without its cost (_endpoint)
+    copy.__dict__.update(e.__dict__)
+    copy.__dict__["port"] = port
+    return copy
+
+
+def _endpoint(address, port, pod, node, zone, ready, serving, terminating, hint_zones, hint_nodes,
+              hostname) -> Endpoint:
+    # Endpoint(...) with every field given, built as its frozen dataclass __init__ would, at a
+    # tenth of the cost (that __init__ sets each field through object.__setattr__): a cluster
+    # of 10,000 Services lists 100,000 endpoints, and `k8slab rules` must take <= 2 s (issue 19).
+    e = object.__new__(Endpoint)
+    e.__dict__.update(address=address, port=port, pod=pod, node=node, zone=zone, ready=ready,
+                      serving=serving, terminating=terminating, hint_zones=hint_zones,
+                      hint_nodes=hint_nodes, hostname=hostname)
+    return e
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ..model import Endpoint, Service, ServicePort
 __all__ = [
     "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints",
     "MODES", "cascade", "cascade_shares", "probability_text",
-    "numgen_map", "numgen_rule", "nft_endpoint_chain",
+    "numgen_map", "numgen_rule", "nft_endpoint_chain", "nft_endpoint_chains",
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
     "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable",
@@ -209,15 +209,23 @@ def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str =
     servicePortEndpointChainNameBase: "HASH-namespace/name/protocol/portName__IP/port",
     HASH being the first 8 base32 characters of the name's SHA-256.
     """
+    return nft_endpoint_chains(service, port, (endpoint,), prefix)[0]
+
+
+def nft_endpoint_chains(service: Service, port, endpoints, prefix: str = "endpoint-") -> list[str]:
+    """`nft_endpoint_chain` of each of `endpoints`, in their order (the Service port's part
+    of the name is formatted once: 100,000 endpoints in issue 19's budget)."""
     protocol = (getattr(port, "protocol", None) or "TCP").lower()
     port_name = getattr(port, "name", None) or ""
-    ip = endpoint.address.replace(":", ".")
-    name = f"{service.namespace}/{service.name}/{protocol}/{port_name}__{ip}/{endpoint.port}"
-    digest = nft_hash(name)
-    base = f"{digest}-{name}"
-    if len(base) > 240:                       # chainNameBaseLengthMax
-        base = base[:237] + "..."
-    return prefix + base
+    head = f"{service.namespace}/{service.name}/{protocol}/{port_name}__"
+    out = []
+    for endpoint in endpoints:
+        name = f"{head}{endpoint.address.replace(':', '.')}/{endpoint.port}"
+        base = f"{nft_hash(name)}-{name}"
+        if len(base) > 240:                   # chainNameBaseLengthMax
+            base = base[:237] + "..."
+        out.append(prefix + base)
+    return out
 
 
 def numgen_rule(service: Service, port, endpoints) -> str:
@@ -653,14 +661,29 @@ def decide(cluster, service: Service, port: ServicePort, node,
         if not any_family or not service.cluster_ip:
             return None
         cluster_ip, family = service.cluster_ip, 6
-    conf = cluster.proxy
-    cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
-    local_cidr = next((n for n in map(ipv4_net, cidrs) if n is not None), None)
+    masquerade_all, local_cidr, mode = _settings(cluster.proxy)
     eps = kube_proxy_endpoints(cluster.endpoints(service, port), family)
     view = categorize(service, eps, node.name, node.zone)
     return ServicePortState(service, port, cluster_ip, eps, view, node,
-                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr,
-                            mode=getattr(conf, "mode", None) or "iptables")
+                            masquerade_all=masquerade_all, local_cidr=local_cidr, mode=mode)
+
+
+def _settings(conf) -> tuple:
+    """What `decide` reads of KubeProxyConfiguration: masqueradeAll, the local-traffic
+    detector's clusterCIDR (its first IPv4 block) and the mode. The last one read is kept
+    (a ProxyConfig is frozen): `decide` runs for every Service port, 10,000 of them in
+    issue 19's budget, and parsing the CIDR each time cost a tenth of it."""
+    last = _LAST_SETTINGS
+    if last and last[0] is conf:
+        return last[1]
+    cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
+    local_cidr = next((n for n in map(ipv4_net, cidrs) if n is not None), None)
+    settings = (bool(conf.masquerade_all), local_cidr, getattr(conf, "mode", None) or "iptables")
+    _LAST_SETTINGS[:] = [conf, settings]
+    return settings
+
+
+_LAST_SETTINGS: list = []        # [ProxyConfig, its settings]
 
 
 def service_ports(cluster, node) -> list[ServicePortState]:

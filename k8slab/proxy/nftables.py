@@ -26,7 +26,7 @@ import ipaddress
 
 from ..kube_names import ipv4, ipv4_net, nft_hash, port_name
 from ..model import Cluster, Node
-from .decision import ServicePortState, nft_endpoint_chain
+from .decision import ServicePortState, nft_endpoint_chains
 
 __all__ = ["write", "chain_names", "chain_name_base", "TABLE", "BASE_CHAINS", "JUMP_CHAINS",
            "DEFAULT_SERVICE_CIDRS", "node_port_ips", "service_cidrs"]
@@ -121,38 +121,50 @@ def node_port_ips(cluster: Cluster, node: Node) -> list[str] | None:
 class _Dump:
     """A knftables transaction for one sync, kept as objects, printed as Fake.Dump does."""
 
+    # Rules and elements are kept as the finished lines `text` prints (`add rule ...`), so
+    # that the 400,000 lines of 10,000 Services are formatted once (issue 19's budget).
+
     def __init__(self):
         self.chains: dict[str, str] = {}           # name -> spec ("" for a regular chain)
         self.sets: dict[str, str] = {}
         self.maps: dict[str, str] = {}
-        self.rules: dict[str, list[str]] = {}
-        self.elements: dict[str, list[str]] = {}   # set or map name -> "{ ... }" bodies
+        self.rules: dict[str, list[str]] = {}      # chain -> its "add rule ..." lines
+        self.elements: dict[str, list[str]] = {}   # set or map name -> its "add element ..." lines
 
     def chain(self, name: str, spec: str = "") -> None:
-        self.chains.setdefault(name, spec)
-        self.rules.setdefault(name, [])
+        if name not in self.chains:
+            self.chains[name] = spec
+            self.rules.setdefault(name, [])
 
     def rule(self, chain: str, text: str, comment: str | None = None) -> None:
-        self.rules.setdefault(chain, []).append(text + (f' comment "{comment}"' if comment else ""))
+        line = f"add rule {TABLE} {chain} {text}" + (f' comment "{comment}"' if comment else "")
+        lines = self.rules.get(chain)
+        if lines is None:
+            self.rules[chain] = [line]
+        else:
+            lines.append(line)
 
     def element(self, container: str, key: str, value: str | None = None,
                 comment: str | None = None) -> None:
         body = key + (f' comment "{comment}"' if comment else "") + (f" : {value}" if value else "")
-        self.elements.setdefault(container, []).append(body)
+        self.elements.setdefault(container, []).append(f"add element {TABLE} {container} {{ {body} }}")
 
     def text(self, explain: bool = False) -> str:
         t = TABLE
         out = [f'add table {t} {{ comment "rules for kube-proxy" ; }}']
-        for n in sorted(self.chains):
+        chains = sorted(self.chains)
+        for n in chains:
             if explain:
                 out.append(f"# {n}: {_hop_of(n)}")
-            out.append(f"add chain {t} {n}" + (f" {{ {self.chains[n]} ; }}" if self.chains[n] else ""))
+            spec = self.chains[n]
+            out.append(f"add chain {t} {n} {{ {spec} ; }}" if spec else f"add chain {t} {n}")
         out += [f"add set {t} {n} {{ {self.sets[n]} ; }}" for n in sorted(self.sets)]
         out += [f"add map {t} {n} {{ {self.maps[n]} ; }}" for n in sorted(self.maps)]
-        for n in sorted(self.chains):
-            out += [f"add rule {t} {n} {r}" for r in self.rules.get(n, ())]
+        rules = self.rules
+        for n in chains:
+            out += rules[n]
         for n in sorted(self.sets) + sorted(self.maps):
-            out += [f"add element {t} {n} {{ {e} }}" for e in self.elements.get(n, ())]
+            out += self.elements.get(n, ())
         return "\n".join(out) + "\n"
 
 
@@ -264,10 +276,11 @@ def _service_port(d: _Dump, s: ServicePortState) -> None:
     affinity = s.affinity > 0
     reachable = s.reachable
     # Each endpoint's chain (and affinity set: the same base) is named once.
-    names = {id(e): nft_endpoint_chain(svc, port, e) for e in reachable}
-    for e in (*s.cluster_endpoints, *s.local_endpoints):
-        if id(e) not in names:
-            names[id(e)] = nft_endpoint_chain(svc, port, e)
+    names = dict(zip(map(id, reachable), nft_endpoint_chains(svc, port, reachable)))
+    others = [e for e in (*s.cluster_endpoints, *s.local_endpoints) if id(e) not in names]
+    if others:
+        for e, chain in zip(others, nft_endpoint_chains(svc, port, others)):
+            names.setdefault(id(e), chain)
 
     for e in reachable:
         d.chain(names[id(e)])
@@ -346,12 +359,16 @@ def _service_port(d: _Dump, s: ServicePortState) -> None:
         _to_endpoints(d, cluster_chain, s.cluster_endpoints, names, affinity)
     if s.local_endpoints:
         _to_endpoints(d, local_chain, s.local_endpoints, names, affinity)
+    rules = d.rules
     for e in reachable:
+        # d.rule's three lines, written straight into the chain made above (100,000 endpoints).
         chain = names[id(e)]
-        d.rule(chain, f"ip saddr {e.address} jump mark-for-masquerade")
-        if affinity:
-            d.rule(chain, f"update @{_affinity(chain)} {{ ip saddr }}")
-        d.rule(chain, f"meta l4proto {proto} dnat to {e.address}:{e.port}")
+        head = f"add rule {TABLE} {chain} "
+        rules[chain] += ([f"{head}ip saddr {e.address} jump mark-for-masquerade",
+                          f"{head}update @{_affinity(chain)} {{ ip saddr }}",
+                          f"{head}meta l4proto {proto} dnat to {e.address}:{e.port}"] if affinity else
+                         [f"{head}ip saddr {e.address} jump mark-for-masquerade",
+                          f"{head}meta l4proto {proto} dnat to {e.address}:{e.port}"])
 
 
 def _affinity(endpoint_chain: str) -> str:
