@@ -3,7 +3,6 @@
 # Shared by proxy.decision (what it decides) and the mode writers (what they write), so neither imports the other.
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import ipaddress
@@ -15,8 +14,12 @@ __all__ = ["chain_hash", "nft_hash", "port_name", "ipv4", "ipv4_net", "endpoint_
 
 
 def chain_hash(text: str) -> str:
-    # portProtoHash / servicePortEndpointChainName: sha256, base32 (standard alphabet), 16 chars
-    return base64.b32encode(hashlib.sha256(text.encode()).digest())[:16].decode()
+    # portProtoHash / servicePortEndpointChainName: sha256, base32 (standard alphabet), 16 chars:
+    # the first 80 bits, 10 at a time, as nft_hash does (base64.b32encode is a Python loop).
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
+    p = _B32_PAIRS
+    return (p[n >> 70] + p[(n >> 60) & 1023] + p[(n >> 50) & 1023] + p[(n >> 40) & 1023]
+            + p[(n >> 30) & 1023] + p[(n >> 20) & 1023] + p[(n >> 10) & 1023] + p[n & 1023])
 
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
