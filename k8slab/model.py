@@ -375,10 +375,12 @@ class Cluster:
         # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
         close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
         same_node = service.traffic_distribution == "PreferSameNode"
+        by_name = self._node_by_name
         for pod in self.selected_pods(service):
             if not pod.ip or pod.phase in ("Succeeded", "Failed"):
                 continue         # the controller skips pods with no IP yet, and finished ones
-            if not pod.node or self.node(pod.node) is None:
+            node = by_name.get(pod.node) if pod.node else None
+            if node is None:
                 continue         # and pods whose Node it cannot find (reconciler.go)
             if isinstance(port.target_port, int):
                 number = port.target_port
@@ -386,9 +388,8 @@ class Cluster:
                 number = pod.port_named(port.target_port, port.protocol)
                 if number is None:
                     continue     # this pod has no container port of that name
-            node = self.node(pod.node) if pod.node else None
             ready = (pod.ready and not pod.terminating) or publish
-            zone = node.zone if node else None
+            zone = node.zone
             found.append(_endpoint(
                 pod.ip, number, pod.name, pod.node, zone, ready,
                 pod.ready or publish,                          # serving

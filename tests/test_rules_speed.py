@@ -14,7 +14,7 @@ import hashlib
 from hypothesis import given, settings, strategies as st
 
 from k8slab import proxy
-from k8slab.kube_names import chain_hash, ipv4, nft_hash
+from k8slab.kube_names import chain_hash, ipv4, nft_hash, nft_hashes
 from k8slab.model import Cluster, ContainerPort, Endpoint, Node, Pod, ProxyConfig, Service, ServicePort
 
 
@@ -27,6 +27,23 @@ def test_chain_hashes_are_the_standard_base32_of_the_sha256(text):
     b32 = base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()
     assert chain_hash(text) == b32[:16]
     assert nft_hash(text) == b32[:8]
+    assert nft_hashes([text, text + "x"]) == [b32[:8], nft_hash(text + "x")]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 300), st.sampled_from(["endpoint-", "affinity-"]))
+def test_endpoint_chain_names_are_hash_dash_name_cut_to_240(length, prefix):
+    # pkg/proxy/nftables/proxier.go hashAndTruncate: chainNameBaseLengthMax is 240, and a
+    # longer base keeps its first 237 characters and "..."
+    svc = Service("s" * length, "ns", "ClusterIP", {"a": "b"}, (ServicePort(80, 80, "TCP", "p"),),
+                  cluster_ip="10.96.0.1")
+    eps = [Endpoint("10.0.0.1", 80), Endpoint("10.0.0.2", 8080)]
+    names = proxy.decision.nft_endpoint_chains(svc, svc.ports[0], eps, prefix)
+    for e, name in zip(eps, names):
+        full = f"ns/{svc.name}/tcp/p__{e.address}/{e.port}"
+        base = f"{nft_hash(full)}-{full}"
+        assert name == prefix + (base if len(base) <= 240 else base[:237] + "...")
+        assert name == proxy.nft_endpoint_chain(svc, svc.ports[0], e, prefix)
 
 
 def test_chain_hash_of_upstream_expected_chain():

@@ -16,7 +16,7 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
-from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, nft_hash, port_name
+from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, nft_hashes, port_name
 from ..model import Endpoint, Service, ServicePort
 
 __all__ = [
@@ -218,14 +218,10 @@ def nft_endpoint_chains(service: Service, port, endpoints, prefix: str = "endpoi
     protocol = (getattr(port, "protocol", None) or "TCP").lower()
     port_name = getattr(port, "name", None) or ""
     head = f"{service.namespace}/{service.name}/{protocol}/{port_name}__"
-    out = []
-    for endpoint in endpoints:
-        name = f"{head}{endpoint.address.replace(':', '.')}/{endpoint.port}"
-        base = f"{nft_hash(name)}-{name}"
-        if len(base) > 240:                   # chainNameBaseLengthMax
-            base = base[:237] + "..."
-        out.append(prefix + base)
-    return out
+    names = [f"{head}{e.address.replace(':', '.')}/{e.port}" for e in endpoints]
+    out = [f"{prefix}{digest}-{name}" for digest, name in zip(nft_hashes(names), names)]
+    limit = len(prefix) + 240                 # chainNameBaseLengthMax, for the base
+    return [c if len(c) <= limit else c[:limit - 3] + "..." for c in out]
 
 
 def numgen_rule(service: Service, port, endpoints) -> str:
