@@ -669,17 +669,18 @@ def _settings(conf) -> tuple:
     detector's clusterCIDR (its first IPv4 block) and the mode. The last one read is kept
     (a ProxyConfig is frozen): `decide` runs for every Service port, 10,000 of them in
     issue 19's budget, and parsing the CIDR each time cost a tenth of it."""
-    last = _LAST_SETTINGS
-    if last and last[0] is conf:
+    global _last_settings
+    last = _last_settings                # one read: another thread may replace it meanwhile
+    if last is not None and last[0] is conf:
         return last[1]
     cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
     local_cidr = next((n for n in map(ipv4_net, cidrs) if n is not None), None)
     settings = (bool(conf.masquerade_all), local_cidr, getattr(conf, "mode", None) or "iptables")
-    _LAST_SETTINGS[:] = [conf, settings]
+    _last_settings = (conf, settings)
     return settings
 
 
-_LAST_SETTINGS: list = []        # [ProxyConfig, its settings]
+_last_settings: tuple | None = None      # (ProxyConfig, its settings)
 
 
 def service_ports(cluster, node) -> list[ServicePortState]:
