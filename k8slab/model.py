@@ -375,7 +375,7 @@ class Cluster:
         # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
         close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
         same_node = service.traffic_distribution == "PreferSameNode"
-        by_name = self._node_by_name
+        by_name, new = self._node_by_name, object.__new__
         for pod in self.selected_pods(service):
             if not pod.ip or pod.phase in ("Succeeded", "Failed"):
                 continue         # the controller skips pods with no IP yet, and finished ones
@@ -390,35 +390,27 @@ class Cluster:
                     continue     # this pod has no container port of that name
             ready = (pod.ready and not pod.terminating) or publish
             zone = node.zone
-            found.append(_endpoint(
-                pod.ip, number, pod.name, pod.node, zone, ready,
-                pod.ready or publish,                          # serving
-                pod.terminating,
-                (zone,) if close and ready and zone else None,          # hint_zones
-                (pod.node,) if same_node and ready and pod.node else None,  # hint_nodes
+            # Endpoint(...) with every field given, at a tenth of the cost: its frozen
+            # dataclass __init__ sets each field through object.__setattr__, and a cluster of
+            # 10,000 Services lists 100,000 endpoints (`k8slab rules` <= 2 s, issue 19).
+            e = new(Endpoint)
+            e.__dict__.update(
+                address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
+                serving=pod.ready or publish, terminating=pod.terminating,
+                hint_zones=(zone,) if close and ready and zone else None,
+                hint_nodes=(pod.node,) if same_node and ready and pod.node else None,
                 # The controller names the endpoint only for the Service the pod's subdomain
                 # names (pkg/controller/util/endpoint/controller_utils.go, ShouldSetHostname).
-                pod.hostname if pod.hostname and pod.subdomain == service.name else None))
+                hostname=pod.hostname if pod.hostname and pod.subdomain == service.name else None)
+            found.append(e)
         return found
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
-    copy = object.__new__(Endpoint)         # as `replace(e, port=port)`, without its cost (_endpoint)
+    copy = object.__new__(Endpoint)         # as `replace(e, port=port)`, without its cost
     copy.__dict__.update(e.__dict__)
     copy.__dict__["port"] = port
     return copy
-
-
-def _endpoint(address, port, pod, node, zone, ready, serving, terminating, hint_zones, hint_nodes,
-              hostname) -> Endpoint:
-    # Endpoint(...) with every field given, built as its frozen dataclass __init__ would, at a
-    # tenth of the cost (that __init__ sets each field through object.__setattr__): a cluster
-    # of 10,000 Services lists 100,000 endpoints, and `k8slab rules` must take <= 2 s (issue 19).
-    e = object.__new__(Endpoint)
-    e.__dict__.update(address=address, port=port, pod=pod, node=node, zone=zone, ready=ready,
-                      serving=serving, terminating=terminating, hint_zones=hint_zones,
-                      hint_nodes=hint_nodes, hostname=hostname)
-    return e
 
 
 # ---------------------------------------------------------------------------------------

@@ -111,22 +111,22 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
     serving-and-terminating ones stand in, so a rolling update does not drop connections.
     Topology hints narrow the Cluster list only, never the Local one.
     """
-    same_node = uses_node_hints(endpoints, node)
-    hinted = not same_node and uses_topology_hints(service, endpoints, zone)
-
-    def in_topology(e: Endpoint) -> bool:
-        if same_node:
-            return e.hint_nodes is not None and node in e.hint_nodes
-        return not hinted or (e.hint_zones is not None and zone in e.hint_zones)
-
-    cluster = tuple(e for e in endpoints if e.ready and in_topology(e))
+    ready = [e for e in endpoints if e.ready]          # (the hint checks read only these)
+    same_node = uses_node_hints(ready, node)
+    hinted = not same_node and uses_topology_hints(service, ready, zone)
+    if same_node:
+        cluster = tuple(e for e in ready if e.hint_nodes is not None and node in e.hint_nodes)
+    elif hinted:
+        cluster = tuple(e for e in ready if e.hint_zones is not None and zone in e.hint_zones)
+    else:
+        cluster = tuple(ready)
     cluster_terminating = False
     if not cluster:
         # No topology filter here: topology is already ignored when nothing ready is hinted
         # for this zone, so an empty list means nothing is ready anywhere.
         cluster = tuple(e for e in endpoints if e.serving and e.terminating)
         cluster_terminating = bool(cluster)
-    local = tuple(e for e in endpoints if e.ready and e.node == node and node is not None)
+    local = tuple(e for e in ready if e.node == node) if node is not None else ()
     local_terminating = False
     if not local:
         local = tuple(e for e in endpoints if e.serving and e.terminating and e.node == node
