@@ -147,3 +147,16 @@ def test_rules_leave_the_garbage_collector_as_they_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_trace_leaves_the_garbage_collector_as_it_found_it():
+    from k8slab import trace
+    cluster = _cluster()
+    t = trace.trace(cluster, "node/n0", "10.96.0.10:80")
+    assert t.verdict and gc.isenabled()
+    gc.disable()
+    try:
+        trace.trace(cluster, "node/n1", "10.96.0.10:80", repeat=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
