@@ -124,8 +124,9 @@ class _Walker:
         self.mode = "nftables" if getattr(cluster.proxy, "mode", None) == "nftables" else "iptables"
         walks = nftables_walk if self.mode == "nftables" else iptables_walk
         # iptables text is parsed lazily, a rule when the walk first reaches it (issue 22).
-        self.parse = (nftables_walk.parse_ruleset if self.mode == "nftables"
-                      else functools.partial(parse_rules, lazy=True))
+        # nftables text too, a chain when the walk first reaches it (issue 19).
+        self.parse = functools.partial(nftables_walk.parse_ruleset if self.mode == "nftables"
+                                       else parse_rules, lazy=True)
         self.tables = walks.Tables(self.rules, self.local)
 
     # -- what the network knows -------------------------------------------------------------

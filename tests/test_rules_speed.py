@@ -160,3 +160,19 @@ def test_trace_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_nftables_rules_parsed_lazily_are_the_rules_parsed_at_once():
+    import k8slab
+    from k8slab.proxy import nftables_walk
+    cluster = k8slab.demo_cluster()
+    for node in cluster.nodes:
+        text = proxy.rules(cluster, node.name, mode="nftables")
+        eager = nftables_walk.parse_ruleset(text)
+        lazy = nftables_walk.parse_ruleset(text, lazy=True)
+        assert (lazy.hooks, lazy.sets, lazy.maps) == (eager.hooks, eager.sets, eager.maps)
+        assert lazy.chains.keys() == eager.chains.keys()
+        for name, rules in eager.chains.items():
+            assert len(lazy.chains[name]) == len(rules)
+            assert list(lazy.chains[name]) == rules
+            assert [lazy.chains[name][i] for i in range(len(rules))] == rules
