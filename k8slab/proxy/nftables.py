@@ -204,16 +204,20 @@ _FIXED_HOPS = {
 }
 
 
+#: What each kind of a Service port's chains does, for `explain`.
+_PORT_HOPS = {"service": "hop service: picks the endpoint (Cluster policy)",
+              "local": "hop service: picks among this node's endpoints (Local policy)",
+              "external": "hop node-port, load-balancer or external-ip: every outside way in",
+              "firewall": "hop load-balancer: drops sources outside loadBalancerSourceRanges",
+              "endpoint": "hop pod: DNAT to this endpoint"}
+
+
 def _hop_of(chain: str) -> str:
     if chain in _FIXED_HOPS:
         return _FIXED_HOPS[chain]
     kind = chain.split("-", 1)[0]
     if "/" in chain:
-        return {"service": "hop service: picks the endpoint (Cluster policy)",
-                "local": "hop service: picks among this node's endpoints (Local policy)",
-                "external": "hop node-port, load-balancer or external-ip: every outside way in",
-                "firewall": "hop load-balancer: drops sources outside loadBalancerSourceRanges",
-                "endpoint": "hop pod: DNAT to this endpoint"}.get(kind, "")
+        return _PORT_HOPS.get(kind, "")
     for _, _, hook, priority in (b for b in BASE_CHAINS if b[0] == chain):
         return f"base chain at the {hook} hook, priority {priority}: jumps into kube-proxy's chains"
     return ""
