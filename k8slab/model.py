@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping
 
 __all__ = [
@@ -212,12 +212,6 @@ class EndpointSlice:
         return self.managed_by == CONTROLLER
 
 
-def _endpoint_order(e: Endpoint) -> str:
-    # kube-proxy keeps each Service port's endpoints sorted by their "IP:port" string
-    # (pkg/proxy/endpointslicecache.go, byEndpoint), so rules and probabilities follow that order.
-    return e.ip_port
-
-
 class Cluster:
     """A whole cluster: its nodes, pods, Services, endpoints and kube-proxy settings.
 
@@ -352,10 +346,13 @@ class Cluster:
         # terminating duplicate (pkg/proxy/endpointslicecache.go, addEndpoints).
         unique: dict[str, Endpoint] = {}
         for e in found:
-            seen = unique.get(e.ip_port)
+            key = f"{e.address}:{e.port}"          # e.ip_port
+            seen = unique.get(key)
             if seen is None or (seen.terminating and not e.terminating):
-                unique[e.ip_port] = e
-        result = tuple(sorted(unique.values(), key=_endpoint_order))
+                unique[key] = e
+        # kube-proxy keeps each Service port's endpoints sorted by their "IP:port" string
+        # (pkg/proxy/endpointslicecache.go, byEndpoint), so rules and probabilities follow that order.
+        result = tuple(unique[key] for key in sorted(unique))
         self._endpoint_cache[cache_key] = result
         return result
 
@@ -372,10 +369,18 @@ class Cluster:
 
     def _endpoints_from_pods(self, service: Service, port: ServicePort) -> list[Endpoint]:
         found = []
+        publish = service.publish_not_ready_addresses
+        # trafficDistribution makes the controller hint each ready endpoint for its own zone
+        # (PreferSameZone, and PreferClose, its deprecated name) and, for PreferSameNode,
+        # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
+        close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
+        same_node = service.traffic_distribution == "PreferSameNode"
+        by_name, new = self._node_by_name, object.__new__
         for pod in self.selected_pods(service):
             if not pod.ip or pod.phase in ("Succeeded", "Failed"):
                 continue         # the controller skips pods with no IP yet, and finished ones
-            if not pod.node or self.node(pod.node) is None:
+            node = by_name.get(pod.node) if pod.node else None
+            if node is None:
                 continue         # and pods whose Node it cannot find (reconciler.go)
             if isinstance(port.target_port, int):
                 number = port.target_port
@@ -383,28 +388,29 @@ class Cluster:
                 number = pod.port_named(port.target_port, port.protocol)
                 if number is None:
                     continue     # this pod has no container port of that name
-            node = self.node(pod.node) if pod.node else None
-            ready = (pod.ready and not pod.terminating) or service.publish_not_ready_addresses
-            zone = node.zone if node else None
-            # trafficDistribution makes the controller hint each ready endpoint for its own zone
-            # (PreferSameZone, and PreferClose, its deprecated name) and, for PreferSameNode,
-            # also for its own node (staging/src/k8s.io/endpointslice/trafficdist, update()).
-            close = service.traffic_distribution in ("PreferClose", "PreferSameZone", "PreferSameNode")
-            same_node = service.traffic_distribution == "PreferSameNode" and ready and pod.node
-            found.append(Endpoint(
+            ready = (pod.ready and not pod.terminating) or publish
+            zone = node.zone
+            # Endpoint(...) with every field given, at a tenth of the cost: its frozen
+            # dataclass __init__ sets each field through object.__setattr__, and a cluster of
+            # 10,000 Services lists 100,000 endpoints (`k8slab rules` <= 2 s, issue 19).
+            e = new(Endpoint)
+            e.__dict__.update(
                 address=pod.ip, port=number, pod=pod.name, node=pod.node, zone=zone, ready=ready,
-                serving=pod.ready or service.publish_not_ready_addresses,
-                terminating=pod.terminating,
+                serving=pod.ready or publish, terminating=pod.terminating,
                 hint_zones=(zone,) if close and ready and zone else None,
-                hint_nodes=(pod.node,) if same_node else None,
+                hint_nodes=(pod.node,) if same_node and ready and pod.node else None,
                 # The controller names the endpoint only for the Service the pod's subdomain
                 # names (pkg/controller/util/endpoint/controller_utils.go, ShouldSetHostname).
-                hostname=pod.hostname if pod.hostname and pod.subdomain == service.name else None))
+                hostname=pod.hostname if pod.hostname and pod.subdomain == service.name else None)
+            found.append(e)
         return found
 
 
 def _with_port(e: Endpoint, port: int) -> Endpoint:
-    return replace(e, port=port)
+    copy = object.__new__(Endpoint)         # as `replace(e, port=port)`, without its cost
+    copy.__dict__.update(e.__dict__)
+    copy.__dict__["port"] = port
+    return copy
 
 
 # ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
 import random
 import re
@@ -123,8 +124,9 @@ class _Walker:
         self.mode = "nftables" if getattr(cluster.proxy, "mode", None) == "nftables" else "iptables"
         walks = nftables_walk if self.mode == "nftables" else iptables_walk
         # iptables text is parsed lazily, a rule when the walk first reaches it (issue 22).
-        self.parse = (nftables_walk.parse_ruleset if self.mode == "nftables"
-                      else functools.partial(parse_rules, lazy=True))
+        # nftables text too, a chain when the walk first reaches it (issue 19).
+        self.parse = functools.partial(nftables_walk.parse_ruleset if self.mode == "nftables"
+                                       else parse_rules, lazy=True)
         self.tables = walks.Tables(self.rules, self.local)
 
     # -- what the network knows -------------------------------------------------------------
@@ -589,13 +591,22 @@ def trace(cluster: Cluster, client: str, dial: str, protocol: str = "tcp", seed:
     packet = Packet(src, address, port, protocol)
     walker.client_src = src
     start = Path(Fraction(1), None, packet, frozenset())
-    ends = _start(walker, who, start)
-    if repeat:
-        second = []
-        for p, b in ends:
-            again = Path(b.chance, None, packet, p.recent)
-            second += _start(walker, who, again)
-        ends = second
+    # The walk reads (and first writes and parses) every node's rules: tens of thousands of
+    # objects in a big cluster, none in a reference cycle. The cyclic garbage collector is
+    # paused meanwhile, as proxy.rules does, and resumed as it was (issue 19).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        ends = _start(walker, who, start)
+        if repeat:
+            second = []
+            for p, b in ends:
+                again = Path(b.chance, None, packet, p.recent)
+                second += _start(walker, who, again)
+            ends = second
+    finally:
+        if paused:
+            gc.enable()
     if cluster.policies:
         ends = [_police(cluster, who, p, b, protocol) for p, b in ends]
     branches = _merge([b for _, b in ends])

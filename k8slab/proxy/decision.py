@@ -16,13 +16,13 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Mapping, Sequence
 
-from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, nft_hash, port_name
+from ..kube_names import chain_hash, endpoint_string, ipv4, ipv4_net, nft_hashes, port_name
 from ..model import Endpoint, Service, ServicePort
 
 __all__ = [
     "NodeView", "categorize", "shares", "uses_topology_hints", "uses_node_hints",
     "MODES", "cascade", "cascade_shares", "probability_text",
-    "numgen_map", "numgen_rule", "nft_endpoint_chain",
+    "numgen_map", "numgen_rule", "nft_endpoint_chain", "nft_endpoint_chains",
     "Scheduler", "IPVS_SCHEDULERS", "ipvs_scheduler", "round_robin", "source_hash",
     "destination_hash", "ipvs_shares", "ipvs_bucket",
     "DEFAULT_AFFINITY_TIMEOUT", "affinity_timeout", "AffinityTable",
@@ -111,22 +111,22 @@ def categorize(service: Service, endpoints, node: str | None, zone: str | None =
     serving-and-terminating ones stand in, so a rolling update does not drop connections.
     Topology hints narrow the Cluster list only, never the Local one.
     """
-    same_node = uses_node_hints(endpoints, node)
-    hinted = not same_node and uses_topology_hints(service, endpoints, zone)
-
-    def in_topology(e: Endpoint) -> bool:
-        if same_node:
-            return e.hint_nodes is not None and node in e.hint_nodes
-        return not hinted or (e.hint_zones is not None and zone in e.hint_zones)
-
-    cluster = tuple(e for e in endpoints if e.ready and in_topology(e))
+    ready = [e for e in endpoints if e.ready]          # (the hint checks read only these)
+    same_node = uses_node_hints(ready, node)
+    hinted = not same_node and uses_topology_hints(service, ready, zone)
+    if same_node:
+        cluster = tuple(e for e in ready if e.hint_nodes is not None and node in e.hint_nodes)
+    elif hinted:
+        cluster = tuple(e for e in ready if e.hint_zones is not None and zone in e.hint_zones)
+    else:
+        cluster = tuple(ready)
     cluster_terminating = False
     if not cluster:
         # No topology filter here: topology is already ignored when nothing ready is hinted
         # for this zone, so an empty list means nothing is ready anywhere.
         cluster = tuple(e for e in endpoints if e.serving and e.terminating)
         cluster_terminating = bool(cluster)
-    local = tuple(e for e in endpoints if e.ready and e.node == node and node is not None)
+    local = tuple(e for e in ready if e.node == node) if node is not None else ()
     local_terminating = False
     if not local:
         local = tuple(e for e in endpoints if e.serving and e.terminating and e.node == node
@@ -209,15 +209,19 @@ def nft_endpoint_chain(service: Service, port, endpoint: Endpoint, prefix: str =
     servicePortEndpointChainNameBase: "HASH-namespace/name/protocol/portName__IP/port",
     HASH being the first 8 base32 characters of the name's SHA-256.
     """
+    return nft_endpoint_chains(service, port, (endpoint,), prefix)[0]
+
+
+def nft_endpoint_chains(service: Service, port, endpoints, prefix: str = "endpoint-") -> list[str]:
+    """`nft_endpoint_chain` of each of `endpoints`, in their order (the Service port's part
+    of the name is formatted once: 100,000 endpoints in issue 19's budget)."""
     protocol = (getattr(port, "protocol", None) or "TCP").lower()
     port_name = getattr(port, "name", None) or ""
-    ip = endpoint.address.replace(":", ".")
-    name = f"{service.namespace}/{service.name}/{protocol}/{port_name}__{ip}/{endpoint.port}"
-    digest = nft_hash(name)
-    base = f"{digest}-{name}"
-    if len(base) > 240:                       # chainNameBaseLengthMax
-        base = base[:237] + "..."
-    return prefix + base
+    head = f"{service.namespace}/{service.name}/{protocol}/{port_name}__"
+    names = [f"{head}{e.address.replace(':', '.')}/{e.port}" for e in endpoints]
+    out = [f"{prefix}{digest}-{name}" for digest, name in zip(nft_hashes(names), names)]
+    limit = len(prefix) + 240                 # chainNameBaseLengthMax, for the base
+    return [c if len(c) <= limit else c[:limit - 3] + "..." for c in out]
 
 
 def numgen_rule(service: Service, port, endpoints) -> str:
@@ -653,14 +657,30 @@ def decide(cluster, service: Service, port: ServicePort, node,
         if not any_family or not service.cluster_ip:
             return None
         cluster_ip, family = service.cluster_ip, 6
-    conf = cluster.proxy
-    cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
-    local_cidr = next((n for n in map(ipv4_net, cidrs) if n is not None), None)
+    masquerade_all, local_cidr, mode = _settings(cluster.proxy)
     eps = kube_proxy_endpoints(cluster.endpoints(service, port), family)
     view = categorize(service, eps, node.name, node.zone)
     return ServicePortState(service, port, cluster_ip, eps, view, node,
-                            masquerade_all=bool(conf.masquerade_all), local_cidr=local_cidr,
-                            mode=getattr(conf, "mode", None) or "iptables")
+                            masquerade_all=masquerade_all, local_cidr=local_cidr, mode=mode)
+
+
+def _settings(conf) -> tuple:
+    """What `decide` reads of KubeProxyConfiguration: masqueradeAll, the local-traffic
+    detector's clusterCIDR (its first IPv4 block) and the mode. The last one read is kept
+    (a ProxyConfig is frozen): `decide` runs for every Service port, 10,000 of them in
+    issue 19's budget, and parsing the CIDR each time cost a tenth of it."""
+    global _last_settings
+    last = _last_settings                # one read: another thread may replace it meanwhile
+    if last is not None and last[0] is conf:
+        return last[1]
+    cidrs = [c.strip() for c in (conf.cluster_cidr or "").split(",") if c.strip()]
+    local_cidr = next((n for n in map(ipv4_net, cidrs) if n is not None), None)
+    settings = (bool(conf.masquerade_all), local_cidr, getattr(conf, "mode", None) or "iptables")
+    _last_settings = (conf, settings)
+    return settings
+
+
+_last_settings: tuple | None = None      # (ProxyConfig, its settings)
 
 
 def service_ports(cluster, node) -> list[ServicePortState]:
@@ -680,6 +700,13 @@ def kube_proxy_endpoints(endpoints, family: int = 4) -> tuple[Endpoint, ...]:
     proxier's IP family only (an FQDN EndpointSlice is no proxier's: kube-proxy takes IPv4
     and IPv6 slices only, pkg/proxy/endpointslicecache.go), one per IP:port (a
     non-terminating one wins over a terminating duplicate), sorted by "IP:port"."""
+    if family == 4:
+        # The common case, at a fraction of the loop's cost: every address already canonical
+        # IPv4 text and every IP:port once, so the loop below would change nothing.
+        endpoints = tuple(endpoints)
+        if all(ipv4(e.address) == e.address for e in endpoints) \
+                and len({(e.address, e.port) for e in endpoints}) == len(endpoints):
+            return endpoints
     by_key: dict[str, Endpoint] = {}
     changed = False
     for e in endpoints:

@@ -265,7 +265,12 @@ def parse_rules(text: str, lazy: bool = False) -> Ruleset:
                 words = line.split(None, 2)
                 if len(words) < 2:
                     raise K8slabError(f"trace: a rule must start with -A CHAIN: {line!r}")
-                rs.tables[table].setdefault(words[1], _LazyChain(table)).lines.append(line)
+                # get, not setdefault: setdefault would build a _LazyChain for every rule
+                chains = rs.tables[table]
+                lazy_chain = chains.get(words[1])
+                if lazy_chain is None:
+                    lazy_chain = chains[words[1]] = _LazyChain(table)
+                lazy_chain.lines.append(line)
                 continue
             rule = _parse_rule(table, line)
             rs.tables[table].setdefault(rule.chain, []).append(rule)

@@ -26,7 +26,7 @@ import ipaddress
 
 from ..kube_names import ipv4, ipv4_net, nft_hash, port_name
 from ..model import Cluster, Node
-from .decision import ServicePortState, nft_endpoint_chain
+from .decision import ServicePortState, nft_endpoint_chains
 
 __all__ = ["write", "chain_names", "chain_name_base", "TABLE", "BASE_CHAINS", "JUMP_CHAINS",
            "DEFAULT_SERVICE_CIDRS", "node_port_ips", "service_cidrs"]
@@ -121,39 +121,55 @@ def node_port_ips(cluster: Cluster, node: Node) -> list[str] | None:
 class _Dump:
     """A knftables transaction for one sync, kept as objects, printed as Fake.Dump does."""
 
+    # Rules and elements are kept as the finished lines `text` prints (`add rule ...`), so
+    # that the 400,000 lines of 10,000 Services are formatted once (issue 19's budget).
+
     def __init__(self):
         self.chains: dict[str, str] = {}           # name -> spec ("" for a regular chain)
         self.sets: dict[str, str] = {}
         self.maps: dict[str, str] = {}
-        self.rules: dict[str, list[str]] = {}
-        self.elements: dict[str, list[str]] = {}   # set or map name -> "{ ... }" bodies
+        self.rules: dict[str, list[str]] = {}      # chain -> its "add rule ..." lines
+        self.elements: dict[str, list[str]] = {}   # set or map name -> its "add element ..." lines
 
     def chain(self, name: str, spec: str = "") -> None:
-        self.chains.setdefault(name, spec)
-        self.rules.setdefault(name, [])
+        if name not in self.chains:
+            self.chains[name] = spec
+            self.rules.setdefault(name, [])
 
     def rule(self, chain: str, text: str, comment: str | None = None) -> None:
-        self.rules.setdefault(chain, []).append(text + (f' comment "{comment}"' if comment else ""))
+        line = f"add rule {TABLE} {chain} {text}" + (f' comment "{comment}"' if comment else "")
+        lines = self.rules.get(chain)
+        if lines is None:
+            self.rules[chain] = [line]
+        else:
+            lines.append(line)
 
     def element(self, container: str, key: str, value: str | None = None,
                 comment: str | None = None) -> None:
         body = key + (f' comment "{comment}"' if comment else "") + (f" : {value}" if value else "")
-        self.elements.setdefault(container, []).append(body)
+        self.elements.setdefault(container, []).append(f"add element {TABLE} {container} {{ {body} }}")
 
     def text(self, explain: bool = False) -> str:
         t = TABLE
         out = [f'add table {t} {{ comment "rules for kube-proxy" ; }}']
-        for n in sorted(self.chains):
-            if explain:
+        chains = sorted(self.chains)
+        specs = self.chains
+        if explain:
+            for n in chains:
                 out.append(f"# {n}: {_hop_of(n)}")
-            out.append(f"add chain {t} {n}" + (f" {{ {self.chains[n]} ; }}" if self.chains[n] else ""))
+                out.append(f"add chain {t} {n} {{ {specs[n]} ; }}" if specs[n] else f"add chain {t} {n}")
+        else:
+            out += [f"add chain {t} {n} {{ {specs[n]} ; }}" if specs[n] else f"add chain {t} {n}"
+                    for n in chains]
         out += [f"add set {t} {n} {{ {self.sets[n]} ; }}" for n in sorted(self.sets)]
         out += [f"add map {t} {n} {{ {self.maps[n]} ; }}" for n in sorted(self.maps)]
-        for n in sorted(self.chains):
-            out += [f"add rule {t} {n} {r}" for r in self.rules.get(n, ())]
+        rules = self.rules
+        for n in chains:
+            out += rules[n]
         for n in sorted(self.sets) + sorted(self.maps):
-            out += [f"add element {t} {n} {{ {e} }}" for e in self.elements.get(n, ())]
-        return "\n".join(out) + "\n"
+            out += self.elements.get(n, ())
+        out.append("")                             # the last line's newline, without a copy
+        return "\n".join(out)
 
 
 def write(cluster: Cluster, node: Node, ports: list[ServicePortState],
@@ -188,16 +204,20 @@ _FIXED_HOPS = {
 }
 
 
+#: What each kind of a Service port's chains does, for `explain`.
+_PORT_HOPS = {"service": "hop service: picks the endpoint (Cluster policy)",
+              "local": "hop service: picks among this node's endpoints (Local policy)",
+              "external": "hop node-port, load-balancer or external-ip: every outside way in",
+              "firewall": "hop load-balancer: drops sources outside loadBalancerSourceRanges",
+              "endpoint": "hop pod: DNAT to this endpoint"}
+
+
 def _hop_of(chain: str) -> str:
     if chain in _FIXED_HOPS:
         return _FIXED_HOPS[chain]
     kind = chain.split("-", 1)[0]
     if "/" in chain:
-        return {"service": "hop service: picks the endpoint (Cluster policy)",
-                "local": "hop service: picks among this node's endpoints (Local policy)",
-                "external": "hop node-port, load-balancer or external-ip: every outside way in",
-                "firewall": "hop load-balancer: drops sources outside loadBalancerSourceRanges",
-                "endpoint": "hop pod: DNAT to this endpoint"}.get(kind, "")
+        return _PORT_HOPS.get(kind, "")
     for _, _, hook, priority in (b for b in BASE_CHAINS if b[0] == chain):
         return f"base chain at the {hook} hook, priority {priority}: jumps into kube-proxy's chains"
     return ""
@@ -264,13 +284,13 @@ def _service_port(d: _Dump, s: ServicePortState) -> None:
     affinity = s.affinity > 0
     reachable = s.reachable
     # Each endpoint's chain (and affinity set: the same base) is named once.
-    names = {id(e): nft_endpoint_chain(svc, port, e) for e in reachable}
-    for e in (*s.cluster_endpoints, *s.local_endpoints):
-        if id(e) not in names:
-            names[id(e)] = nft_endpoint_chain(svc, port, e)
+    names = dict(zip(map(id, reachable), nft_endpoint_chains(svc, port, reachable)))
+    others = [e for e in (*s.cluster_endpoints, *s.local_endpoints) if id(e) not in names]
+    if others:
+        for e, chain in zip(others, nft_endpoint_chains(svc, port, others)):
+            names.setdefault(id(e), chain)
 
-    for e in reachable:
-        d.chain(names[id(e)])
+    # (The endpoints' own chains are made where their rules are written, at the end.)
     if s.cluster_endpoints:
         d.chain(cluster_chain)
     if s.local_endpoints:
@@ -346,12 +366,21 @@ def _service_port(d: _Dump, s: ServicePortState) -> None:
         _to_endpoints(d, cluster_chain, s.cluster_endpoints, names, affinity)
     if s.local_endpoints:
         _to_endpoints(d, local_chain, s.local_endpoints, names, affinity)
+    chains, rules = d.chains, d.rules
     for e in reachable:
+        # d.chain and d.rule's lines, inlined (100,000 endpoints in issue 19's budget).
         chain = names[id(e)]
-        d.rule(chain, f"ip saddr {e.address} jump mark-for-masquerade")
-        if affinity:
-            d.rule(chain, f"update @{_affinity(chain)} {{ ip saddr }}")
-        d.rule(chain, f"meta l4proto {proto} dnat to {e.address}:{e.port}")
+        head = f"add rule {TABLE} {chain} "
+        lines = ([f"{head}ip saddr {e.address} jump mark-for-masquerade",
+                  f"{head}update @{_affinity(chain)} {{ ip saddr }}",
+                  f"{head}meta l4proto {proto} dnat to {e.address}:{e.port}"] if affinity else
+                 [f"{head}ip saddr {e.address} jump mark-for-masquerade",
+                  f"{head}meta l4proto {proto} dnat to {e.address}:{e.port}"])
+        if chain in chains:
+            rules[chain] += lines
+        else:
+            chains[chain] = ""
+            rules[chain] = lines
 
 
 def _affinity(endpoint_chain: str) -> str:

@@ -210,8 +210,35 @@ def _element(body: str) -> tuple[tuple, str | None]:
     return tuple(p.strip() for p in key.split(" . ")), (value.strip() or None)
 
 
-def parse_ruleset(text: str) -> NftRuleset:
-    """Read what `k8slab rules --mode nftables` prints (knftables' dump) into an NftRuleset."""
+class _LazyRules:
+    """A chain's rules, parsed when the walk first reaches the chain: a node of a cluster with
+    thousands of Services has tens of thousands of rules, and a packet meets a few chains
+    (issue 19: parsing them all was most of an nftables trace's time)."""
+
+    __slots__ = ("chain", "raw", "parsed")
+
+    def __init__(self, chain: str):
+        self.chain, self.raw, self.parsed = chain, [], None
+
+    def _rules(self) -> list[NftRule]:
+        if self.parsed is None:
+            self.parsed = [_parse_rule(self.chain, line, rest) for line, rest in self.raw]
+        return self.parsed
+
+    def __iter__(self):
+        return iter(self._rules())
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, i):
+        return self._rules()[i]
+
+
+def parse_ruleset(text: str, lazy: bool = False) -> NftRuleset:
+    """Read what `k8slab rules --mode nftables` prints (knftables' dump) into an NftRuleset.
+    `lazy` leaves each chain's rules unparsed until the chain is first read (a malformed rule
+    is then reported when the walk reaches its chain)."""
     rs = NftRuleset()
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -224,7 +251,8 @@ def parse_ruleset(text: str) -> NftRuleset:
         if kind == "table":
             continue
         if kind == "chain":
-            rs.chains.setdefault(name, [])
+            if name not in rs.chains:
+                rs.chains[name] = _LazyRules(name) if lazy else []
             hook = re.search(r"type (\w+) hook (\w+) priority (-?\d+)", rest)
             if hook:
                 rs.hooks[name] = (hook.group(1), hook.group(2), int(hook.group(3)))
@@ -233,7 +261,13 @@ def parse_ruleset(text: str) -> NftRuleset:
         elif kind == "map":
             rs.maps.setdefault(name, {})
         elif kind == "rule":
-            rs.chains.setdefault(name, []).append(_parse_rule(name, line, rest))
+            rules = rs.chains.get(name)
+            if rules is None:
+                rules = rs.chains[name] = _LazyRules(name) if lazy else []
+            if lazy:
+                rules.raw.append((line, rest))
+            else:
+                rules.append(_parse_rule(name, line, rest))
         else:
             key, value = _element(rest)
             if name in rs.maps:
