@@ -32,7 +32,9 @@ __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
 MAX_FILE_BYTES = 256 * 1024 * 1024
-#: Above this size a file is read by the Rust YAML parser when it is installed: PyYAML
+#: Up to this size the Rust YAML parser (yaml_rs) reads a file only where it is known to give
+#: PyYAML's objects (_exact_for_fast_parser); anything else, and every error, goes to PyYAML,
+#: whose messages name the line and column. Above it the Rust parser reads every file: PyYAML
 #: builds objects in Python at about 1 MB/s here, too slow for a whole-cluster snapshot.
 FAST_PARSER_BYTES = 4 * 1024 * 1024
 #: A document whose aliases would expand past this many values is refused (alias bombs).
@@ -135,6 +137,8 @@ def _yaml_documents(filename: str, text: str) -> list:
             pass                               # YAML flow style; the YAML parser says more
     if docs is None and len(text) > FAST_PARSER_BYTES:
         docs = _fast_yaml_documents(filename, text)
+    elif docs is None:
+        docs = _exact_fast_documents(text)
     if docs is None:
         docs = _pyyaml_documents(filename, text)
         unshared = False                       # PyYAML gives an alias the anchor's own object
@@ -148,12 +152,14 @@ def _yaml_documents(filename: str, text: str) -> list:
             for i, d in enumerate(docs)]
 
 
-def _already_sent(doc) -> bool:
+def _already_sent(doc, words: frozenset = frozenset()) -> bool:
     """Whether an unshared document needs no conversion by _as_sent: string keys, text without
-    lone surrogates, 64-bit integers, no floats or other types, nesting within bounds. (Its size
-    is bounded by MAX_FILE_BYTES: with no aliases, nothing expands.)"""
+    lone surrogates, 64-bit integers, no floats or other types, nesting within bounds, and no
+    string (key or value) among `words`. (Its size is bounded by MAX_FILE_BYTES: with no
+    aliases, nothing expands.)"""
     if type(doc) is not dict and type(doc) is not list:
-        return doc is None or (type(doc) is str and (doc.isascii() or _no_surrogates(doc) is doc))
+        return doc is None or (type(doc) is str and doc not in words
+                               and (doc.isascii() or _no_surrogates(doc) is doc))
     stack = [(doc, 0)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -162,11 +168,11 @@ def _already_sent(doc) -> bool:
             return False
         if type(v) is dict:
             for k, item in v.items():
-                if type(k) is not str or not (k.isascii() or _no_surrogates(k) is k):
+                if type(k) is not str or not (k.isascii() or _no_surrogates(k) is k) or k in words:
                     return False
                 t = type(item)
                 if t is str:
-                    if not item.isascii() and _no_surrogates(item) is not item:
+                    if item in words or not item.isascii() and _no_surrogates(item) is not item:
                         return False
                 elif t is dict or t is list:
                     push((item, depth + 1))
@@ -179,7 +185,7 @@ def _already_sent(doc) -> bool:
             for item in v:
                 t = type(item)
                 if t is str:
-                    if not item.isascii() and _no_surrogates(item) is not item:
+                    if item in words or not item.isascii() and _no_surrogates(item) is not item:
                         return False
                 elif t is dict or t is list:
                     push((item, depth + 1))
@@ -435,6 +441,8 @@ def _fast_yaml_documents(filename: str, text: str) -> list | None:
         import yaml_rs
     except ImportError:
         return None
+    if _TOO_DEEP_FOR_FAST_PARSER.search(text):
+        return None                  # yaml_rs 0.1.6 crashes the process on deep block nesting
     try:
         # parse_datetime=False: a timestamp stays the text it is, quoted or not, as go-yaml v2
         # leaves it when decoding into interface{} (yaml_rs would turn even quoted ones into datetimes).
@@ -449,6 +457,62 @@ def _fast_yaml_documents(filename: str, text: str) -> list | None:
     if isinstance(docs, list) and "\n---" in text:
         return docs
     return [docs]
+
+
+#: Where yaml_rs (YAML 1.2, and stricter or looser than PyYAML here and there) may read a text
+#: otherwise than the PyYAML loader above, found by comparing the two (tests/test_manifests.py,
+#: test_the_rust_parser_reads_only_what_pyyaml_reads_alike). A match anywhere, even inside a
+#: quoted string or a comment, only sends the text to PyYAML: false alarms cost time, never answers.
+#: A node starts a line (after its indentation), follows `[ { ,`, `: - ?` and a space, or a
+#: quoted key's colon; the patterns
+#: below look only there, so that prose in comments ("notebook 07") rarely raises one.
+#: Characters PyYAML refuses (reader.py NON_PRINTABLE) or takes as line breaks (yaml_rs accepts
+#: them); byte-order marks (PyYAML skips them); tabs (each parser accepts some the other refuses).
+_NOT_PRINTABLE = re.compile("[\t\x85\u2028\u2029\ufeff]|[^\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_PRINTABLE_ASCII = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+#: Anchors, aliases and tags at the start of a node: PyYAML shares an alias's value (which the
+#: alias-bomb check needs), and an explicit !!bool takes go-yaml's spellings only.
+_NODE_PROPERTY = re.compile(r"(?:^|[\n\[\{,]|[:?-] |['\"]:)[ ]*[&*!]")
+#: Plain numbers YAML 1.1 reads otherwise than YAML 1.2: leading zeros and 0o (017 is 15 to
+#: PyYAML, 17 to yaml_rs; 09 is a string to PyYAML, 9 to yaml_rs), underscores, base-60 floats
+#: (1:20.5 is 80.5 to PyYAML, a string to yaml_rs).
+_YAML11_NUMBER = re.compile(r"(?:^|[\n\[\{,]|[:?-] |['\"]:)[ ]*[-+]?(?:0[0-9bBoOxX_]|[.0-9][0-9.]*_|[0-9]+(?::[0-5]?[0-9])+\.)")
+#: Plain scalars PyYAML reads as something else than the string yaml_rs returns: YAML 1.1's
+#: bools (as go-yaml v2 reads them too), `=` (PyYAML's value tag, which it refuses), and the
+#: infinities and NaN in every spelling PyYAML reads as floats. Found in
+#: yaml_rs's output; a quoted "yes" is sent to PyYAML too, needlessly but harmlessly.
+_YAML11_WORDS = frozenset("yes Yes YES no No NO on On ON off Off OFF = .inf .Inf .INF +.inf +.Inf +.INF "
+                          "-.inf -.Inf -.INF .nan .NaN .NAN".split())
+#: Block nesting deeper than a line's indentation can show: yaml_rs 0.1.6 overflows its stack
+#: (a segmentation fault, found with `- - - ...` 20,000 deep) where PyYAML says "nested too deeply".
+_TOO_DEEP_FOR_FAST_PARSER = re.compile(r"(?:^|\n)[ ?:-]{1000}")
+#: A last document that makes yaml_rs always return a list of documents (it returns a lone
+#: document bare, so a one-document text holding a list would be ambiguous).
+_LAST_DOCUMENT = "k8slab-end-of-text"
+
+
+def _exact_fast_documents(text: str) -> list | None:
+    """The documents of a text as the PyYAML loader reads them, by the Rust parser, or None
+    when that parser is missing, fails, or could read the text otherwise than PyYAML: then PyYAML
+    reads it (and says what is wrong, with line and column)."""
+    if (text and not text.endswith("\n") or "<<" in text or "\n%" in text or "\n..." in text
+            or text.startswith(("%", "...")) or _TOO_DEEP_FOR_FAST_PARSER.search(text)
+            or (_NOT_PRINTABLE_ASCII if text.isascii() else _NOT_PRINTABLE).search(text)
+            or _NODE_PROPERTY.search(text) or _YAML11_NUMBER.search(text)):
+        return None
+    try:
+        import yaml_rs
+        docs = yaml_rs.loads(f"{text}---\n{_LAST_DOCUMENT}\n", parse_datetime=False)
+    except Exception:  # noqa: BLE001 - any refusal is PyYAML's to explain (or to accept)
+        return None
+    if docs == _LAST_DOCUMENT:
+        return []
+    if type(docs) is not list or not docs or docs[-1] != _LAST_DOCUMENT:
+        return None
+    docs.pop()
+    # Floats (1e3 is a string to PyYAML), integers past 64 bits, non-string keys (complex keys
+    # come back as tuples), deep nesting: PyYAML's reading and _as_sent's words decide.
+    return docs if all(_already_sent(d, _YAML11_WORDS) for d in docs) else None
 
 
 def _expanded_size(value, limit: int) -> int:
