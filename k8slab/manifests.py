@@ -129,6 +129,7 @@ def _yaml_documents(filename: str, text: str) -> list:
         text = text.removeprefix("\ufeff")   # a byte-order mark, as some Windows editors write
     docs = None
     unshared = True        # JSON and the Rust parser never share a value between two places
+    sent = False           # whether every document is known to be as kubectl sends it
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:                                   # `kubectl get -o json`: JSON is YAML, and fast
@@ -139,6 +140,7 @@ def _yaml_documents(filename: str, text: str) -> list:
         docs = _fast_yaml_documents(filename, text)
     elif docs is None:
         docs = _exact_fast_documents(text)
+        sent = docs is not None                # _exact_fast_documents checked each one
     if docs is None:
         docs = _pyyaml_documents(filename, text)
         unshared = False                       # PyYAML gives an alias the anchor's own object
@@ -148,6 +150,8 @@ def _yaml_documents(filename: str, text: str) -> list:
                       "(a whole cluster at Kubernetes' limits is one `kubectl get -o yaml` List)")])
     # A document that is already what kubectl would send is taken as it is (a snapshot always
     # is): checking costs a fraction of copying it. Anything else is converted, value by value.
+    if sent:
+        return docs
     return [d if unshared and _already_sent(d) else _as_sent(filename, i, d, unshared)
             for i, d in enumerate(docs)]
 
