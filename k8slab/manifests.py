@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import functools
+import gc
 import hashlib
 import ipaddress
 import json
@@ -12,6 +14,7 @@ import math
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -761,22 +764,47 @@ def validate_files(paths: Iterable[str], service_cidr: str | None = None) -> lis
     texts, problems = _read_files(paths)
     if not problems and _built_before(texts, service_cidr):
         return []
-    objects, bad = _read_all(texts)
-    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
-    if not (problems or bad or more):
-        more = _beyond_limits(objects)
-    return problems + bad + more
+    return problems + _validate_texts(texts, service_cidr, limits=not problems)
 
 
 def validate_texts(texts: list[tuple[str, str]], service_cidr: str | None = None) -> list[Problem]:
     """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
     if _built_before(texts, service_cidr):
         return []
-    objects, bad = _read_all(texts)
-    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
-    if not (bad or more):
-        more = _beyond_limits(objects)
+    return _validate_texts(texts, service_cidr)
+
+
+def _validate_texts(texts, service_cidr, limits: bool = True) -> list[Problem]:
+    with _collector_paused():
+        objects, bad = _read_all(texts)
+        more, _ = _validate(objects, learn_service_range(objects, service_cidr))
+        if limits and not (bad or more):
+            more = _beyond_limits(objects)
     return bad + more
+
+
+_paused = threading.Lock()
+_pausing = {"depth": 0, "was_enabled": False}
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off while objects are read, checked and built: they make no
+    garbage cycles, but a snapshot's million new containers would make the collector walk the
+    growing heap again and again (a tenth of a 5,000-Service snapshot's load; issue 22's
+    budget). Counted, so that threads loading at once turn it back on only when the last is done."""
+    with _paused:
+        if _pausing["depth"] == 0:
+            _pausing["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _pausing["depth"] += 1
+    try:
+        yield
+    finally:
+        with _paused:
+            _pausing["depth"] -= 1
+            if _pausing["depth"] == 0 and _pausing["was_enabled"]:
+                gc.enable()
 
 
 def _beyond_limits(objects: list[_Object]) -> list[Problem]:
@@ -857,9 +885,12 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None,
     in K8SLAB_CACHE_DIR (default ~/.cache/k8slab; K8SLAB_CACHE=0 turns it off), so that every
     later command on the same text starts at once; small inputs never touch the disk."""
     cache = _cache_file(texts, cloud, service_cidr)
-    cluster = _cached(cache)
-    if cluster is None:
-        cluster = _load_texts(texts, cloud, service_cidr)
+    with _collector_paused():
+        cluster = _cached(cache)
+        built = cluster is None
+        if built:
+            cluster = _load_texts(texts, cloud, service_cidr)
+    if built:
         _keep(cache, cluster)
     return cluster
 

@@ -433,3 +433,22 @@ _YAML_PIECES = ["a", "b", "yes", "no", "On", "017", "09", "0o7", "0x1F", "1_0", 
 @given(st.lists(st.sampled_from(_YAML_PIECES), max_size=24))
 def test_the_rust_parser_never_reads_a_text_otherwise_than_pyyaml(pieces):
     _assert_fast_reads_alike("".join(pieces) + "\n")
+
+
+def test_loading_leaves_the_cycle_collector_as_it_found_it():
+    # Loads pause it (a snapshot's million new containers); a failed load, or one in a program
+    # that had turned it off itself, must not change it.
+    import gc
+    text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n"
+    assert gc.isenabled()
+    load_texts([("a.yaml", text)])
+    assert gc.isenabled()
+    with pytest.raises(K8slabError):
+        load_texts([("a.yaml", text.replace("80", "0"))])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_texts([("a.yaml", text)])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
