@@ -521,8 +521,11 @@ class _Report:
                 return self._mismatch(value, gotype, path, jpath, struct)
             elem = gotype[2:]
             zero = {} if elem in self.structs else ""
-            items = (self.decode(v, elem, f"{path}[{i}]", jpath, struct) for i, v in enumerate(value))
-            return [zero if item is None else item for item in items]
+            out, decode = [], self.decode
+            for i, v in enumerate(value):
+                item = decode(v, elem, f"{path}[{i}]", jpath, struct)
+                out.append(zero if item is None else item)
+            return out
         if gotype == "map[string]string":
             if not isinstance(value, dict):
                 return self._mismatch(value, gotype, path, jpath, struct)
