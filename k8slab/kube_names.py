@@ -13,6 +13,9 @@ from .model import Endpoint, Service, ServicePort
 __all__ = ["chain_hash", "nft_hash", "nft_hashes", "port_name", "ipv4", "ipv4_net", "endpoint_string"]
 
 
+# Both hashes are remembered: a trace writes the rules of two nodes, which name the same
+# chains (issue 22's budget: 5,000 Services' hashes were a tenth of a trace).
+@functools.lru_cache(maxsize=1 << 17)
 def chain_hash(text: str) -> str:
     # portProtoHash / servicePortEndpointChainName: sha256, base32 (standard alphabet), 16 chars:
     # the first 80 bits, 10 at a time, as nft_hash does (base64.b32encode is a Python loop).
@@ -26,6 +29,7 @@ _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_PAIRS = [a + b for a in _B32 for b in _B32]      # 10 bits -> two characters
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def nft_hash(text: str) -> str:
     # hashAndTruncate (pkg/proxy/nftables/proxier.go): the first 8 characters of the standard
     # base32 of the name's SHA-256, i.e. its first 40 bits, taken 10 at a time (what
@@ -78,6 +82,12 @@ def _ipv4(text: str) -> str | None:
 def ipv4_net(text) -> ipaddress.IPv4Network | None:
     if not isinstance(text, str) or "/" not in text:
         return None
+    return _ipv4_net(text)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _ipv4_net(text: str) -> ipaddress.IPv4Network | None:
+    # Cached (networks are immutable): every Service port's decision reads the cluster CIDR again.
     addr, _, bits = text.strip().partition("/")
     ip = ipv4(addr)
     if ip is None or not bits.isdigit() or int(bits) > 32:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import functools
+import gc
 import hashlib
 import ipaddress
 import json
@@ -12,6 +14,7 @@ import math
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -32,7 +35,9 @@ __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", 
 #: Larger files are refused: they are not something a learner or a snapshot of a real
 #: cluster at Kubernetes' published limits produces, and reading them would take minutes.
 MAX_FILE_BYTES = 256 * 1024 * 1024
-#: Above this size a file is read by the Rust YAML parser when it is installed: PyYAML
+#: Up to this size the Rust YAML parser (yaml_rs) reads a file only where it is known to give
+#: PyYAML's objects (_exact_for_fast_parser); anything else, and every error, goes to PyYAML,
+#: whose messages name the line and column. Above it the Rust parser reads every file: PyYAML
 #: builds objects in Python at about 1 MB/s here, too slow for a whole-cluster snapshot.
 FAST_PARSER_BYTES = 4 * 1024 * 1024
 #: A document whose aliases would expand past this many values is refused (alias bombs).
@@ -127,6 +132,7 @@ def _yaml_documents(filename: str, text: str) -> list:
         text = text.removeprefix("\ufeff")   # a byte-order mark, as some Windows editors write
     docs = None
     unshared = True        # JSON and the Rust parser never share a value between two places
+    sent = False           # whether every document is known to be as kubectl sends it
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:                                   # `kubectl get -o json`: JSON is YAML, and fast
@@ -135,6 +141,9 @@ def _yaml_documents(filename: str, text: str) -> list:
             pass                               # YAML flow style; the YAML parser says more
     if docs is None and len(text) > FAST_PARSER_BYTES:
         docs = _fast_yaml_documents(filename, text)
+    elif docs is None:
+        docs = _exact_fast_documents(text)
+        sent = docs is not None                # _exact_fast_documents checked each one
     if docs is None:
         docs = _pyyaml_documents(filename, text)
         unshared = False                       # PyYAML gives an alias the anchor's own object
@@ -144,16 +153,20 @@ def _yaml_documents(filename: str, text: str) -> list:
                       "(a whole cluster at Kubernetes' limits is one `kubectl get -o yaml` List)")])
     # A document that is already what kubectl would send is taken as it is (a snapshot always
     # is): checking costs a fraction of copying it. Anything else is converted, value by value.
+    if sent:
+        return docs
     return [d if unshared and _already_sent(d) else _as_sent(filename, i, d, unshared)
             for i, d in enumerate(docs)]
 
 
-def _already_sent(doc) -> bool:
+def _already_sent(doc, words: frozenset = frozenset()) -> bool:
     """Whether an unshared document needs no conversion by _as_sent: string keys, text without
-    lone surrogates, 64-bit integers, no floats or other types, nesting within bounds. (Its size
-    is bounded by MAX_FILE_BYTES: with no aliases, nothing expands.)"""
+    lone surrogates, 64-bit integers, no floats or other types, nesting within bounds, and no
+    string (key or value) among `words`. (Its size is bounded by MAX_FILE_BYTES: with no
+    aliases, nothing expands.)"""
     if type(doc) is not dict and type(doc) is not list:
-        return doc is None or (type(doc) is str and (doc.isascii() or _no_surrogates(doc) is doc))
+        return doc is None or (type(doc) is str and doc not in words
+                               and (doc.isascii() or _no_surrogates(doc) is doc))
     stack = [(doc, 0)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -162,11 +175,11 @@ def _already_sent(doc) -> bool:
             return False
         if type(v) is dict:
             for k, item in v.items():
-                if type(k) is not str or not (k.isascii() or _no_surrogates(k) is k):
+                if type(k) is not str or not (k.isascii() or _no_surrogates(k) is k) or k in words:
                     return False
                 t = type(item)
                 if t is str:
-                    if not item.isascii() and _no_surrogates(item) is not item:
+                    if item in words or not item.isascii() and _no_surrogates(item) is not item:
                         return False
                 elif t is dict or t is list:
                     push((item, depth + 1))
@@ -179,7 +192,7 @@ def _already_sent(doc) -> bool:
             for item in v:
                 t = type(item)
                 if t is str:
-                    if not item.isascii() and _no_surrogates(item) is not item:
+                    if item in words or not item.isascii() and _no_surrogates(item) is not item:
                         return False
                 elif t is dict or t is list:
                     push((item, depth + 1))
@@ -435,6 +448,8 @@ def _fast_yaml_documents(filename: str, text: str) -> list | None:
         import yaml_rs
     except ImportError:
         return None
+    if _too_deep_for_fast_parser(text):
+        return None                  # yaml_rs 0.1.6 crashes the process on deep block nesting
     try:
         # parse_datetime=False: a timestamp stays the text it is, quoted or not, as go-yaml v2
         # leaves it when decoding into interface{} (yaml_rs would turn even quoted ones into datetimes).
@@ -449,6 +464,67 @@ def _fast_yaml_documents(filename: str, text: str) -> list | None:
     if isinstance(docs, list) and "\n---" in text:
         return docs
     return [docs]
+
+
+#: Where yaml_rs (YAML 1.2, and stricter or looser than PyYAML here and there) may read a text
+#: otherwise than the PyYAML loader above, found by comparing the two (tests/test_manifests.py,
+#: test_the_rust_parser_reads_only_what_pyyaml_reads_alike). A match anywhere, even inside a
+#: quoted string or a comment, only sends the text to PyYAML: false alarms cost time, never answers.
+#: A node starts a line (after its indentation), follows `[ { ,`, `: - ?` and a space, or a
+#: quoted key's colon; the patterns
+#: below look only there, so that prose in comments ("notebook 07") rarely raises one.
+#: Characters PyYAML refuses (reader.py NON_PRINTABLE) or takes as line breaks (yaml_rs accepts
+#: them); byte-order marks (PyYAML skips them); tabs (each parser accepts some the other refuses).
+_NOT_PRINTABLE = re.compile("[\t\x85\u2028\u2029\ufeff]|[^\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_PRINTABLE_ASCII = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+#: Anchors, aliases and tags at the start of a node: PyYAML shares an alias's value (which the
+#: alias-bomb check needs), and an explicit !!bool takes go-yaml's spellings only.
+_NODE_PROPERTY = re.compile(r"(?:^|[\n\[\{,]|[:?-] |['\"]:)[ ]*[&*!]")
+#: Plain numbers YAML 1.1 reads otherwise than YAML 1.2: leading zeros and 0o (017 is 15 to
+#: PyYAML, 17 to yaml_rs; 09 is a string to PyYAML, 9 to yaml_rs), underscores, base-60 floats
+#: (1:20.5 is 80.5 to PyYAML, a string to yaml_rs).
+_YAML11_NUMBER = re.compile(r"(?:^|[\n\[\{,]|[:?-] |['\"]:)[ ]*[-+]?(?:0[0-9bBoOxX_]|[.0-9][0-9.]*_|[0-9]+(?::[0-5]?[0-9])+\.)")
+#: Plain scalars PyYAML reads as something else than the string yaml_rs returns: YAML 1.1's
+#: bools (as go-yaml v2 reads them too), `=` (PyYAML's value tag, which it refuses), and the
+#: infinities and NaN in every spelling PyYAML reads as floats. Found in
+#: yaml_rs's output; a quoted "yes" is sent to PyYAML too, needlessly but harmlessly.
+_YAML11_WORDS = frozenset("yes Yes YES no No NO on On ON off Off OFF = .inf .Inf .INF +.inf +.Inf +.INF "
+                          "-.inf -.Inf -.INF .nan .NaN .NAN".split())
+#: Block nesting deeper than a line's indentation can show: yaml_rs 0.1.6 overflows its stack
+#: (a segmentation fault, found with `- - - ...` 20,000 deep) where PyYAML says "nested too deeply".
+_TOO_DEEP_FOR_FAST_PARSER = re.compile(r"\n[ ?:-]{1000}")    # a literal first: 12 ms on 12 MB, not 150
+
+
+def _too_deep_for_fast_parser(text: str) -> bool:
+    head = text[:1000]           # the first line, which no newline precedes
+    return (len(head) == 1000 and not head.strip(" ?:-")) or _TOO_DEEP_FOR_FAST_PARSER.search(text) is not None
+#: A last document that makes yaml_rs always return a list of documents (it returns a lone
+#: document bare, so a one-document text holding a list would be ambiguous).
+_LAST_DOCUMENT = "k8slab-end-of-text"
+
+
+def _exact_fast_documents(text: str) -> list | None:
+    """The documents of a text as the PyYAML loader reads them, by the Rust parser, or None
+    when that parser is missing, fails, or could read the text otherwise than PyYAML: then PyYAML
+    reads it (and says what is wrong, with line and column)."""
+    if (text and not text.endswith("\n") or "<<" in text or "\n%" in text or "\n..." in text
+            or text.startswith(("%", "...")) or _too_deep_for_fast_parser(text)
+            or (_NOT_PRINTABLE_ASCII if text.isascii() else _NOT_PRINTABLE).search(text)
+            or _NODE_PROPERTY.search(text) or _YAML11_NUMBER.search(text)):
+        return None
+    try:
+        import yaml_rs
+        docs = yaml_rs.loads(f"{text}---\n{_LAST_DOCUMENT}\n", parse_datetime=False)
+    except Exception:  # noqa: BLE001 - any refusal is PyYAML's to explain (or to accept)
+        return None
+    if docs == _LAST_DOCUMENT:
+        return []
+    if type(docs) is not list or not docs or docs[-1] != _LAST_DOCUMENT:
+        return None
+    docs.pop()
+    # Floats (1e3 is a string to PyYAML), integers past 64 bits, non-string keys (complex keys
+    # come back as tuples), deep nesting: PyYAML's reading and _as_sent's words decide.
+    return docs if all(_already_sent(d, _YAML11_WORDS) for d in docs) else None
 
 
 def _expanded_size(value, limit: int) -> int:
@@ -693,22 +769,47 @@ def validate_files(paths: Iterable[str], service_cidr: str | None = None) -> lis
     texts, problems = _read_files(paths)
     if not problems and _built_before(texts, service_cidr):
         return []
-    objects, bad = _read_all(texts)
-    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
-    if not (problems or bad or more):
-        more = _beyond_limits(objects)
-    return problems + bad + more
+    return problems + _validate_texts(texts, service_cidr, limits=not problems)
 
 
 def validate_texts(texts: list[tuple[str, str]], service_cidr: str | None = None) -> list[Problem]:
     """validate_files for (filename, YAML text) pairs already read (standard input, a notebook)."""
     if _built_before(texts, service_cidr):
         return []
-    objects, bad = _read_all(texts)
-    more, _ = _validate(objects, learn_service_range(objects, service_cidr))
-    if not (bad or more):
-        more = _beyond_limits(objects)
+    return _validate_texts(texts, service_cidr)
+
+
+def _validate_texts(texts, service_cidr, limits: bool = True) -> list[Problem]:
+    with _collector_paused():
+        objects, bad = _read_all(texts)
+        more, _ = _validate(objects, learn_service_range(objects, service_cidr))
+        if limits and not (bad or more):
+            more = _beyond_limits(objects)
     return bad + more
+
+
+_paused = threading.Lock()
+_pausing = {"depth": 0, "was_enabled": False}
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off while objects are read, checked and built: they make no
+    garbage cycles, but a snapshot's million new containers would make the collector walk the
+    growing heap again and again (a tenth of a 5,000-Service snapshot's load; issue 22's
+    budget). Counted, so that threads loading at once turn it back on only when the last is done."""
+    with _paused:
+        if _pausing["depth"] == 0:
+            _pausing["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _pausing["depth"] += 1
+    try:
+        yield
+    finally:
+        with _paused:
+            _pausing["depth"] -= 1
+            if _pausing["depth"] == 0 and _pausing["was_enabled"]:
+                gc.enable()
 
 
 def _beyond_limits(objects: list[_Object]) -> list[Problem]:
@@ -789,9 +890,12 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None,
     in K8SLAB_CACHE_DIR (default ~/.cache/k8slab; K8SLAB_CACHE=0 turns it off), so that every
     later command on the same text starts at once; small inputs never touch the disk."""
     cache = _cache_file(texts, cloud, service_cidr)
-    cluster = _cached(cache)
-    if cluster is None:
-        cluster = _load_texts(texts, cloud, service_cidr)
+    with _collector_paused():
+        cluster = _cached(cache)
+        built = cluster is None
+        if built:
+            cluster = _load_texts(texts, cloud, service_cidr)
+    if built:
         _keep(cache, cluster)
     return cluster
 

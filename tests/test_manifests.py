@@ -5,6 +5,7 @@ import textwrap
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import k8slab
 from k8slab.errors import K8slabError
@@ -352,3 +353,102 @@ def test_validate_files_reports_each_problem_with_file_and_path(tmp_path):
     lines = [str(p) for p in validate_files([str(f)])]
     assert any(line.startswith(f"{f}: Service/Web: metadata.name: Invalid value: \"Web\"") for line in lines), lines
     assert any("spec.ports[0].nodePort: Forbidden" in line for line in lines), lines
+
+
+# -- the Rust parser below FAST_PARSER_BYTES: only where it reads what PyYAML reads ----------
+
+def _pyyaml_reading(text):
+    """What the PyYAML path gives (documents as kubectl sends them), or its error message."""
+    import json
+    from k8slab import manifests
+    try:
+        return json.dumps([manifests._as_sent("f.yaml", i, d)
+                           for i, d in enumerate(manifests._pyyaml_documents("f.yaml", text))])
+    except K8slabError as e:
+        return str(e.problems[0])
+
+
+def _assert_fast_reads_alike(text):
+    import json
+    from k8slab import manifests
+    try:
+        got = json.dumps(manifests._yaml_documents("f.yaml", text))
+    except K8slabError as e:
+        got = str(e.problems[0])
+    text = text.removeprefix("\ufeff")     # as _yaml_documents does before either parser reads
+    fast = manifests._exact_fast_documents(text)
+    if fast is not None:
+        assert json.dumps(fast) == _pyyaml_reading(text), text
+    assert got == _pyyaml_reading(text), text
+    return fast is not None
+
+
+# Each found reading differently by the two parsers when compared (yaml_rs 0.1.6, PyYAML 6.0.4):
+# YAML 1.1 bools, octal and 0o numbers, `=`, base-60 floats, 1e3 (a string to PyYAML), integers
+# past 64 bits, a bare document after `...`, duplicate keys (PyYAML keeps the last), complex keys,
+# tabs, NEL and control characters, %YAML directives, aliases, explicit tags.
+_READ_DIFFERENTLY = [
+    "a: yes\n", "a: On\n", "NO: a\n", "a: [off, y]\n", "a: =\n", "a: 017\n", "a: 09\n", "a: 0o17\n",
+    "a: 1:20.5\n", "a: 1e3\n", "a: +.5\n", "a: .NaN\n", "a: +.inf\n", "a: -9223372036854775809\n",
+    "a: 1\n...\nb: 2\n", "a: 1\na: 2\n", "? [a]\n: 1\n", "[1, 2]: x\n", "a:\tb\n", "a: x\x85y\n",
+    "a: \x07\n", "%YAML 1.1\n---\na: yes\n", "a: &x 1\nb: *x\n", "a: !!bool maybe\n",
+    "a: !!float x\n", "<<: {a: 1}\n", "a: 1_000\n", "a: 0b1_0\n", "- " * 3000 + "x\n",
+    "a: " + "[" * 300 + "]" * 300 + "\n", "a: 'x\n", "a: b: c\n", "a: -\n", "a: \"\\ud800\"\n",
+]
+
+
+@pytest.mark.parametrize("text", _READ_DIFFERENTLY)
+def test_the_rust_parser_reads_only_what_pyyaml_reads_alike(text):
+    assert not _assert_fast_reads_alike(text)
+
+
+def test_the_rust_parser_reads_ordinary_manifests():
+    # It must be used, or the speed it buys (k8slab request: benchmarks/request.py) is gone.
+    root = os.path.dirname(os.path.dirname(__file__))
+    for name in ("demo.yaml", "gateway.yaml", "shop.yaml"):
+        with open(os.path.join(root, "notebooks", "manifests", name)) as f:
+            assert _assert_fast_reads_alike(f.read()), name
+    for text in ("", "# nothing\n", "---\n", "- 1\n- 2\n", "# c\n---\n- 1\n- 2\n", "a: 1\n---\n",
+                 "a: 1\r\nb:\r\n  - x\r\n", "a: |+\n  x\n\n", "a: [true, Null, ~, +12, 1:20, '017']\n"):
+        assert _assert_fast_reads_alike(text), text
+
+
+def test_deep_block_nesting_never_reaches_the_rust_parser(monkeypatch):
+    # yaml_rs 0.1.6 overflows its stack on `- - - ...` 20,000 deep (a segmentation fault, no
+    # exception): above FAST_PARSER_BYTES too, PyYAML reads it and says it is too deep.
+    from k8slab import manifests
+    monkeypatch.setattr(manifests, "FAST_PARSER_BYTES", 0)
+    lines = problems_of("- " * 20_000 + "x\n")
+    assert "nesting depth" in lines[0] and "bad.yaml" in lines[0]
+
+
+_YAML_PIECES = ["a", "b", "yes", "no", "On", "017", "09", "0o7", "0x1F", "1_0", "1:20", "1:20.5", "1e3",
+                "1.5", "-1", "~", "null", "true", "=", ".inf", ".NaN", "'x'", '"y"', '"\\t"', "'yes'",
+                ": ", ":", " ", "  ", "\n", "\n  ", "- ", "[", "]", "{", "}", ", ", "#c", " #c", "---\n",
+                "...\n", "\t", "|\n  ", ">\n  ", "? ", "&x ", "*x", "!!str ", "!!bool ", "<<: ",
+                "%YAML 1.1\n", "\x85", "\r\n", "\x07", "\ufeff", "é"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_YAML_PIECES), max_size=24))
+def test_the_rust_parser_never_reads_a_text_otherwise_than_pyyaml(pieces):
+    _assert_fast_reads_alike("".join(pieces) + "\n")
+
+
+def test_loading_leaves_the_cycle_collector_as_it_found_it():
+    # Loads pause it (a snapshot's million new containers); a failed load, or one in a program
+    # that had turned it off itself, must not change it.
+    import gc
+    text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n"
+    assert gc.isenabled()
+    load_texts([("a.yaml", text)])
+    assert gc.isenabled()
+    with pytest.raises(K8slabError):
+        load_texts([("a.yaml", text.replace("80", "0"))])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_texts([("a.yaml", text)])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
