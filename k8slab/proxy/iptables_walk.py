@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from ..errors import K8slabError
 from . import iptables
-from .packet import Path, inside, show
+from .packet import Path, dnat, inside, masquerade, show
 
 __all__ = ["Rule", "Ruleset", "parse_rules", "JUMP_RULES", "HOOK_NOTES", "Tables"]
 
@@ -367,16 +367,10 @@ class Tables:
         if t == "DNAT":
             to = rule.option("--to-destination") or ""
             ip, _, port = to.partition(":")
-            moved = replace(pkt, dst=ip, dport=int(port) if port else pkt.dport, dnat=True)
-            return [path.but(packet=moved, outcome="DNAT", handled=node.name)
-                    .step(node=node.name, table=None, chain=None, rule=None, matched=None,
-                          note=f"DNAT: the destination is now {ip}:{moved.dport}")]
+            return [dnat(path, node.name, ip, int(port) if port else None)]
         if t == "MASQUERADE":
             # The address of the interface the packet leaves by: the node's (see the top).
-            moved = replace(pkt, src=node.address)
-            return [path.but(packet=moved, outcome="MASQUERADE")
-                    .step(node=node.name, table=None, chain=None, rule=None, matched=None,
-                          note=f"MASQUERADE: the source is now {node.address}, {node.name}'s address")]
+            return [masquerade(path, node.name, node.address)]
         rules = rs.chain(rule.table, t)
         if rules is None:
             raise K8slabError(f"trace: rule jumps to {t}, which is neither a chain in the "

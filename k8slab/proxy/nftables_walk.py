@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from ..errors import K8slabError
-from .packet import Path, inside, show
+from .packet import Path, dnat, inside, masquerade, show
 
 __all__ = ["NftRule", "NftRuleset", "parse_ruleset", "Tables", "HOOK_CHAINS"]
 
@@ -371,15 +371,9 @@ class Tables:
             mark = pkt.mark | act[1] if verb == "mark-or" else pkt.mark ^ act[1]
             return [p.but(packet=replace(pkt, mark=mark & 0xFFFFFFFF))]
         if verb == "dnat":
-            moved = replace(pkt, dst=act[1], dport=act[2] or pkt.dport, dnat=True)
-            return [p.but(packet=moved, outcome="DNAT", handled=node.name)
-                    .step(node=node.name, table=None, chain=None, rule=None, matched=None,
-                          note=f"DNAT: the destination is now {moved.dst}:{moved.dport}")]
+            return [dnat(p, node.name, act[1], act[2])]
         if verb == "masquerade":
-            moved = replace(pkt, src=node.address)
-            return [p.but(packet=moved, outcome="MASQUERADE")
-                    .step(node=node.name, table=None, chain=None, rule=None, matched=None,
-                          note=f"MASQUERADE: the source is now {node.address}, {node.name}'s address")]
+            return [masquerade(p, node.name, node.address)]
         return self.verdict(node, rs, rule, " ".join(act), p, depth)
 
     def verdict(self, node, rs: NftRuleset, rule: NftRule, verdict: str, path: Path,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-__all__ = ["Packet", "Path", "steps", "inside", "show"]
+__all__ = ["Packet", "Path", "steps", "inside", "show", "dnat", "masquerade"]
 
 
 
@@ -52,6 +52,23 @@ class Path:
 
     def step(self, **step) -> "Path":
         return self.but(steps=(step, self.steps))
+
+
+def dnat(path: Path, node: str, dst: str, dport: int | None) -> Path:
+    """The kernel's DNAT on `node`, whichever mode's rule asked for it: the destination becomes
+    `dst:dport` (the port kept when none is given), and the packet is now this node's to route."""
+    moved = replace(path.packet, dst=dst, dport=dport or path.packet.dport, dnat=True)
+    return (path.but(packet=moved, outcome="DNAT", handled=node)
+            .step(node=node, table=None, chain=None, rule=None, matched=None,
+                  note=f"DNAT: the destination is now {dst}:{moved.dport}"))
+
+
+def masquerade(path: Path, node: str, address: str) -> Path:
+    """The kernel's MASQUERADE on `node`: the source becomes the address of the interface the
+    packet leaves by, the node's own."""
+    return (path.but(packet=replace(path.packet, src=address), outcome="MASQUERADE")
+            .step(node=node, table=None, chain=None, rule=None, matched=None,
+                  note=f"MASQUERADE: the source is now {address}, {node}'s address"))
 
 
 def steps(path: Path) -> list[dict]:
