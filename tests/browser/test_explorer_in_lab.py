@@ -101,6 +101,10 @@ def test_explorer_in_jupyterlab(jupyter_lab, browser, screenshot_dir):
 
     # Switch the Service to NodePort: the laptop gets in, and the node port is in the picture.
     click("type", "NodePort")
+    # Each widget syncs in its own message and the YAML comes last: wait for it too, not just
+    # for the reason and the picture (CI once read the YAML one message too early).
+    page.wait_for_function("() => { const y = document.querySelector('.k8slab-explorer .k8slab-yaml pre');"
+                           " return y && /nodePort: \\d+/.test(y.innerText); }")
     assert "Reachable" in headline.inner_text() and "NodePort" in headline.inner_text()
     node_port = re.search(r"nodePort: (\d+)", yaml.inner_text()).group(1)
     assert 30000 <= int(node_port) <= 32767
