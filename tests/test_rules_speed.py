@@ -176,3 +176,40 @@ def test_nftables_rules_parsed_lazily_are_the_rules_parsed_at_once():
             assert len(lazy.chains[name]) == len(rules)
             assert list(lazy.chains[name]) == rules
             assert [lazy.chains[name][i] for i in range(len(rules))] == rules
+
+
+# -- trace's shortcut in iptables mode: a rule its text rules out is not parsed (issue 22) ------
+
+_WORDS = st.sampled_from(["-m tcp", "-p tcp", "-p udp", "-p sctp", "! -p tcp", "-p TCP", "-p 6",
+                          "-d 10.96.0.10", "-d 10.96.0.1", "! -d 10.96.0.10", "-d 10.96.0.0/16",
+                          "-d 10.96.0.10/32", "--destination 10.96.0.10", "-s 10.244.0.0/16",
+                          "--dport 80", "--dport 53", '-m comment --comment "-d 10.1.1.1 -p udp"',
+                          '-m comment --comment "ns/web:http cluster IP"', "-m addrtype --dst-type LOCAL"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_WORDS, max_size=6), st.sampled_from(["tcp", "udp"]),
+       st.sampled_from(["10.96.0.10", "10.96.0.1", "10.1.1.1", "10.244.1.5"]))
+def test_trace_rules_out_a_rule_by_its_text_only_as_the_full_check_would(words, protocol, dst):
+    from k8slab.model import Node
+    from k8slab.proxy import iptables_walk
+    from k8slab.proxy.packet import Packet, Path
+    line = " ".join(["-A KUBE-SERVICES", *words, "-j KUBE-SVC-X"])
+    chain = iptables_walk.parse_rules(f"*nat\n:KUBE-SERVICES - [0:0]\n{line}\nCOMMIT\n", lazy=True) \
+        .chain("nat", "KUBE-SERVICES")
+    packet = Packet(src="10.244.0.2", dst=dst, dport=80, protocol=protocol)
+    quick = chain.quick_miss(0, packet)
+    node = Node("n0", "192.168.0.2")
+    full = iptables_walk.Tables(rules=None, local=lambda n, a: a == n.address).mismatch(
+        node, chain[0], Path(1, None, packet, frozenset()))
+    # A shortcut only when the full check says the packet misses, and then in its words.
+    assert quick is None or quick == full
+    # kube-proxy's own jump rule is the shape the shortcut is for: it must take it.
+    shape = '-A KUBE-SERVICES -m comment --comment "ns/web:http cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 80 -j X'
+    lazy = iptables_walk.parse_rules(f"*nat\n:KUBE-SERVICES - [0:0]\n{shape}\nCOMMIT\n", lazy=True) \
+        .chain("nat", "KUBE-SERVICES")
+    if dst != "10.96.0.1":
+        assert lazy.quick_miss(0, packet) == (f"destination {dst} is not 10.96.0.1" if protocol == "tcp"
+                                              else "protocol udp is not tcp")
+    else:
+        assert lazy.quick_miss(0, packet) is None or protocol == "udp"

@@ -221,7 +221,7 @@ class _LazyChain:
     __slots__ = ("table", "lines", "parsed")
 
     def __init__(self, table: str):
-        self.table, self.lines, self.parsed = table, [], []
+        self.table, self.lines, self.parsed = table, [], None
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -231,13 +231,56 @@ class _LazyChain:
             return [self[j] for j in range(*i.indices(len(self.lines)))]
         if i < 0:
             i += len(self.lines)
-        while len(self.parsed) <= i:
-            self.parsed.append(_parse_rule(self.table, self.lines[len(self.parsed)]))
-        return self.parsed[i]
+        if self.parsed is None:
+            self.parsed = [None] * len(self.lines)    # the chain is complete once walked
+        rule = self.parsed[i]
+        if rule is None:
+            rule = self.parsed[i] = _parse_rule_once(self.table, self.lines[i])
+        return rule
 
     def __iter__(self):
         for i in range(len(self.lines)):
             yield self[i]
+
+    def quick_miss(self, i: int, packet) -> str | None:
+        """Why the packet misses rule i, read from its text without parsing it, when the text
+        says so plainly (see _quick_miss); None when the rule must be parsed to tell."""
+        if self.parsed is not None and self.parsed[i] is not None:
+            return None
+        return _quick_miss(self.lines[i], packet)
+
+
+# The same rule text means the same rule on every node (a frozen Rule): a trace that crosses
+# two nodes parses their shared KUBE-SERVICES lines once.
+_parse_rule_once = functools.lru_cache(maxsize=1 << 16)(lambda table, line: _parse_rule(table, line))
+
+# kube-proxy's jump rules to a Service (KUBE-SERVICES: `-m tcp -p tcp -d CLUSTER-IP --dport
+# PORT -j KUBE-SVC-...`) are thousands on a large cluster and a packet misses all but one, for
+# a reason its text says plainly. Tables.run asks this first, and parses only the rules it
+# cannot rule out this way: the note is word for word what Tables.mismatch says (protocol
+# first, then destination, as it checks them).
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_PROTOCOL_WORD = re.compile(r"(?:^|\s)(!\s+)?(?:-p|--protocol)\s+(\S+)")
+_DESTINATION_WORD = re.compile(r"(?:^|\s)(!\s+)?(?:-d|--destination)\s+(\S+)")
+_PLAIN_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
+def _quick_miss(line: str, packet) -> str | None:
+    bare = _QUOTED.sub('""', line) if '"' in line else line      # words inside a comment are not options
+    protocols = _PROTOCOL_WORD.findall(bare)
+    destinations = _DESTINATION_WORD.findall(bare)
+    if len(protocols) > 1 or len(destinations) != 1:
+        return None
+    if protocols:
+        negated, name = protocols[0]
+        if negated or name.lower() not in ("tcp", "udp", "sctp"):
+            return None
+        if name.lower() != packet.protocol:
+            return f"protocol {packet.protocol} is not {name.lower()}"
+    negated, address = destinations[0]
+    if negated or address == packet.dst or not _PLAIN_IPV4.fullmatch(address):
+        return None
+    return f"destination {packet.dst} is not {address}"
 
 
 def parse_rules(text: str, lazy: bool = False) -> Ruleset:
@@ -311,12 +354,18 @@ class Tables:
             raise K8slabError(f"trace: chain {chain} nests too deeply (a loop in the rules?)")
         live = [path]          # paths still walking this chain
         done = []              # paths that left it (verdict, or RETURN to the caller)
-        for rule in rules:
+        lazy = rules if isinstance(rules, _LazyChain) else None
+        for i in range(len(rules)):
             if not live:
                 break
             nxt = []
             for p in live:
-                for q in self.apply(node, rs, rule, p, depth):
+                why = lazy.quick_miss(i, p.packet) if lazy is not None else None
+                if why is not None:          # missed, as its text says: no need to parse it
+                    nxt.append(p.step(node=node.name, table=table, chain=chain, rule=lazy.lines[i],
+                                      matched=False, note=why))
+                    continue
+                for q in self.apply(node, rs, rules[i], p, depth):
                     (nxt if q.outcome == "continue" else done).append(q)
             live = nxt
         for p in live:
