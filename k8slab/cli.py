@@ -661,22 +661,28 @@ def main(argv: list[str] | None = None) -> int:
 def console() -> None:
     """The `k8slab` command itself (and `python -m k8slab`): main(), then exit with its code.
 
-    Two garbage-collector settings, only here, never in main() (a program that calls main()
-    goes on living): together they take about a sixth off a `k8slab draw` (benchmarks/cli.py).
+    Two process-only settings, here and never in main() (a program that calls main() goes on
+    living): a high collector threshold, and an exit without Python's teardown.
     """
     import gc
+    import os
     # A run allocates mostly trees (YAML, the model, DOT lines) that reference counting frees;
     # at the default threshold (700) the collector still runs ~40 times, ~5 ms, looking for
     # cycles that hardly exist. A high first threshold, as mypy's command line sets, leaves a
     # few collections, so memory stays bounded on a huge input.
     gc.set_threshold(100_000, 20, 20)
     code = main()
-    # Python's finalization ends with full collections over every object the run made: ~15 ms
-    # after a draw, for memory the OS takes back anyway. Frozen objects are skipped by them;
-    # atexit handlers, the flushing of output and the teardown of modules happen as before.
-    gc.freeze()
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    console()
+    # Python's finalization frees every object the run made, one by one, then collects: ~15 ms
+    # after a draw, and ~0.15 s after a 5,000-Service snapshot (issue 22's budget), for memory
+    # the OS takes back at once. So the output is flushed, as finalization would, and the
+    # process ends there. (Nothing k8slab registers with atexit matters past this point: the
+    # renderer's release only keeps wasmtime quiet during a teardown that no longer happens.)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:               # `k8slab rules ... | head`: the reader left; not an error
+        pass
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    os._exit(code)

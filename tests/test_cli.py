@@ -432,7 +432,8 @@ def test_draw_loads_neither_the_graphviz_package_nor_wasi_graphvizs_python(tmp_p
 
 
 def test_the_console_script_exits_with_mains_code_and_prints_everything(tmp_path):
-    # console() freezes the garbage collector before exiting: nothing it prints may be lost.
+    # console() ends the process without Python's teardown: nothing it prints may be lost,
+    # whether the output is a pipe (flushed in one go) or not.
     p = subprocess.run([sys.executable, "-m", "k8slab", "route", DEMO, "--service", "nope", "--client", "laptop"],
                        capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 1 and "nope" in p.stderr and p.stderr.endswith("\n")
