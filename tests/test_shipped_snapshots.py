@@ -180,3 +180,22 @@ endpoints:
     c = load_texts([("s.yaml", text)])
     assert [n.name for n in c.nodes] == ["worker-7"]
     assert not any("filled in node-a" in n for n in c.notes)
+
+
+def test_k3s_keeps_its_traefik_service_and_its_pending_load_balancer():
+    c = k8slab.load(str(SNAPSHOTS / "k3s.yaml"))
+    t = c.service("traefik", "kube-system")
+    assert (t.type, t.cluster_ip, t.load_balancer_ingress) == ("LoadBalancer", "10.43.131.94", ())
+    assert [(p.name, p.port, p.target_port, p.node_port) for p in t.ports] == [
+        ("web", 80, "web", 32315), ("websecure", 443, "websecure", 30437)]
+    # Only this Service: the range is not in the file, and k8slab says so rather than refuse it.
+    assert c.facts.service_range.source == "kubeadm"
+    assert sum("outside 10.96.0.0/12 (traefik)" in n for n in c.notes) == 1
+    # k3s's flags (pkg/cli/cmds/server.go): --service-cidr 10.43.0.0/16, --cluster-dns 10.43.0.10.
+    g = k8slab.load(str(SNAPSHOTS / "k3s.yaml"), service_cidr="10.43.0.0/16")
+    assert dns.cluster_dns_ip(g) == "10.43.0.10" and not any("outside" in n for n in g.notes)
+    assert g.route(client="internet", service="traefik", namespace="kube-system", entry="LoadBalancer").code == "lb-pending"
+    r = g.route(client="laptop", service="traefik", namespace="kube-system", port="web", entry="NodePort").to_dict()
+    assert r["code"] == "no-endpoints" and r["hops"][-1]["address"].endswith(":32315")
+    r = g.route(client="node/node-a", service="traefik", namespace="kube-system", port="websecure").to_dict()
+    assert r["code"] == "no-endpoints" and r["hops"][-1]["address"] == "10.43.131.94:443"
