@@ -199,3 +199,22 @@ def test_k3s_keeps_its_traefik_service_and_its_pending_load_balancer():
     assert r["code"] == "no-endpoints" and r["hops"][-1]["address"].endswith(":32315")
     r = g.route(client="node/node-a", service="traefik", namespace="kube-system", port="websecure").to_dict()
     assert r["code"] == "no-endpoints" and r["hops"][-1]["address"] == "10.43.131.94:443"
+
+
+def test_aks_keeps_its_load_balancers_public_ip_and_node_ports():
+    c = k8slab.load(str(SNAPSHOTS / "aks.yaml"))
+    s = c.service("wus-r3-nginx-ingress-controller", "wus-r3")
+    assert (s.type, s.cluster_ip, s.external_traffic_policy) == ("LoadBalancer", "10.0.152.94", "Cluster")
+    assert s.load_balancer_ingress == ("52.183.117.124",) and s.load_balancer_ip_mode == "VIP"
+    assert [(p.port, p.node_port) for p in s.ports] == [(80, 31560), (443, 30518)]
+    assert sum("outside 10.96.0.0/12 (wus-r3-nginx-ingress-controller)" in n for n in c.notes) == 1
+    g = k8slab.load(str(SNAPSHOTS / "aks.yaml"), service_cidr="10.0.0.0/16")
+    assert dns.cluster_dns_ip(g) == "10.0.0.10" and not any("outside" in n for n in g.notes)
+    # From the internet: the Azure load balancer's IP, then a node port on every node, as a
+    # Cluster-policy LoadBalancer goes; no pods were published, so nothing answers.
+    r = g.route(client="internet", service="wus-r3-nginx-ingress-controller", namespace="wus-r3", port="http").to_dict()
+    assert r["entry"] == "LoadBalancer" and r["code"] == "no-endpoints"
+    assert [(h["kind"], h.get("address"), h.get("port")) for h in r["hops"][1:]] == [
+        ("load-balancer", "52.183.117.124:80", None), ("node-port", None, 31560)]
+    r = g.route(client="node/node-a", service="wus-r3-nginx-ingress-controller", namespace="wus-r3", port="https")
+    assert r.code == "no-endpoints" and r.hops[-1]["address"] == "10.0.152.94:443"
