@@ -218,3 +218,18 @@ def test_aks_keeps_its_load_balancers_public_ip_and_node_ports():
         ("load-balancer", "52.183.117.124:80", None), ("node-port", None, 31560)]
     r = g.route(client="node/node-a", service="wus-r3-nginx-ingress-controller", namespace="wus-r3", port="https")
     assert r.code == "no-endpoints" and r.hops[-1]["address"] == "10.0.152.94:443"
+
+
+def test_k3d_learns_where_k3s_range_starts_and_puts_dns_where_k3s_does():
+    c = k8slab.load(str(SNAPSHOTS / "k3d.yaml"))
+    k = c.service("kubernetes")
+    assert k.cluster_ip == "10.43.0.1" and k.ports[0].target_port == 6443
+    # One address says where the range starts, not how big it is (k3s's is a /16): the smallest
+    # block holding every stored cluster IP, and "exact" False.
+    r = c.facts.service_range
+    assert (r.cidrs, r.source, r.exact) == (("10.43.0.0/24",), "default/kubernetes", False)
+    # k3s's --cluster-dns default (pkg/cli/cmds/server.go): 10.43.0.10, the learned range's .10.
+    assert dns.cluster_dns_ip(c) == "10.43.0.10"
+    hop = c.route(client="node/node-a", service="kubernetes").hops[-1]
+    # KUBE-SVC-NPX46M4PTMTKRN6Y: iptables' chain for default/kubernetes:https/tcp on every cluster.
+    assert hop["address"] == "10.43.0.1:443" and hop["chain"] == "KUBE-SVC-NPX46M4PTMTKRN6Y"
