@@ -658,7 +658,15 @@ def _open_lists(filename, doc, where, objects, problems, depth=0):
             problems.append(Problem(filename, f"{where}: items: must be a list, not {_type_name(items)}",
                                     kind, None))
             return
+        # A typed list straight from the API (a ServiceList from /api/v1/services, as client
+        # libraries save it) carries no kind or apiVersion on its items: they are the list's kind
+        # without "List", in the list's apiVersion, as apimachinery's decodeToList sets them
+        # (staging/src/k8s.io/apimachinery/pkg/apis/meta/v1/unstructured/helpers.go).
+        item_kind = kind[:-len("List")]
         for j, item in enumerate(items):
+            if (item_kind and isinstance(item, dict) and "kind" not in item and "apiVersion" not in item
+                    and isinstance(doc.get("apiVersion"), str)):
+                item = {"apiVersion": doc["apiVersion"], "kind": item_kind, **item}
             _open_lists(filename, item, f"{where}, items[{j}]", objects, problems, depth + 1)
         return
     objects.append(_Object(filename, doc, where))
@@ -1218,7 +1226,20 @@ class _Builder:
         if not given:
             # No nodes given: the nodes the pods name, else three of k8slab's own.
             # nodeName "" is no name (the API server's omitempty string): not a node called "".
-            named = sorted({_dig(p, "spec", "nodeName") or None for _, p, _, _ in raw_pods} - {None})
+            named = {_dig(p, "spec", "nodeName") or None for _, p, _, _ in raw_pods}
+            # ... and the nodes endpoints name: the EndpointSlice controller copies the pod's
+            # spec.nodeName into each endpoint (podToEndpoint, staging/src/k8s.io/endpointslice/
+            # utils.go), so a snapshot of Services and Endpoints alone still names its nodes.
+            for o in self.of("EndpointSlice"):
+                named.update(e.get("nodeName") for e in _dig(o.obj, "endpoints", default=[]) or []
+                             if isinstance(e, dict) and isinstance(e.get("nodeName"), str))
+            for o in self.of("Endpoints"):
+                for s in _dig(o.obj, "subsets", default=[]) or []:
+                    if isinstance(s, dict):
+                        named.update(a.get("nodeName") for key in ("addresses", "notReadyAddresses")
+                                     for a in (s.get(key) if isinstance(s.get(key), list) else [])
+                                     if isinstance(a, dict) and isinstance(a.get("nodeName"), str))
+            named = sorted(named - {None, ""})
             specs = [(n, {}) for n in (named or FILL_IN["node_names"])]
             if not named:
                 self.notes.append("no nodes given: filled in node-a, node-b and node-c")
