@@ -105,10 +105,15 @@ def write_snapshot(path: str, services=5000, pods=5000, nodes=50) -> None:
 
 
 # The child runs the command as `python -m k8slab` would, then reports its own peak memory.
-_CHILD = ("import resource, runpy, sys\n"
+# The command ends with os._exit (cli.console), which skips `finally`: the report goes first.
+_CHILD = ("import os, resource, runpy, sys\n"
           "sys.argv = ['k8slab'] + sys.argv[1:]\n"
-          "try:\n    runpy.run_module('k8slab', run_name='__main__')\n"
-          "finally:\n    print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+          "_exit = os._exit\n"
+          "def _report(code):\n"
+          "    print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr, flush=True)\n"
+          "    _exit(code)\n"
+          "os._exit = _report\n"
+          "runpy.run_module('k8slab', run_name='__main__')\n")
 
 
 def timed(argv: list[str], env: dict) -> tuple[float, float, float, int]:

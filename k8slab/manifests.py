@@ -1243,6 +1243,13 @@ class _Builder:
             specs = [(n, {}) for n in (named or FILL_IN["node_names"])]
             if not named:
                 self.notes.append("no nodes given: filled in node-a, node-b and node-c")
+            else:
+                # Named, but no Node object says their addresses: the stand-ins must not pass
+                # for the nodes' own (a node port "at 192.0.2.11" is k8slab's, not the cluster's).
+                shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+                self.notes.append(f"no Node objects given: {shown} (named by pods or endpoints) "
+                                  f"{'have stand-in addresses' if len(named) > 1 else 'has a stand-in address'} "
+                                  f"from {FILL_IN['node_ips']}")
         for i, (name, obj) in enumerate(sorted(specs, key=lambda s: s[0])):
             # The first IPv4 InternalIP: k8slab models kube-proxy's IPv4 proxier, which ignores
             # a dual-stack node's IPv6 address.

@@ -106,6 +106,10 @@ def test_minikube_reads_the_api_servers_own_lists_and_endpoints():
         ("kube-system", "kube-dns"): ("10.0.0.10", "ClusterIP"),
         ("kube-system", "kubernetes-dashboard"): ("10.0.0.241", "NodePort")}
     assert c.facts.service_range.cidrs == ("10.0.0.0/24",) and c.facts.service_range.source == "default/kubernetes"
+    # The node is named by the endpoints only: its address is k8slab's stand-in, and it says so.
+    assert [n.name for n in c.nodes] == ["minikube"] and c.nodes[0].address.startswith("192.0.2.")
+    assert ("no Node objects given: minikube (named by pods or endpoints) has a stand-in address "
+            "from 192.0.2.0/24") in c.notes
     # The learned range puts DNS where this cluster's kube-dns really is.
     assert dns.cluster_dns_ip(c) == "10.0.0.10" == c.service("kube-dns", "kube-system").cluster_ip
     # kube-apiserver of that time made default/kubernetes with ClientIP affinity (3 h by default).
