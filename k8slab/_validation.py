@@ -264,7 +264,9 @@ def _parse_ip(text: str):
     parts = text.split(".")
     if len(parts) != 4 or not all(p.isdigit() and int(p) <= 255 for p in parts):
         return None
-    return ipaddress.IPv4Address(".".join(str(int(p)) for p in parts))
+    a, b, c, d = map(int, parts)
+    # From the number, not the text: ipaddress's text parser was a tenth of a snapshot's checks.
+    return ipaddress.IPv4Address(a << 24 | b << 16 | c << 8 | d)
 
 
 def _as_v4(ip):
