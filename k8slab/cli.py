@@ -166,9 +166,29 @@ def _snapshot_parser(sub) -> None:
 
 
 def _snapshot(args) -> int:
+    from .manifests import load_texts
     from .snapshot import snapshot
-    print(snapshot(args.output, context=args.context, namespace=args.namespace,
-                   all_namespaces=args.all_namespaces).text())
+    taken = snapshot(args.output, context=args.context, namespace=args.namespace,
+                     all_namespaces=args.all_namespaces).text().splitlines()
+    print("\n".join(taken[:-1]), flush=True)
+    # Read back as every command will read it: the learner hears now whether k8slab reads this
+    # cluster, and what it does not model; and a large snapshot is built here, once, so that
+    # the first command on it starts warm (load_texts keeps what it builds; issue 22's budget).
+    texts, problems = read_inputs([args.output])
+    try:
+        if problems:
+            raise K8slabError(problems=problems)
+        cluster = load_texts(texts)
+    except K8slabError as e:
+        print(f"k8slab cannot read {args.output} as it is:\n{e}", file=sys.stderr)
+        return 1
+    r = cluster.facts.service_range
+    mode = getattr(cluster.proxy, "mode", None) or "iptables (kube-proxy's default)"
+    print(f"k8slab reads it: {len(cluster.services)} Services, {len(cluster.pods)} pods, "
+          f"{len(cluster.nodes)} nodes; Service range {', '.join(r.cidrs)} (from {r.source}); "
+          f"kube-proxy mode {mode}")
+    _notes(cluster)
+    print(taken[-1])
     return 0
 
 

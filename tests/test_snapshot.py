@@ -190,6 +190,9 @@ def test_a_snapshot_makes_only_gets_of_what_k8slab_reads(api, tmp_path, capsys):
     assert run(["snapshot", "-A", "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert f"wrote {out}" in said and "context k3s-test" in said and "gateways" in said   # no Gateway API here
+    # Read back as every command reads it, before the next step is suggested.
+    assert "k8slab reads it: " in said and "Service range 10.43.0.0/16 (from ServiceCIDR)" in said
+    assert said.index("k8slab reads it") < said.index("next: k8slab route")
     methods = {m for m, _ in api.requests}
     assert methods == {"GET"}, api.requests
     asked = {p for _, p in api.requests}
