@@ -253,3 +253,18 @@ def test_read_only_cluster_role_is_valid_rbac_that_only_reads():
     assert verbs <= {"get", "list"}
     configmaps = [r for r in role["rules"] if "configmaps" in r["resources"]]
     assert configmaps and all(r.get("resourceNames") for r in configmaps)   # never every ConfigMap
+
+
+def test_a_snapshot_k8slab_cannot_read_is_written_and_says_why(api, tmp_path, monkeypatch, capsys):
+    # Two stored Services claiming one cluster IP: what a real API server never stores, so a
+    # file edited by hand (here: served so). The file is kept; the read-back names the clash.
+    clash = obj("Service", "twin", "shop", spec={"clusterIP": "10.43.7.7", "clusterIPs": ["10.43.7.7"],
+                                                 "ports": [{"port": 80, "protocol": "TCP"}]},
+                status={"loadBalancer": {}})
+    monkeypatch.setitem(OBJECTS, ("", "services"), OBJECTS[("", "services")] + [clash])
+    out = tmp_path / "cluster.json"
+    assert run(["snapshot", "-A", "-o", str(out)]) == 1
+    said = capsys.readouterr()
+    assert f"wrote {out}" in said.out and "k8slab reads it" not in said.out
+    assert f"k8slab cannot read {out} as it is" in said.err and "10.43.7.7" in said.err
+    assert out.exists()
