@@ -183,10 +183,11 @@ def _snapshot(args) -> int:
         print(f"k8slab cannot read {args.output} as it is:\n{e}", file=sys.stderr)
         return 1
     r = cluster.facts.service_range
+    where = (f"Service range {', '.join(r.cidrs)} (from {r.source})" if r.source != "kubeadm" else
+             "Service range not in the file (k8slab assumes kubeadm's; give --service-cidr)")
     mode = getattr(cluster.proxy, "mode", None) or "iptables (kube-proxy's default)"
     print(f"k8slab reads it: {len(cluster.services)} Services, {len(cluster.pods)} pods, "
-          f"{len(cluster.nodes)} nodes; Service range {', '.join(r.cidrs)} (from {r.source}); "
-          f"kube-proxy mode {mode}")
+          f"{len(cluster.nodes)} nodes; {where}; kube-proxy mode {mode}")
     _notes(cluster)
     print(taken[-1])
     return 0
@@ -676,6 +677,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:       # the output could not be written (a full disk); reading is K8slabError's
+        print(f"k8slab: could not write the output: {e.strerror or e}", file=sys.stderr)
+        return 1
 
 
 def console() -> None:
@@ -701,8 +705,15 @@ def console() -> None:
         sys.stdout.flush()
     except BrokenPipeError:               # `k8slab rules ... | head`: the reader left; not an error
         pass
+    except OSError as e:                  # a full disk, say: the output is incomplete, so say so
+        print(f"k8slab: could not write the output: {e.strerror or e}", file=sys.stderr)
+        code = code or 1
     try:
         sys.stderr.flush()
-    except (BrokenPipeError, ValueError):
+    except (OSError, ValueError):
         pass
     os._exit(code)
+
+
+if __name__ == "__main__":
+    console()

@@ -442,6 +442,18 @@ def test_the_console_script_exits_with_mains_code_and_prints_everything(tmp_path
     assert p.returncode == 0 and json.loads(p.stdout)["service"], p.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_output_that_cannot_be_written_is_said_not_a_traceback():
+    # A full disk: the command says so and exits 1, whether the write fails in the command or
+    # when console() flushes what is left before ending the process.
+    for argv in (["route", DEMO, "--service", "web", "--client", "laptop"], ["rules", DEMO, "--node", "node-a"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([sys.executable, "-m", "k8slab", *argv], stdout=full, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT, timeout=120)
+        assert p.returncode == 1 and "could not write the output: No space left on device" in p.stderr
+        assert "Traceback" not in p.stderr
+
+
 # -- a newcomer's friction (issue 24.5) -------------------------------------------------------
 @pytest.mark.parametrize("stdin", ["", "\n\n", "# nothing but a comment\n---\n"])
 @pytest.mark.parametrize("argv", [["route", "-", "--service", "web", "--client", "laptop"],
