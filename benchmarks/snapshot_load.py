@@ -3,7 +3,7 @@
 A `kubectl get nodes,pods,services,endpointslices -A -o yaml`-shaped List with 5,000
 Services, 5,000 pods and 5,000 EndpointSlices on 50 nodes (about 6.5 MB), then every command
 (route, trace, dns, diagnose, rules) timed as a whole `python -m k8slab` process (median of
---runs), with its CPU time and peak memory; then, with --big, a 5,000-node / 150,000-pod
+--runs), with its CPU time (its children's included) and peak memory (its own); then, with --big, a 5,000-node / 150,000-pod
 snapshot loaded once (time and peak memory). Budget: each command <= 1.5 s whole process.
 Run: .venv/bin/python benchmarks/snapshot_load.py [--runs 3] [--big] [--profile]
 """
@@ -191,8 +191,11 @@ def main() -> None:
             wall = statistics.median(r[0] for r in runs)
             cpu = statistics.median(r[1] for r in runs)
             peak = max(r[2] for r in runs)
+            # The budget is the whole process's time (wall): a cold command on a large snapshot
+            # checks it in a forked child on the second core (k8slab/_forked.py), so its CPU
+            # time, children included, can exceed its wall time.
             print(f"      {name:10} {wall:8.2f} {cpu:8.2f} {peak:8.0f}"
-                  + ("" if cpu <= 1.5 else "   over the 1.5 s budget"))
+                  + ("" if wall <= 1.5 else "   over the 1.5 s budget"))
     # The same snapshot as `k8slab snapshot` writes it (JSON), cold.
     as_json = os.path.join(tmp, "snapshot-5000.json")
     if not os.path.exists(as_json):

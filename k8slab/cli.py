@@ -576,12 +576,45 @@ def run(argv: list[str]) -> int:
             _print_json_error(e.message)
         raise
     try:
+        if args.command in _ANSWERS_ONLY:
+            return _answer_once_checked(args)
         return _command(args)
     except K8slabError as e:
         print(f"k8slab: {e}", file=sys.stderr)
         if want_json:
             _print_json_error(str(e), e.problems)
         return 1
+
+
+#: Commands whose only effect is what they print: on a large snapshot they may work out their
+#: answer while the input's checks still run (manifests.deferred_checks), and print it after.
+_ANSWERS_ONLY = frozenset({"route", "trace", "dns", "diagnose", "rules", "simulate", "request", "reach"})
+
+
+def _answer_once_checked(args) -> int:
+    """_command, with what it prints held until every input it loaded has passed its checks:
+    then printed as it was written (notes first); or dropped, and the problems raised, when
+    one failed them, since an answer about a half-valid cluster must never be shown."""
+    import io
+    from .manifests import deferred_checks
+    held_out, held_err = io.StringIO(), io.StringIO()
+    real_out, real_err = sys.stdout, sys.stderr
+    with deferred_checks() as checks:
+        sys.stdout, sys.stderr = held_out, held_err
+        try:
+            code = _command(args)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:           # the checks come first: bad input explains it
+            sys.stdout, sys.stderr = real_out, real_err
+            checks.wait()
+            raise e
+        finally:
+            sys.stdout, sys.stderr = real_out, real_err
+        checks.wait()
+    real_err.write(held_err.getvalue())
+    real_out.write(held_out.getvalue())
+    return code
 
 
 def _command(args) -> int:
@@ -695,6 +728,10 @@ def console() -> None:
     # cycles that hardly exist. A high first threshold, as mypy's command line sets, leaves a
     # few collections, so memory stays bounded on a huge input.
     gc.set_threshold(100_000, 20, 20)
+    # This process runs no other thread: a large snapshot may be checked in a forked child
+    # while the model is built here (_forked says why only the command line forks).
+    from .manifests import allow_forking
+    allow_forking()
     code = main()
     # Python's finalization frees every object the run made, one by one, then collects: ~15 ms
     # after a draw, and ~0.15 s after a 5,000-Service snapshot (issue 22's budget), for memory

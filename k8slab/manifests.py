@@ -16,9 +16,9 @@ import re
 import stat
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from . import _gateway_manifests
+from . import _forked, _gateway_manifests
 from .errors import K8slabError, Problem
 from .kube_names import ipv4
 from .model import (
@@ -28,7 +28,7 @@ from .model import (
 )
 
 __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
-           "service_to_yaml", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
+           "service_to_yaml", "allow_forking", "deferred_checks", "Checks", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
            "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
            "with_service_type", "learn_service_range"]
 
@@ -687,7 +687,6 @@ def _validate(objects: list[_Object], service_range: ServiceRange | None = None
     if service_range is None:
         service_range = learn_service_range(objects)
     problems: list[Problem] = []
-    skipped: dict[str, int] = {}
     known: list[_Object] = []
     for o in objects:
         kind, api = o.obj.get("kind"), o.obj.get("apiVersion")
@@ -707,8 +706,7 @@ def _validate(objects: list[_Object], service_range: ServiceRange | None = None
                 problems.extend(Problem(o.file, fp.message, kind, o.name, f"data[config.conf].{fp.path}")
                                 for fp in _validation.validate_proxy_config(conf))
                 continue
-            skipped[kind] = skipped.get(kind, 0) + 1
-            continue
+            continue                      # a kind k8slab does not read: _skipped_notes says so
         if not isinstance(api, str) or not api:
             problems.append(Problem(o.file, "apiVersion: Required value", kind, o.name))
             continue
@@ -755,9 +753,21 @@ def _validate(objects: list[_Object], service_range: ServiceRange | None = None
     for index, fp in together:
         o = checked[index]
         problems.append(Problem(o.file, fp.message, o.kind, o.name, fp.path))
-    notes = [f"skipped {n} {kind} object{'s' if n > 1 else ''}: k8slab does not read that kind"
-             for kind, n in sorted(skipped.items())]
-    return problems, notes
+    return problems, _skipped_notes(objects)
+
+
+def _skipped_notes(objects: list[_Object]) -> list[str]:
+    """A note per kind k8slab does not read, as _validate passes them over (cheap: kinds only)."""
+    skipped: dict[str, int] = {}
+    for o in objects:
+        kind = o.obj.get("kind")
+        if (not isinstance(kind, str) or not kind or kind in KINDS or kind in _gateway_manifests.API_VERSIONS
+                or kind == "Namespace"
+                or kind == "ConfigMap" and (o.name == "cilium-config" or _kube_proxy_configmap(o.obj) is not None)):
+            continue
+        skipped[kind] = skipped.get(kind, 0) + 1
+    return [f"skipped {n} {kind} object{'s' if n > 1 else ''}: k8slab does not read that kind"
+            for kind, n in sorted(skipped.items())]
 
 
 def _gateway_problems(o: _Object) -> list[Problem]:
@@ -900,12 +910,55 @@ def load_texts(texts: list[tuple[str, str]], cloud: bool | None = None,
     cache = _cache_file(texts, cloud, service_cidr)
     with _collector_paused():
         cluster = _cached(cache)
-        built = cluster is None
-        if built:
-            cluster = _load_texts(texts, cloud, service_cidr)
-    if built:
-        _keep(cache, cluster)
+        if cluster is not None:
+            return cluster
+        cluster, check = _load_texts(texts, cloud, service_cidr)
+
+    def keep():
+        # Pickling a 5,000-Service cluster takes a tenth of a second: the command (which may
+        # fork) leaves it to a child and answers meanwhile; anyone else keeps it here.
+        if cache is not None:
+            _forked.detach(_keep, cache, cluster)
+    if check is None:
+        keep()
+    elif _deferred is not None:
+        _deferred.append((check, keep))       # deferred_checks().wait() runs both
+    else:
+        check()
+        keep()
     return cluster
+
+
+_deferred: list | None = None        # inside deferred_checks(): (check, keep) of clusters loaded
+
+
+class Checks:
+    """The checks of the clusters loaded inside deferred_checks(), perhaps still running."""
+
+    def __init__(self, pending: list):
+        self._pending = pending
+
+    def wait(self) -> None:
+        """Wait for every check; K8slabError with the problems of an input that failed them.
+        An answer computed from such an input must not be shown: the caller drops it."""
+        while self._pending:
+            check, keep = self._pending.pop(0)
+            check()
+            keep()
+
+
+@contextlib.contextmanager
+def deferred_checks():
+    """Inside it, a large snapshot loaded on the command line (allow_forking) is built and
+    answered from while its checks still run in a child; the `Checks` it gives must be waited
+    for before the answer is shown, and an answer that has side effects (a file written) must
+    not be computed inside it. Elsewhere, and for other inputs, loading checks first, as always."""
+    global _deferred
+    outer, _deferred = _deferred, []
+    try:
+        yield Checks(_deferred)
+    finally:
+        _deferred = outer
 
 
 #: Inputs at least this large are cached (see load_texts): below it, loading takes < 0.2 s.
@@ -973,25 +1026,68 @@ def _keep(path: str | None, cluster: Cluster) -> None:
         pass
 
 
-def _load_texts(texts, cloud, service_cidr) -> Cluster:
+def _load_texts(texts, cloud, service_cidr) -> tuple[Cluster, Callable[[], None] | None]:
+    """(the cluster, None) once every check passed; or, for a large snapshot on the command
+    line, (the cluster, `check`) while the checks run in a child: `check()` waits for them and
+    raises K8slabError as the one-step path would have."""
     objects, problems = _read_all(texts)
     service_range = learn_service_range(objects, service_cidr)
-    more, notes = _validate(objects, service_range)
+    files = [f for f, _ in texts]
+    if not problems and _build_while_checking(texts, objects):
+        answer = _forked.start(_validate, objects, service_range)
+        cluster, failure = _build(objects, _skipped_notes(objects), cloud, files, service_range)
+
+        def check():
+            more, _ = answer()
+            found = more or _beyond_limits(objects)
+            if found:
+                # Never a half-loaded cluster: a learner would take it for the whole one.
+                raise K8slabError(problems=found)
+            if failure is not None:
+                raise failure
+        if failure is not None:
+            check()                 # no cluster to answer from: the checks' verdict, now
+        return cluster, check
+    more, _ = _validate(objects, service_range)
     problems.extend(more)
     if not problems:
         problems = _beyond_limits(objects)
     if problems:
-        # Never a half-loaded cluster: a learner would take it for the whole one.
         raise K8slabError(problems=problems)
+    cluster, failure = _build(objects, _skipped_notes(objects), cloud, files, service_range)
+    if failure is not None:
+        raise failure
+    return cluster, None
+
+
+def _build(objects, notes, cloud, files, service_range) -> tuple[Cluster | None, K8slabError | None]:
+    """(the cluster, None), or (None, the error that says why it could not be built)."""
     try:
-        return _Builder(objects, notes, cloud, [f for f, _ in texts], service_range).build()
-    except K8slabError:
-        raise
+        return _Builder(objects, notes, cloud, files, service_range).build(), None
+    except K8slabError as e:
+        return None, e
     except Exception as e:  # noqa: BLE001 - last resort: bad input must never show a traceback
-        raise K8slabError(problems=[Problem(
-            ", ".join(f for f, _ in texts),
-            f"could not build a cluster from this input ({type(e).__name__}: {e}); "
-            "`k8slab validate` may say more")]) from e
+        failure = K8slabError(problems=[Problem(
+            ", ".join(files), f"could not build a cluster from this input ({type(e).__name__}: {e}); "
+                              "`k8slab validate` may say more")])
+        failure.__cause__ = e
+        return None, failure
+
+
+def allow_forking() -> None:
+    """Let loading check a large snapshot in a forked child while it builds the model here: for
+    the `k8slab` command, which runs no other thread (a program that does must not fork; see
+    _forked.py). Off unless called."""
+    _forked.allow()
+
+
+def _build_while_checking(texts, objects: list[_Object]) -> bool:
+    """Whether to build before the checks are done: only for a large snapshot (every object
+    stored by an API server, no controller whose pods k8slab would make), where building is
+    linear in what was read whatever the checks find; and only where a child may check."""
+    return (sum(len(t) for _, t in texts) >= CACHE_MIN_BYTES and _forked.allowed()
+            and not any(o.kind in CONTROLLERS for o in objects)
+            and all(_validation_is_stored(o.obj) for o in objects))
 
 
 def learn_service_range(objects: list[_Object], given: str | None = None) -> ServiceRange:
