@@ -1074,6 +1074,12 @@ def _build(objects, notes, cloud, files, service_range) -> tuple[Cluster | None,
         return None, failure
 
 
+#: Larger inputs are checked before they are built, never in a child: the child copies every
+#: page it touches (even reading an object writes its reference count), which for a multi-GB
+#: model (150,000 pods) could double the memory to save a second in twenty.
+FORK_MAX_BYTES = 64 << 20
+
+
 def allow_forking() -> None:
     """Let loading check a large snapshot in a forked child while it builds the model here: for
     the `k8slab` command, which runs no other thread (a program that does must not fork; see
@@ -1085,7 +1091,7 @@ def _build_while_checking(texts, objects: list[_Object]) -> bool:
     """Whether to build before the checks are done: only for a large snapshot (every object
     stored by an API server, no controller whose pods k8slab would make), where building is
     linear in what was read whatever the checks find; and only where a child may check."""
-    return (sum(len(t) for _, t in texts) >= CACHE_MIN_BYTES and _forked.allowed()
+    return (CACHE_MIN_BYTES <= sum(len(t) for _, t in texts) <= FORK_MAX_BYTES and _forked.allowed()
             and not any(o.kind in CONTROLLERS for o in objects)
             and all(_validation_is_stored(o.obj) for o in objects))
 
