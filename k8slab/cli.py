@@ -599,6 +599,7 @@ def _answer_once_checked(args) -> int:
     from .manifests import deferred_checks
     held_out, held_err = io.StringIO(), io.StringIO()
     real_out, real_err = sys.stdout, sys.stderr
+    failure = None
     with deferred_checks() as checks:
         sys.stdout, sys.stderr = held_out, held_err
         try:
@@ -606,14 +607,14 @@ def _answer_once_checked(args) -> int:
         except KeyboardInterrupt:
             raise
         except BaseException as e:           # the checks come first: bad input explains it
-            sys.stdout, sys.stderr = real_out, real_err
-            checks.wait()
-            raise e
+            failure = e
         finally:
             sys.stdout, sys.stderr = real_out, real_err
         checks.wait()
-    real_err.write(held_err.getvalue())
+    real_err.write(held_err.getvalue())      # what was printed before a failure, as without holding
     real_out.write(held_out.getvalue())
+    if failure is not None:
+        raise failure
     return code
 
 
