@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 from typing import Any, Callable
 
-__all__ = ["allow", "allowed", "start", "detach"]
+__all__ = ["allow", "allowed", "start", "Pending", "detach"]
 
 _allowed = False
 
@@ -46,18 +47,49 @@ def _quiet() -> None:
     os.close(devnull)
 
 
-def start(fn: Callable[..., Any], *args) -> Callable[[], Any]:
-    """Start fn(*args) in a forked child; the returned `answer()` waits for what it returned.
+class Pending:
+    """fn(*args), under way in a forked child, or to be done here when no child does it."""
 
-    When no child can do it (forking not allowed or failing, an exception in the child, a child
-    killed, an answer pickle cannot carry), `answer()` calls fn(*args) here instead."""
+    def __init__(self, fn: Callable[..., Any], args: tuple, pid: int | None = None, answers: int | None = None):
+        self._fn, self._args, self._pid, self._answers = fn, args, pid, answers
+
+    def result(self) -> Any:
+        """What fn(*args) returned: the child's answer, or, when the child could not give one (an
+        exception there, a child killed, an answer pickle cannot carry), fn(*args) done here."""
+        if self._pid is not None:
+            with os.fdopen(self._answers, "rb") as f:
+                data = f.read()
+            _, status = os.waitpid(self._pid, 0)
+            self._pid = None
+            if status == 0 and data:
+                try:
+                    return pickle.loads(data)
+                except Exception:  # noqa: BLE001 - a damaged answer: do the work here
+                    pass
+        return self._fn(*self._args)
+
+    def cancel(self) -> None:
+        """The answer is not wanted: the child, if any, is stopped."""
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self._pid, 0)
+            os.close(self._answers)
+            self._pid = None
+
+
+def start(fn: Callable[..., Any], *args) -> Pending:
+    """Start fn(*args) in a forked child (see Pending); here, later, when forking is not allowed
+    or fails."""
     if not allowed():
-        return lambda: fn(*args)
+        return Pending(fn, args)
     try:
         read_end, write_end = os.pipe()
         pid = os.fork()
     except OSError:
-        return lambda: fn(*args)
+        return Pending(fn, args)
     if pid == 0:                                    # the child
         code = 1
         try:
@@ -70,18 +102,7 @@ def start(fn: Callable[..., Any], *args) -> Callable[[], Any]:
         finally:
             os._exit(code)          # never the parent's atexit handlers, never its buffered output
     os.close(write_end)
-
-    def answer():
-        with os.fdopen(read_end, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(pid, 0)
-        if status == 0 and data:
-            try:
-                return pickle.loads(data)
-            except Exception:  # noqa: BLE001 - a damaged answer: do the work here
-                pass
-        return fn(*args)
-    return answer
+    return Pending(fn, args, pid, read_end)
 
 
 def detach(fn: Callable[..., Any], *args) -> None:

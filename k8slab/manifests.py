@@ -1028,18 +1028,21 @@ def _keep(path: str | None, cluster: Cluster) -> None:
 
 def _load_texts(texts, cloud, service_cidr) -> tuple[Cluster, Callable[[], None] | None]:
     """(the cluster, None) once every check passed; or, for a large snapshot on the command
-    line, (the cluster, `check`) while the checks run in a child: `check()` waits for them and
-    raises K8slabError as the one-step path would have."""
+    line, (the cluster, `check`) while a child still reads and checks it: `check()` waits for
+    the child and raises K8slabError as the one-step path would have."""
+    size = sum(len(t) for _, t in texts)
+    # The child reads the text itself, as this process does: a copy of what this process read
+    # would cost the child a page copy for every object it touches (see FORK_MAX_BYTES).
+    child = (_forked.start(_validate_texts, texts, service_cidr)
+             if _forked.allowed() and CACHE_MIN_BYTES <= size <= FORK_MAX_BYTES else None)
     objects, problems = _read_all(texts)
     service_range = learn_service_range(objects, service_cidr)
     files = [f for f, _ in texts]
-    if not problems and _build_while_checking(texts, objects):
-        answer = _forked.start(_validate, objects, service_range)
+    if child is not None and not problems and _snapshot_only(objects):
         cluster, failure = _build(objects, _skipped_notes(objects), cloud, files, service_range)
 
         def check():
-            more, _ = answer()
-            found = more or _beyond_limits(objects)
+            found = child.result()
             if found:
                 # Never a half-loaded cluster: a learner would take it for the whole one.
                 raise K8slabError(problems=found)
@@ -1048,6 +1051,8 @@ def _load_texts(texts, cloud, service_cidr) -> tuple[Cluster, Callable[[], None]
         if failure is not None:
             check()                 # no cluster to answer from: the checks' verdict, now
         return cluster, check
+    if child is not None:
+        child.cancel()              # not a snapshot, or unreadable: the one-step path says it all
     more, _ = _validate(objects, service_range)
     problems.extend(more)
     if not problems:
@@ -1087,12 +1092,11 @@ def allow_forking() -> None:
     _forked.allow()
 
 
-def _build_while_checking(texts, objects: list[_Object]) -> bool:
-    """Whether to build before the checks are done: only for a large snapshot (every object
-    stored by an API server, no controller whose pods k8slab would make), where building is
-    linear in what was read whatever the checks find; and only where a child may check."""
-    return (CACHE_MIN_BYTES <= sum(len(t) for _, t in texts) <= FORK_MAX_BYTES and _forked.allowed()
-            and not any(o.kind in CONTROLLERS for o in objects)
+def _snapshot_only(objects: list[_Object]) -> bool:
+    """Whether the input is a snapshot that can be built before its checks end: every object
+    stored by an API server, and no controller whose pods k8slab would make, so that building
+    is linear in what was read whatever the checks find."""
+    return (not any(o.kind in CONTROLLERS for o in objects)
             and all(_validation_is_stored(o.obj) for o in objects))
 
 

@@ -107,24 +107,29 @@ def test_a_child_gives_its_answer_and_any_failure_there_is_done_here():
         from k8slab import _forked
         parent = os.getpid()
         _forked.allow()
-        print(_forked.start(lambda: ("child" if os.getpid() != parent else "here", 7))())
+        print(_forked.start(lambda: ("child" if os.getpid() != parent else "here", 7)).result())
         def fails_in_child():
             if os.getpid() != parent:
                 raise RuntimeError("boom")
             return "done here"
-        print(_forked.start(fails_in_child)())
+        print(_forked.start(fails_in_child).result())
         def killed_in_child():
             if os.getpid() != parent:
                 os.kill(os.getpid(), 9)
             return "done here after a kill"
-        print(_forked.start(killed_in_child)())
-        print(_forked.start(lambda: (lambda: 1) if os.getpid() != parent else "unpicklable, done here")())
+        print(_forked.start(killed_in_child).result())
+        print(_forked.start(lambda: (lambda: 1) if os.getpid() != parent else "unpicklable, done here").result())
+        import time
+        t = time.perf_counter()
+        slow = _forked.start(time.sleep, 30)
+        slow.cancel()                                     # an answer no longer wanted: stopped
+        print("cancelled", time.perf_counter() - t < 5)
         os.environ["K8SLAB_PARALLEL"] = "0"
-        print(_forked.start(lambda: "here" if os.getpid() == parent else "child")())
+        print(_forked.start(lambda: "here" if os.getpid() == parent else "child").result())
     """)
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == ["('child', 7)", "done here", "done here after a kill",
-                                     "unpicklable, done here", "here"]
+                                     "unpicklable, done here", "cancelled True", "here"]
     assert p.stderr == ""                       # a child prints nothing, even when it fails
 
 
@@ -133,7 +138,7 @@ def test_nothing_forks_unless_the_command_allows_it():
         import os
         from k8slab import _forked
         parent = os.getpid()
-        print(_forked.allowed(), _forked.start(lambda: os.getpid() == parent)())
+        print(_forked.allowed(), _forked.start(lambda: os.getpid() == parent).result())
     """)
     assert p.stdout.split() == ["False", "True"]
 
