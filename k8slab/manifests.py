@@ -28,7 +28,8 @@ from .model import (
 )
 
 __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
-           "service_to_yaml", "allow_forking", "deferred_checks", "Checks", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
+           "service_to_yaml", "allow_forking", "deferred_checks", "Checks", "FORK_MAX_BYTES",
+           "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
            "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
            "with_service_type", "learn_service_range"]
 
