@@ -1,11 +1,12 @@
 """Work handed to a forked child process and its answer read back: the `k8slab` command's second core."""
 
 # A cold command on a whole cluster's snapshot reads it, checks every object as the API server
-# would, builds the model, then answers (issue 22's budget: 1.5 s for 5,000 Services). The check
-# and the build are independent once the text is read, so the command checks in a child while
-# it builds, and answers only once the child says the input is valid: never a half-valid cluster
-# shown as if whole. fork() copies the process at no cost on Linux (the objects are shared until
-# written), so nothing is pickled on the way in, and only the small answer on the way out.
+# would, builds the model, then answers (issue 22's budget: 1.5 s for 5,000 Services). Checking
+# and building need only the text, so a child reads and checks it while the command reads,
+# builds and works out its answer, which it shows only once the child says the input is valid:
+# never a half-valid cluster shown as if whole (manifests.deferred_checks). fork() copies the
+# process at no cost on Linux (pages are shared until written), so nothing is pickled on the
+# way in, and only the small answer (the problems found) on the way out.
 #
 # Only the command line forks (cli.console calls allow()): forking a process that runs threads,
 # a Jupyter kernel or a web server, can leave the child waiting forever on a lock some other
@@ -50,7 +51,8 @@ def _quiet() -> None:
 class Pending:
     """fn(*args), under way in a forked child, or to be done here when no child does it."""
 
-    def __init__(self, fn: Callable[..., Any], args: tuple, pid: int | None = None, answers: int | None = None):
+    def __init__(self, fn: Callable[..., Any], args: tuple, pid: int | None = None,
+                 answers: int | None = None):
         self._fn, self._args, self._pid, self._answers = fn, args, pid, answers
 
     def result(self) -> Any:
@@ -87,8 +89,13 @@ def start(fn: Callable[..., Any], *args) -> Pending:
         return Pending(fn, args)
     try:
         read_end, write_end = os.pipe()
+    except OSError:
+        return Pending(fn, args)
+    try:
         pid = os.fork()
     except OSError:
+        os.close(read_end)
+        os.close(write_end)
         return Pending(fn, args)
     if pid == 0:                                    # the child
         code = 1
