@@ -796,7 +796,14 @@ class _Diagnosis:
         else:
             pods = c.selected_pods(svc)
             get_pods = f"kubectl get pods{_ns_flag(ns)} -l {sel} -o wide"
-            if not pods:
+            listed = [e for sl in c.slices_for(svc) if sl.by_controller for e in sl.endpoints]
+            if not pods and listed:
+                # A snapshot that left the pods out (Services and Endpoints only): the
+                # controller's slices say what the selector matched when it was taken.
+                self.check("selector", True, f"selector {sel}: no pod in the input to match (the snapshot "
+                           f"left them out), but the EndpointSlice controller lists {len(listed)} "
+                           f"endpoint{'s' if len(listed) != 1 else ''} for it", slices, get_pods)
+            elif not pods:
                 self.check("selector", False, f"selector {sel} matches no pod in namespace {ns}", get_pods,
                            f"kubectl get pods -A -l {sel}")
                 others = [p for p in c.pods if p.namespace != ns
@@ -812,8 +819,9 @@ class _Diagnosis:
                                  f"no pod in namespace {ns} has the labels {sel}{_labels_hint(c, svc)}",
                                  "make spec.selector match the pods' template labels (kubectl get pods --show-labels)")
                 return
-            self.check("selector", True, f"selector {sel} matches {len(pods)} pod{'s' if len(pods) != 1 else ''} "
-                       f"in namespace {ns}", get_pods)
+            if pods:
+                self.check("selector", True, f"selector {sel} matches {len(pods)} pod{'s' if len(pods) != 1 else ''} "
+                           f"in namespace {ns}", get_pods)
         ready = [p for p in pods if p.ready and not p.terminating and p.ip]
         if pods:
             if ready or svc.publish_not_ready_addresses:

@@ -237,3 +237,16 @@ def test_k3d_learns_where_k3s_range_starts_and_puts_dns_where_k3s_does():
     hop = c.route(client="node/node-a", service="kubernetes").hops[-1]
     # KUBE-SVC-NPX46M4PTMTKRN6Y: iptables' chain for default/kubernetes:https/tcp on every cluster.
     assert hop["address"] == "10.43.0.1:443" and hop["chain"] == "KUBE-SVC-NPX46M4PTMTKRN6Y"
+
+
+def test_diagnose_on_a_snapshot_without_pods_reads_the_controllers_endpoints():
+    # minikube's snapshot has Services and their Endpoints, no pods: the selector cannot be
+    # matched against pods the snapshot left out, and must not be called broken (route reaches
+    # 172.17.0.6:53 through the same endpoints).
+    from k8slab.diagnose import diagnose
+    c = k8slab.load(str(SNAPSHOTS / "minikube.yaml"))
+    report = diagnose(c, "node/minikube", "10.0.0.10:53", protocol="UDP").to_dict()
+    assert report["works"] is True and report["problems"] == []
+    (selector,) = [ch for ch in report["checks"] if ch["id"] == "selector"]
+    assert selector["ok"] and "snapshot left them out" in selector["detail"] and "1 endpoint" in selector["detail"]
+    assert c.route(client="node/minikube", service="kube-dns", namespace="kube-system").reachable
