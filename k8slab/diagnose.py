@@ -782,15 +782,30 @@ class _Diagnosis:
         i = _port_index(svc, sp)
         sel = _selector_text(svc)
         slices = f"kubectl get endpointslices{_ns_flag(ns)} -l kubernetes.io/service-name={svc.name}"
+        # An input with no pod and no EndpointSlice at all (a snapshot of Services alone) says
+        # nothing about what runs behind them: the fix is a fuller snapshot, not a new selector.
+        bare = not c.pods and not c.slices
+        fuller = (f"add the pods and EndpointSlices to the input (`k8slab snapshot` takes them; or append "
+                  f"`kubectl get pods,endpointslices{_ns_flag(ns)} -o yaml`)")
         if not svc.selector:
             if c.slices_for(svc):
                 self.check("selector", True, f"Service {svc.name} has no selector; its EndpointSlices list "
                            "its endpoints by hand", slices)
+            elif svc.key == "default/kubernetes":
+                # The API server itself keeps this Service's endpoints, its own addresses, in an
+                # EndpointSlice named kubernetes (pkg/controlplane/reconcilers): no selector, by design.
+                self.check("selector", False, "Service kubernetes has no selector: the API server writes its "
+                           "endpoints itself, and the input has no EndpointSlice for them", slices)
+                self.problem("selector-matches-nothing", _obj(svc), "spec.selector",
+                             "Service kubernetes has no selector by design: the API server lists its own "
+                             "addresses in the EndpointSlice `kubernetes`, which the input does not have",
+                             "add `kubectl get endpointslices -n default kubernetes -o yaml` to the input")
+                return
             else:
                 self.check("selector", False, f"Service {svc.name} has no selector and no EndpointSlice", slices)
                 self.problem("selector-matches-nothing", _obj(svc), "spec.selector",
                              f"Service {svc.name} has no selector, and no EndpointSlice lists endpoints for it",
-                             "add spec.selector with the pods' labels (or write an EndpointSlice)")
+                             fuller if bare else "add spec.selector with the pods' labels (or write an EndpointSlice)")
                 return
             pods = []
         else:
@@ -814,6 +829,10 @@ class _Diagnosis:
                                  f"the pods with {sel} run in namespace {', '.join(where)}; a Service selects "
                                  f"pods only in its own namespace, {ns}",
                                  f"create the Service in namespace {where[0]} (or run the pods in {ns})")
+                elif bare:
+                    self.problem("selector-matches-nothing", _obj(svc), "spec.selector",
+                                 f"the input has no pod and no EndpointSlice at all, so nothing here can match "
+                                 f"{sel} (a snapshot of Services alone?)", fuller)
                 else:
                     self.problem("selector-matches-nothing", _obj(svc), "spec.selector",
                                  f"no pod in namespace {ns} has the labels {sel}{_labels_hint(c, svc)}",

@@ -250,3 +250,36 @@ def test_diagnose_on_a_snapshot_without_pods_reads_the_controllers_endpoints():
     (selector,) = [ch for ch in report["checks"] if ch["id"] == "selector"]
     assert selector["ok"] and "snapshot left them out" in selector["detail"] and "1 endpoint" in selector["detail"]
     assert c.route(client="node/minikube", service="kube-dns", namespace="kube-system").reachable
+
+
+def test_diagnose_on_services_alone_asks_for_a_fuller_snapshot_not_a_new_selector():
+    # GKE's file is one Service, no pods, no EndpointSlices: nothing says the selector is wrong.
+    from k8slab.diagnose import diagnose
+    c = k8slab.load(str(SNAPSHOTS / "gke.yaml"))
+    (problem,) = diagnose(c, "node/node-a", "34.118.239.12:80").to_dict()["problems"]
+    assert problem["code"] == "selector-matches-nothing"
+    assert "no pod and no EndpointSlice at all" in problem["message"]
+    assert "k8slab snapshot" in problem["fix"] and "spec.selector" not in problem["fix"]
+    # default/kubernetes has no selector by design: its endpoints are the API server's own.
+    c = k8slab.load(str(SNAPSHOTS / "k3d.yaml"))
+    (problem,) = diagnose(c, "node/node-a", "10.43.0.1:443").to_dict()["problems"]
+    assert "no selector by design" in problem["message"]
+    assert problem["fix"] == "add `kubectl get endpointslices -n default kubernetes -o yaml` to the input"
+
+
+def test_a_service_without_pods_in_a_manifest_with_pods_is_still_a_selector_problem():
+    # Pods in the input that the selector misses: the learner's selector, as before.
+    from k8slab.diagnose import diagnose
+    c = k8slab.Cluster.from_yaml("""
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec: {containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: wbe}, ports: [{port: 80}]}
+""")
+    (problem,) = diagnose(c, "pod/default/web", "web:80").to_dict()["problems"]
+    assert problem["code"] == "selector-matches-nothing" and "make spec.selector match" in problem["fix"]
