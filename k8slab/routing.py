@@ -1121,11 +1121,17 @@ class _Router:
             why = (f"lists its endpoints only in EndpointSlices of addressType FQDN ({names}), which "
                    "kube-proxy ignores: it proxies to IPv4 and IPv6 addresses only "
                    "(pkg/proxy/endpointslicecache.go), so it writes no endpoint for them")
+        elif not svc.selector and not slices and svc.key == "default/kubernetes":
+            # The API server keeps this Service's endpoints (its own addresses) itself.
+            why = ("has no selector by design: the API server lists its own addresses in the "
+                   "EndpointSlice `kubernetes`, and the input does not have it")
         elif not svc.selector and not slices:
             why = "has no selector and no EndpointSlice lists addresses for it"
         elif not everyone and not self.cluster.selected_pods(svc):
             sel = ",".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
             why = f"selects no pod: no pod in namespace {svc.namespace} has the labels {sel}"
+            if not self.cluster.pods and not self.cluster.slices:
+                why += " (the input has no pod and no EndpointSlice at all: a snapshot of Services alone)"
         elif not everyone:
             why = (f"selects pods, but none of them has an IP and a port for targetPort "
                    f"{sp.target_port}")

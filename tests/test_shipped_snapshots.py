@@ -283,3 +283,16 @@ spec: {selector: {app: wbe}, ports: [{port: 80}]}
 """)
     (problem,) = diagnose(c, "pod/default/web", "web:80").to_dict()["problems"]
     assert problem["code"] == "selector-matches-nothing" and "make spec.selector match" in problem["fix"]
+
+
+def test_route_says_when_the_input_is_services_alone():
+    gke = k8slab.load(str(SNAPSHOTS / "gke.yaml"))
+    r = gke.route(client="node/node-a", service="nginx-svc")
+    assert r.code == "no-endpoints" and "a snapshot of Services alone" in r.reason
+    k3d = k8slab.load(str(SNAPSHOTS / "k3d.yaml"))
+    r = k3d.route(client="node/node-a", service="kubernetes")
+    assert r.code == "no-endpoints" and "no selector by design" in r.reason
+    # With pods in the input, the reason is the selector's, as before.
+    openshift = k8slab.load(str(SNAPSHOTS / "openshift3.yaml"))
+    r = openshift.route(client="node/node1.ose.com", service="router-1", namespace="zjj-project")
+    assert "selects no pod" in r.reason and "Services alone" not in r.reason
