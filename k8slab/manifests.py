@@ -1097,8 +1097,8 @@ def _snapshot_only(objects: list[_Object]) -> bool:
     """Whether the input is a snapshot that can be built before its checks end: every object
     stored by an API server, and no controller whose pods k8slab would make, so that building
     is linear in what was read whatever the checks find."""
-    return (not any(o.kind in CONTROLLERS for o in objects)
-            and all(_validation_is_stored(o.obj) for o in objects))
+    from ._validation import is_stored        # once: the wrapper imports it on every call
+    return all(o.obj.get("kind") not in CONTROLLERS and is_stored(o.obj) for o in objects)
 
 
 def learn_service_range(objects: list[_Object], given: str | None = None) -> ServiceRange:
