@@ -595,6 +595,17 @@ def _answer_once_checked(args) -> int:
     """_command, with what it prints held until every input it loaded has passed its checks:
     then printed as it was written (notes first); or dropped, and the problems raised, when
     one failed them, since an answer about a half-valid cluster must never be shown."""
+    from .manifests import Reread
+    try:
+        return _held_answer(args)
+    except Reread:
+        # The input needed converting (a float port, a number as a key): the answer held was
+        # worked out from it unconverted; it is dropped, and worked out again in one step.
+        return _command(args)
+
+
+def _held_answer(args) -> int:
+    """_command inside manifests.deferred_checks, what it prints held until the checks end."""
     import io
     from .manifests import deferred_checks
     held_out, held_err = io.StringIO(), io.StringIO()

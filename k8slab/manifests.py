@@ -28,7 +28,7 @@ from .model import (
 )
 
 __all__ = ["load", "load_texts", "read_objects", "read_text", "validate_files", "validate_texts",
-           "service_to_yaml", "allow_forking", "deferred_checks", "Checks", "FORK_MAX_BYTES",
+           "service_to_yaml", "allow_forking", "deferred_checks", "Checks", "Reread", "FORK_MAX_BYTES",
            "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_EXPANDED_VALUES",
            "MAX_PODS", "MAX_NODES", "DEFAULT_MAX_PODS_PER_NODE", "FILL_IN", "INTERNAL", "short_hash",
            "with_service_type", "learn_service_range"]
@@ -120,9 +120,11 @@ class _Object:
         return ns if isinstance(ns, str) and ns else "default"
 
 
-def _yaml_documents(filename: str, text: str) -> list:
+def _yaml_documents(filename: str, text: str, trust: bool = False) -> list:
     """Every document of a YAML (or JSON) text as the JSON kubectl sends, or K8slabError naming
-    the line and column (or the document and field) of what cannot be read."""
+    the line and column (or the document and field) of what cannot be read. `trust` leaves a
+    document the parser made without shared values as it came, unchecked: for a caller that has
+    the check made elsewhere (_load_texts, by the child that reads the same text)."""
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -154,7 +156,7 @@ def _yaml_documents(filename: str, text: str) -> list:
                       "(a whole cluster at Kubernetes' limits is one `kubectl get -o yaml` List)")])
     # A document that is already what kubectl would send is taken as it is (a snapshot always
     # is): checking costs a fraction of copying it. Anything else is converted, value by value.
-    if sent:
+    if sent or (trust and unshared):
         return docs
     return [d if unshared and _already_sent(d) else _as_sent(filename, i, d, unshared)
             for i, d in enumerate(docs)]
@@ -611,25 +613,34 @@ def _too_large(size: int) -> str:
 
 def read_objects(filename: str, text: str) -> tuple[list[_Object], list[Problem]]:
     """The Kubernetes objects in one text, with Lists opened, and the problems found on the way."""
+    return _objects_of(filename, _yaml_documents(filename, text))
+
+
+def _objects_of(filename: str, docs: list) -> tuple[list[_Object], list[Problem]]:
     objects: list[_Object] = []
     problems: list[Problem] = []
-    for i, doc in enumerate(_yaml_documents(filename, text)):
+    for i, doc in enumerate(docs):
         if doc is None:
             continue                                   # an empty document, as `---` at the end
         _open_lists(filename, doc, f"document {i + 1}", objects, problems)
     return objects, problems
 
 
-def _read_all(texts) -> tuple[list[_Object], list[Problem]]:
-    """Every object of every (filename, text) pair, and every problem; one bad file stops none."""
+def _read_all(texts, trust: bool = False, sent: list | None = None) -> tuple[list[_Object], list[Problem]]:
+    """Every object of every (filename, text) pair, and every problem; one bad file stops none.
+    `trust`: as _yaml_documents; then `sent`, if given, gets whether each document read unchecked
+    was already as kubectl sends it (what checking would have found)."""
     objects: list[_Object] = []
     problems: list[Problem] = []
     for filename, text in texts:
         try:
-            found, bad = read_objects(filename, text)
+            docs = _yaml_documents(filename, text, trust)
         except K8slabError as e:
             problems.extend(e.problems)
             continue
+        if sent is not None:
+            sent.extend(_already_sent(d) for d in docs)
+        found, bad = _objects_of(filename, docs)
         objects.extend(found)
         problems.extend(bad)
     return objects, problems
@@ -1030,30 +1041,42 @@ def _keep(path: str | None, cluster: Cluster) -> None:
 def _load_texts(texts, cloud, service_cidr) -> tuple[Cluster, Callable[[], None] | None]:
     """(the cluster, None) once every check passed; or, for a large snapshot on the command
     line, (the cluster, `check`) while a child still reads and checks it: `check()` waits for
-    the child and raises K8slabError as the one-step path would have."""
+    the child and raises K8slabError as the one-step path would have (or Reread)."""
     size = sum(len(t) for _, t in texts)
     # The child reads the text itself, as this process does: a copy of what this process read
     # would cost the child a page copy for every object it touches (see FORK_MAX_BYTES).
-    child = (_forked.start(_validate_texts, texts, service_cidr)
+    child = (_forked.start(_snapshot_check, texts, service_cidr)
              if _forked.allowed() and CACHE_MIN_BYTES <= size <= FORK_MAX_BYTES else None)
-    objects, problems = _read_all(texts)
+    # Inside deferred_checks(), whether the values are as kubectl sends them is the child's to
+    # check too (a tenth of a second here); where they were not, the answer is worked out
+    # again (Reread). Elsewhere this process checks them as it reads.
+    trusting = child is not None and _deferred is not None
+    objects, problems = _read_all(texts, trust=trusting)
     service_range = learn_service_range(objects, service_cidr)
     files = [f for f, _ in texts]
     if child is not None and not problems and _snapshot_only(objects):
         cluster, failure = _build(objects, _skipped_notes(objects), cloud, files, service_range)
 
         def check():
-            found = child.result()
+            found, sent = child.result()
+            if trusting and not sent:
+                raise Reread()      # this reading was not kubectl's: the answer may be wrong
             if found:
                 # Never a half-loaded cluster: a learner would take it for the whole one.
                 raise K8slabError(problems=found)
             if failure is not None:
                 raise failure
-        if failure is not None:
+        if failure is None:
+            return cluster, check
+        try:
             check()                 # no cluster to answer from: the checks' verdict, now
-        return cluster, check
-    if child is not None:
+        except Reread:
+            pass                    # ... once the text is read as kubectl sends it, below
+    elif child is not None:
         child.cancel()              # not a snapshot, or unreadable: the one-step path says it all
+    if trusting:
+        objects, problems = _read_all(texts)
+        service_range = learn_service_range(objects, service_cidr)
     more, _ = _validate(objects, service_range)
     problems.extend(more)
     if not problems:
@@ -1064,6 +1087,25 @@ def _load_texts(texts, cloud, service_cidr) -> tuple[Cluster, Callable[[], None]
     if failure is not None:
         raise failure
     return cluster, None
+
+
+class Reread(Exception):
+    """An answer worked out inside deferred_checks() came from an input read unchecked that
+    needed converting (a float port, a key that is a number): work it out again, outside."""
+
+
+def _snapshot_check(texts, service_cidr) -> tuple[list[Problem], bool]:
+    """The child's half of _load_texts: every problem the one-step path would find in the
+    texts, and whether reading them unchecked (as the parent may) gave kubectl's values."""
+    with _collector_paused():
+        sent: list[bool] = []
+        objects, bad = _read_all(texts, trust=True, sent=sent)
+        if not all(sent):
+            return _validate_texts(texts, service_cidr), False     # read again, converting
+        more, _ = _validate(objects, learn_service_range(objects, service_cidr))
+        if not (bad or more):
+            more = _beyond_limits(objects)
+    return bad + more, True
 
 
 def _build(objects, notes, cloud, files, service_range) -> tuple[Cluster | None, K8slabError | None]:

@@ -32,14 +32,15 @@ _MAIN = ("import os, runpy, sys\n"
          "runpy.run_module('k8slab', run_name='__main__')\n")
 
 
-def run(argv, parallel: bool, tmp_path) -> subprocess.CompletedProcess:
+def run(argv, parallel: bool, tmp_path, forks: int = 1) -> subprocess.CompletedProcess:
+    forks_expected = forks
     forks = tmp_path / f"forks-{parallel}"
     forks.write_text("")
     env = {**os.environ, "K8SLAB_PARALLEL": "1" if parallel else "0", "K8SLAB_CACHE": "0", "FORKS": str(forks)}
     p = subprocess.run([sys.executable, "-c", _MAIN, *argv], capture_output=True, text=True, cwd=ROOT,
                        env=env, timeout=120)
-    # The one-step path never forks; the other checks in exactly one child.
-    assert forks.read_text().count("fork") == (1 if parallel else 0), p.stderr
+    # The one-step path never forks; the other checks in one child (two when it reads again).
+    assert forks.read_text().count("fork") == (forks_expected if parallel else 0), p.stderr
     return p
 
 
@@ -94,6 +95,22 @@ def test_an_invalid_snapshot_shows_its_problems_and_no_answer(snapshot, tmp_path
     assert one_step.returncode == 1 and one_step.stdout == ""
     assert "10.64.300.1" in one_step.stderr and "already allocated" in one_step.stderr
     assert (forked.returncode, forked.stdout, forked.stderr) == (1, "", one_step.stderr)
+
+
+def test_a_snapshot_that_needs_converting_is_answered_again_in_one_step(snapshot, tmp_path):
+    # A slice port written 8080.0 (kubectl sends 8080): the command first reads the text
+    # unchecked and works out an answer from 8080.0; the child finds the text needed converting,
+    # and the answer is worked out again from what kubectl would send (a second child checks).
+    doc = json.loads(snapshot.read_text())
+    (sl,) = [i for i in doc["items"] if i["kind"] == "EndpointSlice" and i["metadata"]["name"] == "app7-x7k2p"]
+    sl["ports"][0]["port"] = 8080.0
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc))
+    assert '"port": 8080.0' in edited.read_text()
+    argv = [a.format(f=edited) for a in COMMANDS["route"]]
+    one_step, forked = run(argv, False, tmp_path), run(argv, True, tmp_path, forks=2)
+    assert one_step.returncode == 0 and "10.64.7.2:8080 " in one_step.stdout and "8080.0" not in one_step.stdout
+    assert (forked.returncode, forked.stdout, forked.stderr) == (0, one_step.stdout, one_step.stderr)
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
