@@ -1137,10 +1137,20 @@ def allow_forking() -> None:
 
 def _snapshot_only(objects: list[_Object]) -> bool:
     """Whether the input is a snapshot that can be built before its checks end: every object
-    stored by an API server, and no controller whose pods k8slab would make, so that building
-    is linear in what was read whatever the checks find."""
+    stored by an API server (a `kubectl get` snapshot, Deployments and all), and no more pods to
+    make than Kubernetes' limits (_beyond_limits: what bounds building whatever the checks find)."""
     from ._validation import is_stored        # once: the wrapper imports it on every call
-    return all(o.obj.get("kind") not in CONTROLLERS and is_stored(o.obj) for o in objects)
+    controllers = False
+    for o in objects:
+        if not is_stored(o.obj):
+            return False
+        controllers = controllers or o.obj.get("kind") in CONTROLLERS
+    if not controllers:
+        return True                           # nothing to make: building is linear in the input
+    try:
+        return not _beyond_limits(objects)
+    except Exception:  # noqa: BLE001 - an object too odd to count: checked first, as always
+        return False
 
 
 def learn_service_range(objects: list[_Object], given: str | None = None) -> ServiceRange:

@@ -25,14 +25,14 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1)
 # `python -m k8slab`, with an audit hook that notes each fork (to a file: the output is compared).
 _MAIN = ("import os, runpy, sys\n"
          "def hook(event, args):\n"
-         "    if event == 'os.fork':\n"
-         "        open(os.environ['FORKS'], 'a').write('fork\\n')\n"
+         "    if event in ('os.fork', 'os.kill'):\n"
+         "        open(os.environ['FORKS'], 'a').write(event[3:] + '\\n')\n"
          "sys.addaudithook(hook)\n"
          "sys.argv = ['k8slab'] + sys.argv[1:]\n"
          "runpy.run_module('k8slab', run_name='__main__')\n")
 
 
-def run(argv, parallel: bool, tmp_path, forks: int = 1) -> subprocess.CompletedProcess:
+def run(argv, parallel: bool, tmp_path, forks: int = 1, kills: int = 0) -> subprocess.CompletedProcess:
     forks_expected = forks
     forks = tmp_path / f"forks-{parallel}"
     forks.write_text("")
@@ -41,6 +41,8 @@ def run(argv, parallel: bool, tmp_path, forks: int = 1) -> subprocess.CompletedP
                        env=env, timeout=120)
     # The one-step path never forks; the other checks in one child (two when it reads again).
     assert forks.read_text().count("fork") == (forks_expected if parallel else 0), p.stderr
+    # A child is stopped (killed) only when its answer is not wanted: the input is no snapshot.
+    assert forks.read_text().count("kill") == (kills if parallel else 0), p.stderr
     return p
 
 
@@ -111,6 +113,34 @@ def test_a_snapshot_that_needs_converting_is_answered_again_in_one_step(snapshot
     one_step, forked = run(argv, False, tmp_path), run(argv, True, tmp_path, forks=2)
     assert one_step.returncode == 0 and "10.64.7.2:8080 " in one_step.stdout and "8080.0" not in one_step.stdout
     assert (forked.returncode, forked.stdout, forked.stderr) == (0, one_step.stdout, one_step.stderr)
+
+
+@pytest.mark.parametrize("replicas, kills", [(2, 0), (2_000_000_000, 1)])
+def test_a_snapshot_with_controllers_is_built_while_checked_unless_it_asks_for_too_many_pods(
+        snapshot, tmp_path, replicas, kills):
+    # `kubectl get all -o yaml` brings Deployments: with their pods in the input nothing is made,
+    # so the command builds while the child checks. One asking for two billion pods is checked
+    # first (the child is stopped): the one-step path's answer, the limit, and nothing else.
+    doc = json.loads(snapshot.read_text())
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "app7", "namespace": "ns-7", "uid": "d-7", "resourceVersion": "1"},
+                  "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "app7"}},
+                           "template": {"metadata": {"labels": {"app": "app7"}},
+                                        "spec": {"containers": [{"name": "app", "image": "nginx"}]}}},
+                  "status": {"replicas": 1}}
+    doc["items"].append(deployment)
+    if replicas > 2:                       # its pods not in the input: k8slab would make them
+        doc["items"] = [i for i in doc["items"] if not (i["kind"] == "Pod" and i["metadata"]["name"]
+                                                         == "app7-7d9f8b6c5d-000007")]
+    path = tmp_path / "all.json"
+    path.write_text(json.dumps(doc))
+    argv = [a.format(f=path) for a in COMMANDS["route"]]
+    one_step, forked = run(argv, False, tmp_path), run(argv, True, tmp_path, kills=kills)
+    assert one_step.returncode == (1 if kills else 0), one_step.stderr
+    assert (forked.returncode, forked.stdout, forked.stderr) == (one_step.returncode, one_step.stdout,
+                                                                 one_step.stderr)
+    if kills:
+        assert "150,000 pods" in one_step.stderr and one_step.stdout == ""
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
