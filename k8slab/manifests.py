@@ -1077,13 +1077,13 @@ def _load_texts(texts, cloud, service_cidr) -> tuple[Cluster, Callable[[], None]
     if trusting:
         objects, problems = _read_all(texts)
         service_range = learn_service_range(objects, service_cidr)
-    more, _ = _validate(objects, service_range)
+    more, notes = _validate(objects, service_range)
     problems.extend(more)
     if not problems:
         problems = _beyond_limits(objects)
     if problems:
         raise K8slabError(problems=problems)
-    cluster, failure = _build(objects, _skipped_notes(objects), cloud, files, service_range)
+    cluster, failure = _build(objects, notes, cloud, files, service_range)
     if failure is not None:
         raise failure
     return cluster, None
